@@ -1,0 +1,46 @@
+//! `model-signing digest`: the digest a signature of the model would carry.
+
+use anyhow::Context;
+use model_signing::Manifest;
+use serde::Serialize;
+
+use crate::cli::DigestArgs;
+use crate::commands::hashing;
+use crate::exit;
+use crate::printer::Printer;
+
+/// Version of the `digest --json` document.
+const JSON_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct DigestJson<'a> {
+    version: u32,
+    digest: String,
+    #[serde(flatten)]
+    manifest: &'a Manifest,
+}
+
+pub fn run(args: DigestArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let config = hashing::config(&args.hashing, &args.model, Vec::new(), printer)?;
+    printer.verbose(&format!(
+        "hashing {} ({}, {})",
+        args.model.display(),
+        config.get_method().name(),
+        config.get_algorithm()
+    ));
+    let progress = printer.hashing_progress("hashing");
+    let manifest = Manifest::hash(&args.model, &config, &progress)
+        .with_context(|| format!("cannot hash model {}", args.model.display()))?;
+    let digest = format!("sha256:{}", manifest.root_digest_hex());
+    if args.json {
+        let doc = DigestJson {
+            version: JSON_VERSION,
+            digest,
+            manifest: &manifest,
+        };
+        printer.out(&serde_json::to_string_pretty(&doc)?)?;
+    } else {
+        printer.out(&digest)?;
+    }
+    Ok(exit::SUCCESS)
+}

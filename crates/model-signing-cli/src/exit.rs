@@ -1,0 +1,47 @@
+//! The one place that maps errors to exit codes.
+//!
+//! | code | meaning |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | verification failed (signature, signer or content) |
+//! | 2 | usage error (bad flags or arguments) |
+//! | 3 | any other error (I/O, environment, unreadable model) |
+
+use model_signing::hashing::{ConfigError, HashError};
+
+pub const SUCCESS: u8 = 0;
+#[allow(dead_code)]
+pub const VERIFICATION_FAILED: u8 = 1;
+pub const USAGE: u8 = 2;
+pub const OTHER: u8 = 3;
+
+/// A mistake in how the command was invoked, detected after argument parsing.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+pub fn code_for(err: &anyhow::Error) -> u8 {
+    for cause in err.chain() {
+        if cause.is::<UsageError>() || cause.is::<ConfigError>() {
+            return USAGE;
+        }
+        if let Some(HashError::Config(_)) = cause.downcast_ref::<HashError>() {
+            return USAGE;
+        }
+    }
+    OTHER
+}
+
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}

@@ -1,0 +1,341 @@
+use std::fmt;
+use std::num::{NonZeroU64, NonZeroUsize};
+
+use crate::algorithm::HashAlgorithm;
+use crate::error::ConfigError;
+
+/// Default shard size of the `shards` method: 1,000,000,000 bytes.
+pub const DEFAULT_SHARD_SIZE: NonZeroU64 = match NonZeroU64::new(1_000_000_000) {
+    Some(v) => v,
+    None => unreachable!(),
+};
+
+/// Paths ignored by default at the model root (never below it).
+pub const GIT_PATHS: [&str; 4] = [".git", ".gitattributes", ".github", ".gitignore"];
+
+/// How a model is split into resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Method {
+    /// One resource per file, digest of the whole content.
+    #[default]
+    Files,
+    /// Each file cut into `[start, end)` pieces of `shard_size` bytes (the last
+    /// one shorter). Empty files produce no shard.
+    Shards {
+        /// Bytes per shard.
+        shard_size: NonZeroU64,
+    },
+}
+
+impl Method {
+    /// `files` or `shards`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Files => "files",
+            Method::Shards { .. } => "shards",
+        }
+    }
+
+    /// The shard size, for the shards method.
+    pub fn shard_size(self) -> Option<u64> {
+        match self {
+            Method::Files => None,
+            Method::Shards { shard_size } => Some(shard_size.get()),
+        }
+    }
+}
+
+/// A validated path relative to the model root: one or more components, none
+/// of them empty, `.` or `..`, none containing `/` or NUL.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RelPath {
+    components: Vec<String>,
+}
+
+impl RelPath {
+    /// Parses a `/`-separated relative path. Empty components and `.`
+    /// components are dropped (`a//b/./c/` is `a/b/c`); the result must not be
+    /// empty, absolute, or contain `..`.
+    pub fn parse(s: &str) -> Result<Self, ConfigError> {
+        let invalid = |reason| ConfigError::InvalidIgnorePath {
+            path: s.to_owned(),
+            reason,
+        };
+        if s.is_empty() {
+            return Err(invalid("it is empty"));
+        }
+        if s.starts_with('/') {
+            return Err(invalid(
+                "it is absolute; ignore paths are relative to the model root",
+            ));
+        }
+        if s.contains('\0') {
+            return Err(invalid("it contains a NUL byte"));
+        }
+        let mut components = Vec::new();
+        for c in s.split('/') {
+            match c {
+                "" | "." => {}
+                ".." => return Err(invalid("it contains `..`")),
+                c => components.push(c.to_owned()),
+            }
+        }
+        if components.is_empty() {
+            return Err(invalid("it names the model root itself"));
+        }
+        Ok(RelPath { components })
+    }
+
+    /// Builds a path from components that were already checked by the caller
+    /// (for example names read from a directory).
+    pub fn from_components(components: Vec<String>) -> Result<Self, ConfigError> {
+        let joined = components.join("/");
+        let parsed = RelPath::parse(&joined)?;
+        if parsed.components != components {
+            return Err(ConfigError::InvalidIgnorePath {
+                path: joined,
+                reason: "a component is empty, `.` or contains `/`",
+            });
+        }
+        Ok(parsed)
+    }
+
+    /// The components of the path.
+    pub fn components(&self) -> &[String] {
+        &self.components
+    }
+
+    /// Whether `path` is this path or lies below it (whole components).
+    pub fn is_prefix_of(&self, path: &[String]) -> bool {
+        path.len() >= self.components.len() && path[..self.components.len()] == self.components[..]
+    }
+}
+
+impl fmt::Display for RelPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.components.join("/"))
+    }
+}
+
+/// Everything that determines the digests of a model.
+///
+/// When verifying, build this from the signed payload, never from user flags:
+/// user ignore paths may only be added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HashConfig {
+    method: Method,
+    algorithm: HashAlgorithm,
+    ignore_paths: Vec<RelPath>,
+    ignore_git_paths: bool,
+    allow_symlinks: bool,
+    threads: Option<NonZeroUsize>,
+}
+
+impl Default for HashConfig {
+    fn default() -> Self {
+        HashConfig {
+            method: Method::Files,
+            algorithm: HashAlgorithm::Sha256,
+            ignore_paths: Vec::new(),
+            ignore_git_paths: true,
+            allow_symlinks: false,
+            threads: None,
+        }
+    }
+}
+
+impl HashConfig {
+    /// `files` + `sha256`, git paths ignored, symlinks refused.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Sets the method.
+    pub fn method(mut self, method: Method) -> Self {
+        self.method = method;
+        self
+    }
+
+    /// Selects the shards method with the given shard size in bytes.
+    pub fn shards(mut self, shard_size: u64) -> Result<Self, ConfigError> {
+        let shard_size = NonZeroU64::new(shard_size).ok_or(ConfigError::ZeroShardSize)?;
+        self.method = Method::Shards { shard_size };
+        Ok(self)
+    }
+
+    /// Sets the content hash.
+    pub fn algorithm(mut self, algorithm: HashAlgorithm) -> Self {
+        self.algorithm = algorithm;
+        self
+    }
+
+    /// Adds paths (relative to the model root) to ignore, with everything below them.
+    pub fn ignore_paths<I, S>(mut self, paths: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        for p in paths {
+            let p = RelPath::parse(p.as_ref())?;
+            if !self.ignore_paths.contains(&p) {
+                self.ignore_paths.push(p);
+            }
+        }
+        self.ignore_paths.sort();
+        Ok(self)
+    }
+
+    /// Adds already validated ignore paths.
+    pub fn ignore_rel_paths(mut self, paths: impl IntoIterator<Item = RelPath>) -> Self {
+        for p in paths {
+            if !self.ignore_paths.contains(&p) {
+                self.ignore_paths.push(p);
+            }
+        }
+        self.ignore_paths.sort();
+        self
+    }
+
+    /// Whether `.git`, `.gitattributes`, `.github` and `.gitignore` at the
+    /// model root are ignored (default: yes).
+    pub fn ignore_git_paths(mut self, yes: bool) -> Self {
+        self.ignore_git_paths = yes;
+        self
+    }
+
+    /// Whether symbolic links are followed (default: refused).
+    pub fn allow_symlinks(mut self, yes: bool) -> Self {
+        self.allow_symlinks = yes;
+        self
+    }
+
+    /// Number of hashing threads (default: one per CPU).
+    pub fn threads(mut self, threads: usize) -> Result<Self, ConfigError> {
+        self.threads = Some(NonZeroUsize::new(threads).ok_or(ConfigError::ZeroThreads)?);
+        Ok(self)
+    }
+
+    /// The method.
+    pub fn get_method(&self) -> Method {
+        self.method
+    }
+
+    /// The content hash.
+    pub fn get_algorithm(&self) -> HashAlgorithm {
+        self.algorithm
+    }
+
+    /// Whether symlinks are followed.
+    pub fn get_allow_symlinks(&self) -> bool {
+        self.allow_symlinks
+    }
+
+    /// Whether the git paths are ignored.
+    pub fn get_ignore_git_paths(&self) -> bool {
+        self.ignore_git_paths
+    }
+
+    /// The thread count, if set.
+    pub fn get_threads(&self) -> Option<usize> {
+        self.threads.map(NonZeroUsize::get)
+    }
+
+    /// The user ignore paths (without the git paths).
+    pub fn user_ignore_paths(&self) -> &[RelPath] {
+        &self.ignore_paths
+    }
+
+    /// Every path that is ignored, git paths included when enabled, sorted and
+    /// without duplicates: what a signature records in `ignore_paths`.
+    pub fn effective_ignore_paths(&self) -> Vec<RelPath> {
+        let mut all = self.ignore_paths.clone();
+        if self.ignore_git_paths {
+            for g in GIT_PATHS {
+                if let Ok(p) = RelPath::parse(g) {
+                    all.push(p);
+                }
+            }
+        }
+        all.sort();
+        all.dedup();
+        all
+    }
+
+    /// The `algorithm` string of each resource: `sha256`, or
+    /// `sha256-sharded-1000000000` for shards.
+    pub fn resource_algorithm(&self) -> String {
+        match self.method {
+            Method::Files => self.algorithm.name().to_owned(),
+            Method::Shards { shard_size } => {
+                format!("{}-sharded-{}", self.algorithm.name(), shard_size)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rel_path_normalizes() {
+        let p = RelPath::parse("a//b/./c/").expect("valid");
+        assert_eq!(p.components(), ["a", "b", "c"]);
+        assert_eq!(p.to_string(), "a/b/c");
+    }
+
+    #[test]
+    fn rel_path_rejects() {
+        for bad in ["", ".", "./", "/abs", "a/../b", "..", "a/..", "a\0b", "//"] {
+            assert!(RelPath::parse(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn prefix_is_by_whole_components() {
+        let d = RelPath::parse("d").expect("valid");
+        let path = |s: &str| s.split('/').map(str::to_owned).collect::<Vec<_>>();
+        assert!(d.is_prefix_of(&path("d")));
+        assert!(d.is_prefix_of(&path("d/x")));
+        assert!(!d.is_prefix_of(&path("d2")));
+        assert!(!d.is_prefix_of(&path("x/d")));
+    }
+
+    #[test]
+    fn effective_ignore_paths_sorted_with_git() {
+        let c = HashConfig::new()
+            .ignore_paths(["z", "model.sig", "z/"])
+            .expect("valid");
+        let names: Vec<String> = c
+            .effective_ignore_paths()
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ".git",
+                ".gitattributes",
+                ".github",
+                ".gitignore",
+                "model.sig",
+                "z"
+            ]
+        );
+        let c = c.ignore_git_paths(false);
+        assert_eq!(c.effective_ignore_paths().len(), 2);
+    }
+
+    #[test]
+    fn resource_algorithm_names() {
+        let c = HashConfig::new();
+        assert_eq!(c.resource_algorithm(), "sha256");
+        let c = c
+            .algorithm(HashAlgorithm::Blake2b)
+            .shards(1024)
+            .expect("valid");
+        assert_eq!(c.resource_algorithm(), "blake2b-sharded-1024");
+        assert!(HashConfig::new().shards(0).is_err());
+        assert!(HashConfig::new().threads(0).is_err());
+    }
+}

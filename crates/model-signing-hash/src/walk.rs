@@ -1,0 +1,265 @@
+//! Enumerates the files of a model, applying ignore rules before any type check.
+
+use std::fs::{self, FileType, Metadata};
+use std::io;
+use std::os::unix::fs::{FileTypeExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+use crate::config::{HashConfig, RelPath};
+use crate::error::HashError;
+
+/// Upper bound on the number of files in one model.
+pub const MAX_FILES: usize = 10_000_000;
+
+/// What identifies a file's content between the walk and the read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Snapshot {
+    pub dev: u64,
+    pub ino: u64,
+    pub size: u64,
+    pub mtime: i64,
+    pub mtime_nsec: i64,
+}
+
+impl Snapshot {
+    pub(crate) fn of(meta: &Metadata) -> Self {
+        Snapshot {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime: meta.mtime(),
+            mtime_nsec: meta.mtime_nsec(),
+        }
+    }
+}
+
+/// One regular file of a model.
+#[derive(Debug, Clone)]
+pub struct FileEntry {
+    /// Path components relative to the model root; empty for a single-file model.
+    pub(crate) components: Vec<String>,
+    /// Where to open it.
+    pub(crate) fs_path: PathBuf,
+    /// Whether the final component is a symbolic link that must be followed.
+    pub(crate) via_symlink: bool,
+    pub(crate) snapshot: Snapshot,
+}
+
+impl FileEntry {
+    /// Path components relative to the model root (empty for a single-file model).
+    pub fn components(&self) -> &[String] {
+        &self.components
+    }
+
+    /// The resource name of the file: `/`-joined components, or `.` for a
+    /// single-file model.
+    pub fn name(&self) -> String {
+        if self.components.is_empty() {
+            ".".to_owned()
+        } else {
+            self.components.join("/")
+        }
+    }
+
+    /// Size in bytes when the model was walked.
+    pub fn size(&self) -> u64 {
+        self.snapshot.size
+    }
+
+    /// The path on disk.
+    pub fn path(&self) -> &Path {
+        &self.fs_path
+    }
+}
+
+/// The files of a model, sorted by path components.
+#[derive(Debug, Clone)]
+pub struct ModelFiles {
+    pub(crate) root: PathBuf,
+    pub(crate) single_file: bool,
+    pub(crate) entries: Vec<FileEntry>,
+}
+
+impl ModelFiles {
+    /// The model path as given.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether the model is one file rather than a directory.
+    pub fn is_single_file(&self) -> bool {
+        self.single_file
+    }
+
+    /// The files, sorted by path components (Unicode code point order).
+    pub fn entries(&self) -> &[FileEntry] {
+        &self.entries
+    }
+
+    /// Keeps only the files for which `keep` returns true.
+    pub fn retain(&mut self, mut keep: impl FnMut(&FileEntry) -> bool) {
+        self.entries.retain(|e| keep(e));
+    }
+
+    /// Total size in bytes.
+    pub fn total_bytes(&self) -> u64 {
+        self.entries.iter().map(|e| e.snapshot.size).sum()
+    }
+}
+
+fn special_kind(ft: &FileType) -> &'static str {
+    if ft.is_fifo() {
+        "FIFO"
+    } else if ft.is_socket() {
+        "socket"
+    } else if ft.is_block_device() {
+        "block device"
+    } else if ft.is_char_device() {
+        "character device"
+    } else {
+        "special file"
+    }
+}
+
+/// Follows a symbolic link at `path`, mapping a missing target to a clear error.
+fn follow(path: &Path) -> Result<Metadata, HashError> {
+    match fs::metadata(path) {
+        Ok(m) => Ok(m),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Err(HashError::DanglingSymlink {
+            path: path.to_owned(),
+        }),
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => Err(HashError::SymlinkCycle {
+            path: path.to_owned(),
+        }),
+        Err(e) => Err(HashError::io(path, e)),
+    }
+}
+
+fn is_ignored(components: &[String], ignores: &[RelPath]) -> bool {
+    ignores.iter().any(|i| i.is_prefix_of(components))
+}
+
+struct PendingDir {
+    fs_path: PathBuf,
+    components: Vec<String>,
+    /// (dev, ino) of this directory and every ancestor up to the root.
+    ancestors: Vec<(u64, u64)>,
+}
+
+/// Lists the files of the model at `root` under `config`'s ignore and symlink
+/// rules. Ignored paths are skipped before they are examined in any way.
+pub fn walk(root: &Path, config: &HashConfig) -> Result<ModelFiles, HashError> {
+    let lmeta = match fs::symlink_metadata(root) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(HashError::ModelNotFound {
+                path: root.to_owned(),
+            })
+        }
+        Err(e) => return Err(HashError::io(root, e)),
+    };
+    // The model path itself is how the user names the model, not part of its
+    // content: a link there is followed.
+    let root_is_link = lmeta.file_type().is_symlink();
+    let meta = if root_is_link { follow(root)? } else { lmeta };
+    let ft = meta.file_type();
+    if ft.is_file() {
+        return Ok(ModelFiles {
+            root: root.to_owned(),
+            single_file: true,
+            entries: vec![FileEntry {
+                components: Vec::new(),
+                fs_path: root.to_owned(),
+                via_symlink: root_is_link,
+                snapshot: Snapshot::of(&meta),
+            }],
+        });
+    }
+    if !ft.is_dir() {
+        return Err(HashError::SpecialFile {
+            path: root.to_owned(),
+            kind: special_kind(&ft),
+        });
+    }
+
+    let ignores = config.effective_ignore_paths();
+    let allow_symlinks = config.get_allow_symlinks();
+    let mut entries = Vec::new();
+    let mut stack = vec![PendingDir {
+        fs_path: root.to_owned(),
+        components: Vec::new(),
+        ancestors: vec![(meta.dev(), meta.ino())],
+    }];
+
+    while let Some(dir) = stack.pop() {
+        let read_dir = fs::read_dir(&dir.fs_path).map_err(|e| HashError::io(&dir.fs_path, e))?;
+        for item in read_dir {
+            let item = item.map_err(|e| HashError::io(&dir.fs_path, e))?;
+            let fs_path = item.path();
+            let Some(name) = item.file_name().to_str().map(str::to_owned) else {
+                return Err(HashError::NonUtf8Name { path: fs_path });
+            };
+            let mut components = dir.components.clone();
+            components.push(name);
+            if is_ignored(&components, &ignores) {
+                continue;
+            }
+            let ft = item.file_type().map_err(|e| HashError::io(&fs_path, e))?;
+            let (meta, via_symlink) = if ft.is_symlink() {
+                if !allow_symlinks {
+                    return Err(HashError::SymlinkNotAllowed { path: fs_path });
+                }
+                (follow(&fs_path)?, true)
+            } else if ft.is_file() || ft.is_dir() {
+                (
+                    fs::symlink_metadata(&fs_path).map_err(|e| HashError::io(&fs_path, e))?,
+                    false,
+                )
+            } else {
+                return Err(HashError::SpecialFile {
+                    path: fs_path,
+                    kind: special_kind(&ft),
+                });
+            };
+            let ft = meta.file_type();
+            if ft.is_dir() {
+                let id = (meta.dev(), meta.ino());
+                if dir.ancestors.contains(&id) {
+                    return Err(HashError::SymlinkCycle { path: fs_path });
+                }
+                let mut ancestors = dir.ancestors.clone();
+                ancestors.push(id);
+                stack.push(PendingDir {
+                    fs_path,
+                    components,
+                    ancestors,
+                });
+            } else if ft.is_file() {
+                if entries.len() >= MAX_FILES {
+                    return Err(HashError::TooMany {
+                        what: "files",
+                        limit: MAX_FILES,
+                    });
+                }
+                entries.push(FileEntry {
+                    components,
+                    fs_path,
+                    via_symlink,
+                    snapshot: Snapshot::of(&meta),
+                });
+            } else {
+                return Err(HashError::SpecialFile {
+                    path: fs_path,
+                    kind: special_kind(&ft),
+                });
+            }
+        }
+    }
+
+    entries.sort_by(|a, b| a.components.cmp(&b.components));
+    Ok(ModelFiles {
+        root: root.to_owned(),
+        single_file: false,
+        entries,
+    })
+}

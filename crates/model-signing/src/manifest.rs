@@ -1,0 +1,210 @@
+//! The manifest of a model: how it was hashed and the digest of every resource.
+
+use std::path::Path;
+
+use model_signing_hash::{
+    hash_model, root_digest, HashAlgorithm, HashConfig, HashError, Method, Progress, ResourceDigest,
+};
+use serde::ser::{SerializeStruct, Serializer};
+use serde::Serialize;
+
+/// How the resources of a manifest were produced: the signed `serialization`
+/// block of the predicate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Serialization {
+    /// `files` or `shards` (with the shard size).
+    pub method: Method,
+    /// The content hash.
+    pub hash_type: HashAlgorithm,
+    /// Whether symbolic links were followed.
+    pub allow_symlinks: bool,
+    /// Paths (relative to the model root) left out of the manifest, sorted.
+    pub ignore_paths: Vec<String>,
+}
+
+impl Serialization {
+    /// The serialization that `config` produces.
+    pub fn from_config(config: &HashConfig) -> Self {
+        Serialization {
+            method: config.get_method(),
+            hash_type: config.get_algorithm(),
+            allow_symlinks: config.get_allow_symlinks(),
+            ignore_paths: config
+                .effective_ignore_paths()
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        }
+    }
+
+    /// The `algorithm` string each resource carries.
+    pub fn resource_algorithm(&self) -> String {
+        match self.method {
+            Method::Files => self.hash_type.name().to_owned(),
+            Method::Shards { shard_size } => {
+                format!("{}-sharded-{}", self.hash_type.name(), shard_size)
+            }
+        }
+    }
+}
+
+impl Serialize for Serialization {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let shard_size = self.method.shard_size();
+        let mut st = s.serialize_struct("Serialization", 5)?;
+        st.serialize_field("method", self.method.name())?;
+        st.serialize_field("hash_type", self.hash_type.name())?;
+        if let Some(size) = shard_size {
+            st.serialize_field("shard_size", &size)?;
+        } else {
+            st.skip_field("shard_size")?;
+        }
+        st.serialize_field("allow_symlinks", &self.allow_symlinks)?;
+        st.serialize_field("ignore_paths", &self.ignore_paths)?;
+        st.end()
+    }
+}
+
+/// One entry of the manifest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resource {
+    /// `path` for files, `path:start:end` for shards, `.` for a single-file model.
+    pub name: String,
+    /// `sha256`, `blake2b`, `blake3`, or `<hash>-sharded-<size>`.
+    pub algorithm: String,
+    /// Raw digest bytes.
+    pub digest: Vec<u8>,
+}
+
+impl Serialize for Resource {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut st = s.serialize_struct("Resource", 3)?;
+        st.serialize_field("name", &self.name)?;
+        st.serialize_field("algorithm", &self.algorithm)?;
+        st.serialize_field("digest", &hex::encode(&self.digest))?;
+        st.end()
+    }
+}
+
+/// A model's manifest: its informative name, how it was hashed, and the
+/// digest of each resource in signing order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Manifest {
+    /// The last component of the model path. Informative only: renaming the
+    /// model does not invalidate a signature.
+    pub model_name: String,
+    /// How the resources were produced.
+    pub serialization: Serialization,
+    /// The resources, in the order they are signed.
+    pub resources: Vec<Resource>,
+}
+
+/// The informative model name: the final component of the path, resolved
+/// when the path ends in `.` or `..`.
+pub fn model_name(path: &Path) -> String {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if !name.is_empty() {
+        return name;
+    }
+    std::fs::canonicalize(path)
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default()
+}
+
+impl Manifest {
+    /// Walks and hashes the model at `path`.
+    pub fn hash(
+        path: &Path,
+        config: &HashConfig,
+        progress: &dyn Progress,
+    ) -> Result<Self, HashError> {
+        let digests = hash_model(path, config, progress)?;
+        Ok(Manifest::from_digests(model_name(path), config, digests))
+    }
+
+    /// Builds the manifest from digests computed under `config`.
+    pub fn from_digests(
+        model_name: String,
+        config: &HashConfig,
+        digests: Vec<ResourceDigest>,
+    ) -> Self {
+        let serialization = Serialization::from_config(config);
+        let algorithm = serialization.resource_algorithm();
+        let resources = digests
+            .into_iter()
+            .map(|d| Resource {
+                name: d.key.to_string(),
+                algorithm: algorithm.clone(),
+                digest: d.digest,
+            })
+            .collect();
+        Manifest {
+            model_name,
+            serialization,
+            resources,
+        }
+    }
+
+    /// SHA-256 over the resource digests in listed order (the in-toto subject digest).
+    pub fn root_digest(&self) -> [u8; 32] {
+        root_digest(self.resources.iter().map(|r| r.digest.as_slice()))
+    }
+
+    /// [`root_digest`](Self::root_digest) as lowercase hex.
+    pub fn root_digest_hex(&self) -> String {
+        hex::encode(self.root_digest())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model_signing_hash::NoProgress;
+
+    #[test]
+    fn serialization_json_is_deterministic() {
+        let config = HashConfig::new()
+            .shards(1000)
+            .and_then(|c| c.ignore_paths(["b", "a"]))
+            .expect("valid");
+        let json = serde_json::to_string(&Serialization::from_config(&config)).expect("json");
+        assert_eq!(
+            json,
+            r#"{"method":"shards","hash_type":"sha256","shard_size":1000,"allow_symlinks":false,"ignore_paths":[".git",".gitattributes",".github",".gitignore","a","b"]}"#
+        );
+        let files = serde_json::to_string(&Serialization::from_config(
+            &HashConfig::new().ignore_git_paths(false),
+        ))
+        .expect("json");
+        assert_eq!(
+            files,
+            r#"{"method":"files","hash_type":"sha256","allow_symlinks":false,"ignore_paths":[]}"#
+        );
+    }
+
+    #[test]
+    fn format_vectors() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("a"), "hello\n").expect("write");
+        let m = Manifest::hash(dir.path(), &HashConfig::new(), &NoProgress).expect("hash");
+        assert_eq!(
+            m.root_digest_hex(),
+            "ecb65bb98f9d905b70458986c39fcbad7715e5f2fcc3b1f07767d7c83e2438cc"
+        );
+        let single =
+            Manifest::hash(&dir.path().join("a"), &HashConfig::new(), &NoProgress).expect("hash");
+        assert_eq!(single.resources[0].name, ".");
+        assert_eq!(single.model_name, "a");
+        assert_eq!(single.root_digest(), m.root_digest());
+        std::fs::write(dir.path().join("b"), "world\n").expect("write");
+        let m = Manifest::hash(dir.path(), &HashConfig::new(), &NoProgress).expect("hash");
+        assert_eq!(
+            m.root_digest_hex(),
+            "96cb8058ed58b58f8fc0ad459bacf81108599b403e91674460ccb089f8ebb9db"
+        );
+    }
+}
