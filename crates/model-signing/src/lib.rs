@@ -19,7 +19,11 @@
 
 #![deny(missing_docs)]
 
+pub mod bundle;
+pub mod dsse;
+pub mod json;
 pub mod manifest;
+pub mod statement;
 
 pub use manifest::{Manifest, Resource, Serialization};
 

@@ -1,0 +1,593 @@
+//! The in-toto statement a model signature signs: building it, and reading it
+//! back with every check a verifier needs before any file is touched.
+
+use std::collections::HashSet;
+
+use model_signing_hash::{HashAlgorithm, Method, RelPath, ResourceKey};
+use serde_json::{json, Value};
+
+use crate::json::{parse_strict, shorten, JsonError, Obj};
+use crate::manifest::{Manifest, Resource, Serialization};
+
+/// The in-toto statement type.
+pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
+/// The predicate type of OMS v1.0 signatures.
+pub const PREDICATE_TYPE: &str = "https://model_signing/signature/v1.0";
+/// The predicate type of signatures made by model-signing v0.2.
+pub const LEGACY_PREDICATE_TYPE: &str = "https://model_signing/Digests/v0.1";
+
+/// Largest payload accepted.
+pub const MAX_PAYLOAD_BYTES: usize = 512 << 20;
+
+const KEY_ORDER: [&str; 13] = [
+    "_type",
+    "subject",
+    "predicateType",
+    "predicate",
+    "serialization",
+    "method",
+    "hash_type",
+    "shard_size",
+    "allow_symlinks",
+    "ignore_paths",
+    "resources",
+    "name",
+    "algorithm",
+];
+
+/// Why a signed payload is not an acceptable model manifest.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PayloadError {
+    /// Malformed JSON or a missing or mistyped field.
+    #[error("malformed payload: {0}")]
+    Json(#[from] JsonError),
+    /// The DSSE payload type is not in-toto.
+    #[error("payload type is {0:?}, expected \"application/vnd.in-toto+json\"")]
+    PayloadType(String),
+    /// `_type` is not an in-toto v1 statement.
+    #[error("statement type is {0:?}, expected \"https://in-toto.io/Statement/v1\"")]
+    StatementType(String),
+    /// The predicate type is not a model signature.
+    #[error("predicate type is {0:?}, not a model signature (expected \"https://model_signing/signature/v1.0\")")]
+    PredicateType(String),
+    /// Not exactly one subject.
+    #[error("the statement has {0} subjects; a model signature has exactly one")]
+    SubjectCount(usize),
+    /// The subject digest does not match the resources.
+    #[error(
+        "subject digest {expected} does not match the resources listed (they hash to {actual})"
+    )]
+    RootDigest {
+        /// The digest the subject claims.
+        expected: String,
+        /// The digest of the resources.
+        actual: String,
+    },
+    /// No resources.
+    #[error("the manifest lists no resources")]
+    NoResources,
+    /// An invalid resource name.
+    #[error("invalid resource name {name:?}: {reason}")]
+    ResourceName {
+        /// The name as signed (shortened).
+        name: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// A name listed twice.
+    #[error("resource {0:?} is listed more than once")]
+    DuplicateResource(String),
+    /// A malformed digest.
+    #[error("resource {name:?} has a malformed digest: {reason}")]
+    Digest {
+        /// The resource.
+        name: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A resource algorithm that does not match the serialization.
+    #[error("resource {name:?} has algorithm {found:?}, expected {expected:?}")]
+    Algorithm {
+        /// The resource.
+        name: String,
+        /// What it says.
+        found: String,
+        /// What the serialization implies.
+        expected: String,
+    },
+    /// A bad `serialization` block.
+    #[error("invalid serialization: {0}")]
+    Serialization(String),
+}
+
+/// A manifest read back from a signed payload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedManifest {
+    /// The manifest (resources in signed order).
+    pub manifest: Manifest,
+    /// The parsed key of each resource, in the same order.
+    pub keys: Vec<ResourceKey>,
+    /// The subject digest (hex).
+    pub root_digest: String,
+    /// Whether this is a legacy v0.1 (`Digests/v0.1`) statement.
+    pub legacy: bool,
+}
+
+/// Builds the in-toto statement for `manifest`, as pretty JSON bytes with a
+/// fixed key order.
+pub fn build_statement(manifest: &Manifest) -> Vec<u8> {
+    let resources: Vec<Value> = manifest
+        .resources
+        .iter()
+        .map(
+            |r| json!({"name": r.name, "algorithm": r.algorithm, "digest": hex::encode(&r.digest)}),
+        )
+        .collect();
+    let serialization = serde_json::to_value(&manifest.serialization).unwrap_or(Value::Null);
+    let statement = json!({
+        "_type": STATEMENT_TYPE,
+        "subject": [{"name": manifest.model_name, "digest": {"sha256": manifest.root_digest_hex()}}],
+        "predicateType": PREDICATE_TYPE,
+        "predicate": {"serialization": serialization, "resources": resources},
+    });
+    let mut out = crate::json::to_pretty_ordered(&statement, &KEY_ORDER);
+    out.push('\n');
+    out.into_bytes()
+}
+
+fn name_error(name: &str, reason: &'static str) -> PayloadError {
+    PayloadError::ResourceName {
+        name: shorten(name, 120),
+        reason,
+    }
+}
+
+/// Validates a file path as signed: relative, `/`-separated, no empty, `.` or
+/// `..` components, no backslash or NUL. Returns its components.
+pub fn parse_path(name: &str) -> Result<Vec<String>, PayloadError> {
+    if name.is_empty() {
+        return Err(name_error(name, "it is empty"));
+    }
+    if name.contains('\0') {
+        return Err(name_error(name, "it contains a NUL byte"));
+    }
+    if name.contains('\\') {
+        return Err(name_error(name, "it contains a backslash"));
+    }
+    if name.starts_with('/') {
+        return Err(name_error(name, "it is an absolute path"));
+    }
+    let mut out = Vec::new();
+    for c in name.split('/') {
+        match c {
+            "" => return Err(name_error(name, "it has an empty path component")),
+            "." => return Err(name_error(name, "it has a `.` component")),
+            ".." => return Err(name_error(name, "it has a `..` component")),
+            c => out.push(c.to_owned()),
+        }
+    }
+    Ok(out)
+}
+
+fn parse_offset(s: &str, name: &str) -> Result<u64, PayloadError> {
+    let canonical =
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) && (s == "0" || !s.starts_with('0'));
+    if !canonical {
+        return Err(name_error(
+            name,
+            "a shard offset is not a canonical decimal number",
+        ));
+    }
+    s.parse()
+        .map_err(|_| name_error(name, "a shard offset is out of range"))
+}
+
+/// Parses a resource name under the given method. The single-file name `.` is
+/// returned as an empty path.
+pub fn parse_resource_name(name: &str, method: Method) -> Result<ResourceKey, PayloadError> {
+    let path_of = |p: &str| -> Result<Vec<String>, PayloadError> {
+        if p == "." {
+            Ok(Vec::new())
+        } else {
+            parse_path(p).map_err(|e| match e {
+                PayloadError::ResourceName { reason, .. } => name_error(name, reason),
+                other => other,
+            })
+        }
+    };
+    match method {
+        Method::Files => Ok(ResourceKey {
+            path: path_of(name)?,
+            range: None,
+        }),
+        Method::Shards { shard_size } => {
+            let mut parts = name.rsplitn(3, ':');
+            let (Some(end), Some(start), Some(path)) = (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(name_error(name, "a shard name must be PATH:START:END"));
+            };
+            let start = parse_offset(start, name)?;
+            let end = parse_offset(end, name)?;
+            if start >= end {
+                return Err(name_error(name, "a shard must end after it starts"));
+            }
+            let size = shard_size.get();
+            if start % size != 0 || end - start > size {
+                return Err(name_error(
+                    name,
+                    "the shard does not fit the signed shard size",
+                ));
+            }
+            Ok(ResourceKey {
+                path: path_of(path)?,
+                range: Some((start, end)),
+            })
+        }
+    }
+}
+
+fn parse_serialization(pred: &Obj<'_>) -> Result<Serialization, PayloadError> {
+    let path = pred.path_of("serialization");
+    let s = pred.obj("serialization", &path)?;
+    let hash_type: HashAlgorithm = s
+        .str("hash_type")?
+        .parse()
+        .map_err(|e: model_signing_hash::ConfigError| PayloadError::Serialization(e.to_string()))?;
+    let method = match s.str("method")? {
+        "files" => Method::Files,
+        "shards" => {
+            let size = s.positive_int("shard_size")?;
+            Method::Shards {
+                shard_size: std::num::NonZeroU64::new(size).ok_or_else(|| {
+                    PayloadError::Serialization("shard_size must be positive".into())
+                })?,
+            }
+        }
+        other => {
+            return Err(PayloadError::Serialization(format!(
+                "unknown method {:?} (expected files or shards)",
+                shorten(other, 40)
+            )))
+        }
+    };
+    let allow_symlinks = s.bool("allow_symlinks")?;
+    let mut ignore_paths = Vec::new();
+    for (i, p) in s.opt_array("ignore_paths")?.iter().enumerate() {
+        let Value::String(p) = p else {
+            return Err(PayloadError::Serialization(format!(
+                "ignore_paths[{i}] is not a string"
+            )));
+        };
+        let rel = RelPath::parse(p).map_err(|e| PayloadError::Serialization(e.to_string()))?;
+        ignore_paths.push(rel.to_string());
+    }
+    ignore_paths.sort();
+    ignore_paths.dedup();
+    Ok(Serialization {
+        method,
+        hash_type,
+        allow_symlinks,
+        ignore_paths,
+    })
+}
+
+fn parse_digest(
+    name: &str,
+    hex_digest: &str,
+    algorithm: HashAlgorithm,
+) -> Result<Vec<u8>, PayloadError> {
+    let bad = |reason: String| PayloadError::Digest {
+        name: shorten(name, 120),
+        reason,
+    };
+    if !hex_digest
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    {
+        return Err(bad("not lowercase hexadecimal".into()));
+    }
+    let bytes = hex::decode(hex_digest).map_err(|e| bad(e.to_string()))?;
+    if bytes.len() != algorithm.digest_len() {
+        return Err(bad(format!(
+            "{} bytes, but {} digests are {} bytes",
+            bytes.len(),
+            algorithm,
+            algorithm.digest_len()
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Reads a signed payload: the statement and predicate types, exactly one
+/// subject, the serialization, every resource name and digest, and the subject
+/// digest recomputed over the resources in listed order.
+pub fn parse_statement(payload_type: &str, payload: &[u8]) -> Result<SignedManifest, PayloadError> {
+    if payload_type != crate::dsse::IN_TOTO_PAYLOAD_TYPE {
+        return Err(PayloadError::PayloadType(shorten(payload_type, 80)));
+    }
+    let doc = parse_strict(payload, MAX_PAYLOAD_BYTES)?;
+    let root = Obj::new(&doc, "")?;
+    let ty = root.str("_type")?;
+    if ty != STATEMENT_TYPE {
+        return Err(PayloadError::StatementType(shorten(ty, 80)));
+    }
+    let predicate_type = root.str("predicateType")?;
+    let subjects = root.array("subject")?;
+    match predicate_type {
+        PREDICATE_TYPE => parse_v1(&root, subjects),
+        LEGACY_PREDICATE_TYPE => parse_legacy(subjects),
+        other => Err(PayloadError::PredicateType(shorten(other, 80))),
+    }
+}
+
+fn subject_digest(subject: &Obj<'_>) -> Result<String, PayloadError> {
+    let dp = subject.path_of("digest");
+    let digest = subject.obj("digest", &dp)?;
+    let sha = digest.str("sha256")?;
+    Ok(sha.to_owned())
+}
+
+fn parse_v1(root: &Obj<'_>, subjects: &[Value]) -> Result<SignedManifest, PayloadError> {
+    if subjects.len() != 1 {
+        return Err(PayloadError::SubjectCount(subjects.len()));
+    }
+    let subject = Obj::new(&subjects[0], "subject[0]")?;
+    let model_name = subject.opt_str("name")?.unwrap_or_default().to_owned();
+    let expected_root = subject_digest(&subject)?;
+
+    let pred_path = root.path_of("predicate");
+    let pred = root.obj("predicate", &pred_path)?;
+    let serialization = parse_serialization(&pred)?;
+    let expected_algorithm = serialization.resource_algorithm();
+    let list = pred.array("resources")?;
+    if list.is_empty() {
+        return Err(PayloadError::NoResources);
+    }
+    let mut resources = Vec::with_capacity(list.len());
+    let mut keys = Vec::with_capacity(list.len());
+    let mut seen = HashSet::with_capacity(list.len());
+    for (i, r) in list.iter().enumerate() {
+        let rp = format!("predicate.resources[{i}]");
+        let r = Obj::new(r, &rp)?;
+        let name = r.str("name")?;
+        let algorithm = r.str("algorithm")?;
+        if algorithm != expected_algorithm {
+            return Err(PayloadError::Algorithm {
+                name: shorten(name, 120),
+                found: shorten(algorithm, 60),
+                expected: expected_algorithm,
+            });
+        }
+        let key = parse_resource_name(name, serialization.method)?;
+        let digest = parse_digest(name, r.str("digest")?, serialization.hash_type)?;
+        if !seen.insert(key.clone()) {
+            return Err(PayloadError::DuplicateResource(shorten(name, 120)));
+        }
+        resources.push(Resource {
+            name: key.to_string(),
+            algorithm: algorithm.to_owned(),
+            digest,
+        });
+        keys.push(key);
+    }
+    if keys.len() > 1 && keys.iter().any(|k| k.path.is_empty()) {
+        return Err(name_error(
+            ".",
+            "the single-file name `.` appears beside other resources",
+        ));
+    }
+    let manifest = Manifest {
+        model_name,
+        serialization,
+        resources,
+    };
+    let actual = manifest.root_digest_hex();
+    if actual != expected_root {
+        return Err(PayloadError::RootDigest {
+            expected: shorten(&expected_root, 80),
+            actual,
+        });
+    }
+    Ok(SignedManifest {
+        manifest,
+        keys,
+        root_digest: actual,
+        legacy: false,
+    })
+}
+
+fn parse_legacy(subjects: &[Value]) -> Result<SignedManifest, PayloadError> {
+    if subjects.is_empty() {
+        return Err(PayloadError::NoResources);
+    }
+    let mut resources = Vec::with_capacity(subjects.len());
+    let mut keys = Vec::with_capacity(subjects.len());
+    let mut seen = HashSet::new();
+    for (i, s) in subjects.iter().enumerate() {
+        let sp = format!("subject[{i}]");
+        let s = Obj::new(s, &sp)?;
+        let name = s.str("name")?;
+        let key = parse_resource_name(name, Method::Files)?;
+        let digest = parse_digest(name, &subject_digest(&s)?, HashAlgorithm::Sha256)?;
+        if !seen.insert(key.clone()) {
+            return Err(PayloadError::DuplicateResource(shorten(name, 120)));
+        }
+        resources.push(Resource {
+            name: key.to_string(),
+            algorithm: "sha256".into(),
+            digest,
+        });
+        keys.push(key);
+    }
+    let manifest = Manifest {
+        model_name: String::new(),
+        serialization: Serialization {
+            method: Method::Files,
+            hash_type: HashAlgorithm::Sha256,
+            allow_symlinks: false,
+            ignore_paths: Vec::new(),
+        },
+        resources,
+    };
+    let root_digest = manifest.root_digest_hex();
+    Ok(SignedManifest {
+        manifest,
+        keys,
+        root_digest,
+        legacy: true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model_signing_hash::HashConfig;
+
+    fn manifest() -> Manifest {
+        let config = HashConfig::new();
+        Manifest::from_digests(
+            "m".into(),
+            &config,
+            vec![
+                model_signing_hash::ResourceDigest {
+                    key: ResourceKey {
+                        path: vec!["a".into()],
+                        range: None,
+                    },
+                    digest: vec![1; 32],
+                },
+                model_signing_hash::ResourceDigest {
+                    key: ResourceKey {
+                        path: vec!["b".into(), "c".into()],
+                        range: None,
+                    },
+                    digest: vec![2; 32],
+                },
+            ],
+        )
+    }
+
+    #[test]
+    fn round_trip() {
+        let m = manifest();
+        let payload = build_statement(&m);
+        let parsed = parse_statement(crate::dsse::IN_TOTO_PAYLOAD_TYPE, &payload).expect("parse");
+        assert_eq!(parsed.manifest, m);
+        assert!(!parsed.legacy);
+        assert_eq!(parsed.keys[1].path, ["b", "c"]);
+    }
+
+    fn mutated(f: impl FnOnce(&mut Value)) -> Result<SignedManifest, PayloadError> {
+        let mut v: Value = serde_json::from_slice(&build_statement(&manifest())).expect("json");
+        f(&mut v);
+        parse_statement(crate::dsse::IN_TOTO_PAYLOAD_TYPE, v.to_string().as_bytes())
+    }
+
+    #[test]
+    fn rejects() {
+        use PayloadError as E;
+        assert!(matches!(
+            mutated(|v| v["_type"] = json!("x")),
+            Err(E::StatementType(_))
+        ));
+        assert!(matches!(
+            mutated(|v| v["predicateType"] = json!("https://example.com/p")),
+            Err(E::PredicateType(_))
+        ));
+        assert!(matches!(
+            mutated(|v| {
+                let s = v["subject"][0].clone();
+                v["subject"] = json!([s.clone(), s]);
+            }),
+            Err(E::SubjectCount(2))
+        ));
+        assert!(matches!(
+            mutated(|v| v["subject"] = json!([])),
+            Err(E::SubjectCount(0))
+        ));
+        assert!(matches!(
+            mutated(|v| v["predicate"]["resources"] = json!([])),
+            Err(E::NoResources)
+        ));
+        assert!(matches!(
+            mutated(|v| v["predicate"]["resources"][0]["digest"] = json!("01".repeat(31))),
+            Err(E::Digest { .. })
+        ));
+        assert!(matches!(
+            mutated(|v| v["predicate"]["resources"][0]["digest"] = json!("0A".repeat(32))),
+            Err(E::Digest { .. })
+        ));
+        assert!(matches!(
+            mutated(|v| v["predicate"]["resources"][0]["algorithm"] = json!("blake3")),
+            Err(E::Algorithm { .. })
+        ));
+        assert!(matches!(
+            mutated(|v| v["predicate"]["resources"][1]["name"] = json!("a")),
+            Err(E::DuplicateResource(_))
+        ));
+        for bad in [
+            "../x",
+            "/etc/passwd",
+            "a/../b",
+            "a//b",
+            "a\\b",
+            "",
+            "./a",
+            "a/",
+            "a\u{0}",
+        ] {
+            assert!(
+                matches!(
+                    mutated(|v| v["predicate"]["resources"][0]["name"] = json!(bad)),
+                    Err(E::ResourceName { .. })
+                ),
+                "{bad:?}"
+            );
+        }
+        assert!(matches!(
+            mutated(|v| v["predicate"]["resources"][0]["digest"] = json!("03".repeat(32))),
+            Err(E::RootDigest { .. })
+        ));
+        assert!(matches!(
+            mutated(|v| v["predicate"]["serialization"]["method"] = json!("tensors")),
+            Err(E::Serialization(_))
+        ));
+        assert!(matches!(
+            mutated(|v| v["predicate"]["serialization"]["ignore_paths"] = json!(["../x"])),
+            Err(E::Serialization(_))
+        ));
+        assert!(
+            mutated(|v| v["predicate"]["serialization"]["allow_symlinks"] = json!("no")).is_err()
+        );
+        assert!(parse_statement("text/plain", &build_statement(&manifest())).is_err());
+    }
+
+    #[test]
+    fn shard_names() {
+        let m = Method::Shards {
+            shard_size: std::num::NonZeroU64::new(4).expect("nonzero"),
+        };
+        let k = parse_resource_name("a:b:4:8", m).expect("valid");
+        assert_eq!(k.path, ["a:b"]);
+        assert_eq!(k.range, Some((4, 8)));
+        assert_eq!(
+            parse_resource_name(".:0:3", m).expect("valid").path,
+            Vec::<String>::new()
+        );
+        for bad in [
+            "a:4",
+            "a:04:8",
+            "a:4:4",
+            "a:8:4",
+            "a:1:4",
+            "a:0:5",
+            "a:+0:4",
+            "a:0:-4",
+            ":0:4",
+            "a:0:99999999999999999999999",
+        ] {
+            assert!(parse_resource_name(bad, m).is_err(), "{bad}");
+        }
+    }
+}
