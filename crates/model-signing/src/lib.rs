@@ -24,6 +24,7 @@ pub mod dsse;
 pub mod json;
 pub mod manifest;
 pub mod statement;
+pub mod x509;
 
 pub use manifest::{Manifest, Resource, Serialization};
 
