@@ -22,6 +22,7 @@
 pub mod bundle;
 pub mod dsse;
 pub mod json;
+pub mod keys;
 pub mod manifest;
 pub mod statement;
 pub mod x509;

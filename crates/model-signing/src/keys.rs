@@ -1,0 +1,207 @@
+//! Elliptic-curve keys: loading, signing and signature verification.
+//!
+//! The OMS format signs with ECDSA on the NIST curves P-256, P-384 and P-521,
+//! each with its own digest (SHA-256, SHA-384, SHA-512), and encodes the
+//! signature in DER. Everything else (RSA, Ed25519, secp256k1, other curves)
+//! is refused with [`KeyError::UnsupportedKeyType`].
+//!
+//! - [`PublicKey`] loads a `-----BEGIN PUBLIC KEY-----` PEM block (also when
+//!   explanatory text precedes it, as in `certtool` output), writes the PEM
+//!   text the Python reference hashes into `publicKey.hint`, and verifies
+//!   signatures.
+//! - [`EcPrivateKey`] loads SEC1 (`EC PRIVATE KEY`), PKCS#8 (`PRIVATE KEY`) and
+//!   password-encrypted PKCS#8 (`ENCRYPTED PRIVATE KEY`) keys and signs. Its
+//!   secrets are wiped from memory when it is dropped and never printed.
+//! - [`SigningKey`] is the trait a signer needs, so that keys held elsewhere
+//!   (a PKCS#11 token, a cloud KMS) sign the same way.
+//!
+//! ```
+//! use model_signing::keys::{EcPrivateKey, KeyAlgorithm, SigningKey};
+//! # fn main() -> Result<(), model_signing::keys::KeyError> {
+//! let key = EcPrivateKey::generate(KeyAlgorithm::EcdsaP256Sha256);
+//! let signature = key.sign(b"message")?;
+//! let public = key.public_key(); // `SigningKey::public_key` returns a `Result`
+//! public.verify(b"message", &signature)?;
+//! assert!(public.verify(b"another message", &signature).is_err());
+//! # Ok(())
+//! # }
+//! ```
+
+mod asn1;
+mod error;
+mod pem;
+mod private;
+mod public;
+
+use std::fmt;
+use std::sync::Arc;
+
+use sha2::Digest as _;
+
+pub use error::KeyError;
+pub use private::{
+    is_encrypted_pem, EcPrivateKey, MIN_PKCS8_PBKDF2_ITERATIONS, PKCS8_PBKDF2_ITERATIONS,
+};
+pub use public::PublicKey;
+
+/// A signature algorithm: an elliptic curve and the digest its signatures use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum KeyAlgorithm {
+    /// ECDSA on NIST P-256 (secp256r1) with SHA-256.
+    EcdsaP256Sha256,
+    /// ECDSA on NIST P-384 (secp384r1) with SHA-384.
+    EcdsaP384Sha384,
+    /// ECDSA on NIST P-521 (secp521r1) with SHA-512.
+    EcdsaP521Sha512,
+}
+
+impl KeyAlgorithm {
+    /// Every supported algorithm.
+    pub const ALL: [KeyAlgorithm; 3] = [
+        KeyAlgorithm::EcdsaP256Sha256,
+        KeyAlgorithm::EcdsaP384Sha384,
+        KeyAlgorithm::EcdsaP521Sha512,
+    ];
+
+    /// The Sigstore `keyDetails` name (`PKIX_ECDSA_P256_SHA_256`, ...), as
+    /// written into bundles by older versions of the reference.
+    pub fn key_details(self) -> &'static str {
+        match self {
+            KeyAlgorithm::EcdsaP256Sha256 => "PKIX_ECDSA_P256_SHA_256",
+            KeyAlgorithm::EcdsaP384Sha384 => "PKIX_ECDSA_P384_SHA_384",
+            KeyAlgorithm::EcdsaP521Sha512 => "PKIX_ECDSA_P521_SHA_512",
+        }
+    }
+
+    /// The algorithm a Sigstore `keyDetails` name stands for, if supported.
+    pub fn from_key_details(s: &str) -> Option<Self> {
+        KeyAlgorithm::ALL
+            .into_iter()
+            .find(|alg| alg.key_details() == s)
+    }
+
+    /// The curve's NIST name: `P-256`, `P-384` or `P-521`.
+    pub fn curve_name(self) -> &'static str {
+        match self {
+            KeyAlgorithm::EcdsaP256Sha256 => "P-256",
+            KeyAlgorithm::EcdsaP384Sha384 => "P-384",
+            KeyAlgorithm::EcdsaP521Sha512 => "P-521",
+        }
+    }
+
+    /// The digest signatures on this curve use.
+    pub fn digest(self) -> DigestAlgorithm {
+        match self {
+            KeyAlgorithm::EcdsaP256Sha256 => DigestAlgorithm::Sha256,
+            KeyAlgorithm::EcdsaP384Sha384 => DigestAlgorithm::Sha384,
+            KeyAlgorithm::EcdsaP521Sha512 => DigestAlgorithm::Sha512,
+        }
+    }
+}
+
+impl fmt::Display for KeyAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "ECDSA {} with {}",
+            self.curve_name(),
+            self.digest().display_name()
+        )
+    }
+}
+
+/// A message digest used by ECDSA.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum DigestAlgorithm {
+    /// SHA-256.
+    Sha256,
+    /// SHA-384.
+    Sha384,
+    /// SHA-512.
+    Sha512,
+}
+
+impl DigestAlgorithm {
+    /// The lowercase name: `sha256`, `sha384` or `sha512`.
+    pub fn name(self) -> &'static str {
+        match self {
+            DigestAlgorithm::Sha256 => "sha256",
+            DigestAlgorithm::Sha384 => "sha384",
+            DigestAlgorithm::Sha512 => "sha512",
+        }
+    }
+
+    fn display_name(self) -> &'static str {
+        match self {
+            DigestAlgorithm::Sha256 => "SHA-256",
+            DigestAlgorithm::Sha384 => "SHA-384",
+            DigestAlgorithm::Sha512 => "SHA-512",
+        }
+    }
+
+    /// The digest of `message`.
+    pub fn digest(self, message: &[u8]) -> Vec<u8> {
+        match self {
+            DigestAlgorithm::Sha256 => sha2::Sha256::digest(message).to_vec(),
+            DigestAlgorithm::Sha384 => sha2::Sha384::digest(message).to_vec(),
+            DigestAlgorithm::Sha512 => sha2::Sha512::digest(message).to_vec(),
+        }
+    }
+}
+
+impl fmt::Display for DigestAlgorithm {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.display_name())
+    }
+}
+
+/// A key that signs: in memory ([`EcPrivateKey`]), or held by a token or a
+/// key service that implements this trait.
+pub trait SigningKey: Send + Sync {
+    /// The curve and digest of this key's signatures.
+    fn algorithm(&self) -> KeyAlgorithm;
+
+    /// The public half of the key.
+    fn public_key(&self) -> Result<PublicKey, KeyError>;
+
+    /// ECDSA over `message` hashed with the curve's digest (P-256 SHA-256,
+    /// P-384 SHA-384, P-521 SHA-512); the signature is DER-encoded.
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError>;
+}
+
+impl<T: SigningKey + ?Sized> SigningKey for &T {
+    fn algorithm(&self) -> KeyAlgorithm {
+        (**self).algorithm()
+    }
+    fn public_key(&self) -> Result<PublicKey, KeyError> {
+        (**self).public_key()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        (**self).sign(message)
+    }
+}
+
+impl<T: SigningKey + ?Sized> SigningKey for Box<T> {
+    fn algorithm(&self) -> KeyAlgorithm {
+        (**self).algorithm()
+    }
+    fn public_key(&self) -> Result<PublicKey, KeyError> {
+        (**self).public_key()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        (**self).sign(message)
+    }
+}
+
+impl<T: SigningKey + ?Sized> SigningKey for Arc<T> {
+    fn algorithm(&self) -> KeyAlgorithm {
+        (**self).algorithm()
+    }
+    fn public_key(&self) -> Result<PublicKey, KeyError> {
+        (**self).public_key()
+    }
+    fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError> {
+        (**self).sign(message)
+    }
+}
