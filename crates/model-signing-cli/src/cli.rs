@@ -35,8 +35,160 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Sign a model.
+    #[command(subcommand)]
+    Sign(SignCommand),
+    /// Verify a model against its signature.
+    #[command(subcommand)]
+    Verify(VerifyCommand),
     /// Compute a model's digest (the in-toto subject a signature would carry).
     Digest(DigestArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SignCommand {
+    /// Sign with an elliptic-curve private key (P-256, P-384 or P-521).
+    Key(SignKeyArgs),
+    /// Sign with a private key and its X.509 certificate (and chain).
+    Certificate(SignCertificateArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum VerifyCommand {
+    /// Verify a signature made with a private key, given its public key.
+    Key(VerifyKeyArgs),
+    /// Verify a signature made with a certificate, given the trusted CA certificates.
+    Certificate(VerifyCertificateArgs),
+}
+
+/// Options shared by every `sign` method.
+#[derive(Debug, Args)]
+pub struct SignCommon {
+    /// The model: a directory or a single file.
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+    /// Where to write the signature.
+    #[arg(long, value_name = "FILE", default_value = "model.sig")]
+    pub signature: PathBuf,
+    #[command(flatten)]
+    pub hashing: HashingArgs,
+}
+
+/// How the password of an encrypted private key is given.
+#[derive(Debug, Args)]
+pub struct PasswordArgs {
+    /// Read the key's password from the first line of this file.
+    #[arg(
+        long = "password-file",
+        alias = "password_file",
+        value_name = "FILE",
+        conflicts_with = "password"
+    )]
+    pub password_file: Option<PathBuf>,
+    /// The key's password. Visible to other users in the process list: prefer
+    /// --password-file, the MODEL_SIGNING_PASSWORD variable or the prompt.
+    #[arg(long, value_name = "PASSWORD")]
+    pub password: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct SignKeyArgs {
+    #[command(flatten)]
+    pub common: SignCommon,
+    /// The private key (PEM: SEC1, PKCS#8 or encrypted PKCS#8).
+    #[arg(long = "private-key", alias = "private_key", value_name = "FILE")]
+    pub private_key: PathBuf,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SignCertificateArgs {
+    #[command(flatten)]
+    pub common: SignCommon,
+    /// The private key (PEM: SEC1, PKCS#8 or encrypted PKCS#8).
+    #[arg(long = "private-key", alias = "private_key", value_name = "FILE")]
+    pub private_key: PathBuf,
+    #[command(flatten)]
+    pub password: PasswordArgs,
+    /// The signing certificate (PEM), issued for the private key.
+    #[arg(
+        long = "signing-certificate",
+        alias = "signing_certificate",
+        value_name = "FILE"
+    )]
+    pub signing_certificate: PathBuf,
+    /// Certificates above the signing certificate, stored in the signature (repeatable; PEM files may hold several).
+    #[arg(
+        long = "certificate-chain",
+        alias = "certificate_chain",
+        value_name = "FILE"
+    )]
+    pub certificate_chain: Vec<PathBuf>,
+}
+
+/// Options shared by every `verify` method.
+#[derive(Debug, Args)]
+pub struct VerifyCommon {
+    /// The model: a directory or a single file.
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+    /// The signature. Default: model.sig inside the model directory, else next to the model.
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
+    /// Path to leave out in addition to those the signature lists (repeatable).
+    /// Relative paths are resolved against the current directory.
+    #[arg(long = "ignore-paths", alias = "ignore_paths", value_name = "PATH")]
+    pub ignore_paths: Vec<PathBuf>,
+    /// Leave out git files at the model root unless the signature covers them (default).
+    #[arg(
+        long = "ignore-git-paths",
+        alias = "ignore_git_paths",
+        overrides_with = "no_ignore_git_paths"
+    )]
+    pub ignore_git_paths: bool,
+    /// Check git files at the model root like any other file.
+    #[arg(
+        long = "no-ignore-git-paths",
+        alias = "no_ignore_git_paths",
+        overrides_with = "ignore_git_paths"
+    )]
+    pub no_ignore_git_paths: bool,
+    /// Accepted for compatibility; whether links are followed is read from the signature.
+    #[arg(long = "allow-symlinks", alias = "allow_symlinks")]
+    pub allow_symlinks: bool,
+    /// Check only the files the signature lists; list the others as skipped.
+    #[arg(long = "ignore-unsigned-files", alias = "ignore_unsigned_files")]
+    pub ignore_unsigned_files: bool,
+    /// Number of hashing threads (default: one per CPU).
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyKeyArgs {
+    #[command(flatten)]
+    pub common: VerifyCommon,
+    /// The signer's public key (PEM).
+    #[arg(long = "public-key", alias = "public_key", value_name = "FILE")]
+    pub public_key: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyCertificateArgs {
+    #[command(flatten)]
+    pub common: VerifyCommon,
+    /// Trusted CA certificates (repeatable; PEM files may hold several). Only these are trusted.
+    #[arg(
+        long = "certificate-chain",
+        alias = "certificate_chain",
+        value_name = "FILE",
+        required = true
+    )]
+    pub certificate_chain: Vec<PathBuf>,
+    /// Print the SHA-256 fingerprints of the certificates on the validated path.
+    #[arg(long = "log-fingerprints", alias = "log_fingerprints")]
+    pub log_fingerprints: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

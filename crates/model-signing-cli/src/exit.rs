@@ -8,9 +8,9 @@
 //! | 3 | any other error (I/O, environment, unreadable model) |
 
 use model_signing::hashing::{ConfigError, HashError};
+use model_signing::verify::VerifyError;
 
 pub const SUCCESS: u8 = 0;
-#[allow(dead_code)]
 pub const VERIFICATION_FAILED: u8 = 1;
 pub const USAGE: u8 = 2;
 pub const OTHER: u8 = 3;
@@ -29,6 +29,13 @@ impl std::error::Error for UsageError {}
 
 pub fn code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
+        if let Some(v) = cause.downcast_ref::<VerifyError>() {
+            return match v {
+                VerifyError::Hash(HashError::Io { .. }) => OTHER,
+                VerifyError::Config(_) => USAGE,
+                _ => VERIFICATION_FAILED,
+            };
+        }
         if cause.is::<UsageError>() || cause.is::<ConfigError>() {
             return USAGE;
         }

@@ -56,7 +56,11 @@ impl Printer {
         eprintln!("{} {msg}", self.paint("1;33", "warning:"));
     }
 
-    #[allow(dead_code)]
+    /// A diagnostic line on stderr (always shown).
+    pub fn diag(&self, msg: &str) {
+        eprintln!("{msg}");
+    }
+
     pub fn info(&self, msg: &str) {
         if !self.quiet {
             eprintln!("{msg}");

@@ -27,7 +27,7 @@ pub const MAX_BUNDLE_BYTES: usize = 512 << 20;
 pub enum BundleError {
     /// The JSON is malformed, has duplicate keys, or a field is missing or mistyped.
     #[error("malformed bundle: {0}")]
-    Json(#[from] JsonError),
+    Json(JsonError),
     /// The `mediaType` is not a Sigstore bundle type this tool knows.
     #[error("unknown bundle media type {0:?}")]
     UnknownMediaType(String),
@@ -49,6 +49,12 @@ pub enum BundleError {
     /// A required value is empty.
     #[error("malformed bundle: field `{0}` is empty")]
     Empty(String),
+}
+
+impl From<JsonError> for BundleError {
+    fn from(e: JsonError) -> Self {
+        BundleError::Json(e)
+    }
 }
 
 /// Who signed, as the bundle says (not yet verified).

@@ -24,7 +24,9 @@ pub mod dsse;
 pub mod json;
 pub mod keys;
 pub mod manifest;
+pub mod sign;
 pub mod statement;
+pub mod verify;
 pub mod x509;
 
 pub use manifest::{Manifest, Resource, Serialization};

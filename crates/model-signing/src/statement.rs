@@ -41,7 +41,7 @@ const KEY_ORDER: [&str; 13] = [
 pub enum PayloadError {
     /// Malformed JSON or a missing or mistyped field.
     #[error("malformed payload: {0}")]
-    Json(#[from] JsonError),
+    Json(JsonError),
     /// The DSSE payload type is not in-toto.
     #[error("payload type is {0:?}, expected \"application/vnd.in-toto+json\"")]
     PayloadType(String),
@@ -99,6 +99,12 @@ pub enum PayloadError {
     /// A bad `serialization` block.
     #[error("invalid serialization: {0}")]
     Serialization(String),
+}
+
+impl From<JsonError> for PayloadError {
+    fn from(e: JsonError) -> Self {
+        PayloadError::Json(e)
+    }
 }
 
 /// A manifest read back from a signed payload.

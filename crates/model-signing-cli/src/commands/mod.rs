@@ -2,6 +2,9 @@
 
 mod digest;
 pub mod hashing;
+mod keyload;
+mod sign;
+mod verify;
 
 use crate::cli::{Cli, Command};
 use crate::printer::Printer;
@@ -10,5 +13,7 @@ use crate::printer::Printer;
 pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<u8> {
     match cli.command {
         Command::Digest(args) => digest::run(args, printer),
+        Command::Sign(cmd) => sign::run(cmd, printer),
+        Command::Verify(cmd) => verify::run(cmd, printer),
     }
 }

@@ -110,6 +110,16 @@ fn check_critical(cert: &Certificate) -> Result<(), CertError> {
     }
 }
 
+/// Checks that `leaf` may sign under `policy` (validity at `policy.time`,
+/// critical extensions, keyUsage, extendedKeyUsage, the CA-leaf rule) without
+/// building a path: what a signer checks before using its certificate.
+pub fn check_signing_certificate(
+    leaf: &Certificate,
+    policy: &ChainPolicy,
+) -> Result<(), CertError> {
+    check_leaf(leaf, policy)
+}
+
 fn check_leaf(leaf: &Certificate, policy: &ChainPolicy) -> Result<(), CertError> {
     check_validity(leaf, policy.time)?;
     check_critical(leaf)?;

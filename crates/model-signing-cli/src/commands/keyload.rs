@@ -1,0 +1,82 @@
+//! Loading keys and certificates named on the command line.
+
+use std::io::IsTerminal;
+use std::path::Path;
+
+use anyhow::{bail, Context};
+use model_signing::keys::{is_encrypted_pem, EcPrivateKey, PublicKey};
+use model_signing::x509::Certificate;
+use zeroize::Zeroizing;
+
+use crate::cli::PasswordArgs;
+use crate::env;
+use crate::printer::Printer;
+
+fn read(path: &Path, what: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    std::fs::read(path)
+        .map(Zeroizing::new)
+        .with_context(|| format!("cannot read {what} {}", path.display()))
+}
+
+/// The password for an encrypted key: `--password-file`, `--password`, the
+/// environment, or a prompt on the terminal, in that order.
+fn password(
+    args: &PasswordArgs,
+    key_path: &Path,
+    printer: &Printer,
+) -> anyhow::Result<Zeroizing<Vec<u8>>> {
+    if let Some(file) = &args.password_file {
+        let text = read(file, "password file")?;
+        let line_end = text.iter().position(|&b| b == b'\n').unwrap_or(text.len());
+        let mut line = &text[..line_end];
+        if line.last() == Some(&b'\r') {
+            line = &line[..line.len() - 1];
+        }
+        return Ok(Zeroizing::new(line.to_vec()));
+    }
+    if let Some(p) = &args.password {
+        printer.warn("--password is visible to other users in the process list; prefer --password-file or MODEL_SIGNING_PASSWORD");
+        return Ok(Zeroizing::new(p.as_bytes().to_vec()));
+    }
+    if let Some(p) = std::env::var_os(env::PASSWORD) {
+        return Ok(Zeroizing::new(p.into_encoded_bytes()));
+    }
+    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+        let p = rpassword::prompt_password(format!("Password for {}: ", key_path.display()))
+            .context("cannot read the password from the terminal")?;
+        return Ok(Zeroizing::new(p.into_bytes()));
+    }
+    bail!(crate::exit::UsageError(format!(
+        "the private key {} is encrypted; give its password with --password-file, {} or on a terminal",
+        key_path.display(),
+        env::PASSWORD
+    )))
+}
+
+pub fn private_key(
+    path: &Path,
+    args: &PasswordArgs,
+    printer: &Printer,
+) -> anyhow::Result<EcPrivateKey> {
+    let pem = read(path, "private key")?;
+    let password = if is_encrypted_pem(&pem) {
+        Some(password(args, path, printer)?)
+    } else {
+        None
+    };
+    EcPrivateKey::from_pem(&pem, password.as_ref().map(|p| p.as_slice()))
+        .with_context(|| format!("cannot load private key {}", path.display()))
+}
+
+pub fn public_key(path: &Path) -> anyhow::Result<PublicKey> {
+    let pem = read(path, "public key")?;
+    let text = std::str::from_utf8(&pem)
+        .with_context(|| format!("public key {} is not PEM text", path.display()))?;
+    PublicKey::from_pem(text).with_context(|| format!("cannot load public key {}", path.display()))
+}
+
+pub fn certificates(path: &Path) -> anyhow::Result<Vec<Certificate>> {
+    let pem = read(path, "certificate file")?;
+    Certificate::from_pem_bundle(&pem)
+        .with_context(|| format!("cannot load certificates from {}", path.display()))
+}

@@ -1,0 +1,82 @@
+//! `model-signing sign key|certificate`.
+
+use anyhow::Context;
+use model_signing::sign::{
+    check_writable, sign_model, write_atomic, BundleSigner, CertificateSigner, KeySigner,
+};
+
+use crate::cli::{SignCertificateArgs, SignCommand, SignCommon, SignKeyArgs};
+use crate::commands::{hashing, keyload};
+use crate::exit;
+use crate::paths;
+use crate::printer::Printer;
+
+pub fn run(cmd: SignCommand, printer: &Printer) -> anyhow::Result<u8> {
+    match cmd {
+        SignCommand::Key(args) => key(args, printer),
+        SignCommand::Certificate(args) => certificate(args, printer),
+    }
+}
+
+fn key(args: SignKeyArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let key = keyload::private_key(&args.private_key, &args.password, printer)?;
+    let signer = KeySigner::new(Box::new(key))?;
+    sign_with(&args.common, &signer, printer)
+}
+
+fn certificate(args: SignCertificateArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let key = keyload::private_key(&args.private_key, &args.password, printer)?;
+    let mut leaf = keyload::certificates(&args.signing_certificate)?;
+    if leaf.len() != 1 {
+        return Err(exit::UsageError(format!(
+            "{} holds {} certificates; --signing-certificate takes exactly one (put the others in --certificate-chain)",
+            args.signing_certificate.display(),
+            leaf.len()
+        ))
+        .into());
+    }
+    let leaf = leaf.remove(0);
+    let mut chain = Vec::new();
+    for path in &args.certificate_chain {
+        chain.extend(keyload::certificates(path)?);
+    }
+    let signer = CertificateSigner::new(Box::new(key), leaf, chain, now())?;
+    sign_with(&args.common, &signer, printer)
+}
+
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+fn sign_with(
+    common: &SignCommon,
+    signer: &dyn BundleSigner,
+    printer: &Printer,
+) -> anyhow::Result<u8> {
+    // The signature file is left out of the model when it lies inside it.
+    let mut extra = Vec::new();
+    if let Ok(root) = paths::model_root(&common.model) {
+        if let Ok(sig) = paths::resolve(&common.signature) {
+            if let Some(rel) = paths::inside(&root, &sig) {
+                extra.push(rel);
+            }
+        }
+    }
+    let config = hashing::config(&common.hashing, &common.model, extra, printer)?;
+    check_writable(&common.signature)?;
+    let progress = printer.hashing_progress("hashing");
+    let (bundle, manifest) = sign_model(&common.model, &config, signer, &progress)
+        .with_context(|| format!("cannot sign model {}", common.model.display()))?;
+    write_atomic(&common.signature, bundle.to_json().as_bytes())?;
+    printer.out(&format!(
+        "Signed {} ({} resources, sha256:{}) -> {}",
+        common.model.display(),
+        manifest.resources.len(),
+        manifest.root_digest_hex(),
+        common.signature.display()
+    ))?;
+    Ok(exit::SUCCESS)
+}

@@ -1,0 +1,248 @@
+//! `model-signing verify key|certificate`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use model_signing::bundle::{Bundle, MAX_BUNDLE_BYTES};
+use model_signing::verify::{
+    verify_bundle, CertificateVerifier, DiffReport, KeyVerifier, ModelCheckOptions,
+    SignatureVerifier, Signer, VerifyError,
+};
+
+use crate::cli::{VerifyCertificateArgs, VerifyCommand, VerifyCommon, VerifyKeyArgs};
+use crate::commands::keyload;
+use crate::exit;
+use crate::paths;
+use crate::printer::Printer;
+
+/// How many entries of each difference group are printed.
+const SHOWN: usize = 20;
+
+pub fn run(cmd: VerifyCommand, printer: &Printer) -> anyhow::Result<u8> {
+    match cmd {
+        VerifyCommand::Key(args) => key(args, printer),
+        VerifyCommand::Certificate(args) => certificate(args, printer),
+    }
+}
+
+fn key(args: VerifyKeyArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let key = keyload::public_key(&args.public_key)?;
+    verify_with(&args.common, &KeyVerifier::new(key), false, printer)
+}
+
+fn certificate(args: VerifyCertificateArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let mut anchors = Vec::new();
+    for path in &args.certificate_chain {
+        anchors.extend(keyload::certificates(path)?);
+    }
+    verify_with(
+        &args.common,
+        &CertificateVerifier::new(anchors),
+        args.log_fingerprints,
+        printer,
+    )
+}
+
+/// The signature file: as given, else `model.sig` inside the model directory,
+/// else `model.sig` next to the model.
+pub fn find_signature(common: &VerifyCommon, printer: &Printer) -> anyhow::Result<PathBuf> {
+    if let Some(sig) = &common.signature {
+        return Ok(sig.clone());
+    }
+    let mut candidates = Vec::new();
+    if common.model.is_dir() {
+        candidates.push(common.model.join("model.sig"));
+    }
+    let parent = common
+        .model
+        .parent()
+        .map(|p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                p
+            }
+        })
+        .unwrap_or(Path::new("."));
+    candidates.push(parent.join("model.sig"));
+    for c in &candidates {
+        if c.is_file() {
+            printer.info(&format!("using signature {}", c.display()));
+            return Ok(c.clone());
+        }
+    }
+    Err(exit::UsageError(format!(
+        "no signature given and none found (looked for {}); pass --signature",
+        candidates
+            .iter()
+            .map(|c| c.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ))
+    .into())
+}
+
+pub fn read_bundle(path: &Path) -> anyhow::Result<Bundle> {
+    let meta = std::fs::metadata(path)
+        .with_context(|| format!("cannot read signature {}", path.display()))?;
+    if meta.len() > MAX_BUNDLE_BYTES as u64 {
+        return Err(VerifyError::Bundle(
+            model_signing::bundle::BundleError::Json(model_signing::json::JsonError::TooLarge {
+                size: usize::try_from(meta.len()).unwrap_or(usize::MAX),
+                limit: MAX_BUNDLE_BYTES,
+            }),
+        ))
+        .with_context(|| format!("cannot read signature {}", path.display()));
+    }
+    let bytes =
+        std::fs::read(path).with_context(|| format!("cannot read signature {}", path.display()))?;
+    Bundle::from_json(&bytes)
+        .map_err(VerifyError::Bundle)
+        .with_context(|| format!("invalid signature file {}", path.display()))
+}
+
+fn describe(signer: &Signer) -> String {
+    match signer {
+        Signer::Key {
+            fingerprint,
+            algorithm,
+        } => format!("key sha256:{fingerprint} ({algorithm})"),
+        Signer::Certificate {
+            subject,
+            fingerprint,
+            ..
+        } => format!("certificate {subject} (sha256:{fingerprint})"),
+        Signer::Sigstore { identity, issuer } => format!("{identity} (issuer {issuer})"),
+        _ => "unknown signer".to_owned(),
+    }
+}
+
+fn short(hex: &str) -> &str {
+    hex.get(..12).unwrap_or(hex)
+}
+
+fn print_report(report: &DiffReport, printer: &Printer) {
+    let mut lines = Vec::new();
+    let mut group = |title: &str, items: Vec<String>| {
+        if items.is_empty() {
+            return;
+        }
+        lines.push(format!("{title} ({}):", items.len()));
+        for item in items.iter().take(SHOWN) {
+            lines.push(format!("  {item}"));
+        }
+        if items.len() > SHOWN {
+            lines.push(format!(
+                "  ... and {} more (use --json for the full list)",
+                items.len() - SHOWN
+            ));
+        }
+    };
+    group(
+        "changed",
+        report
+            .changed
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}  expected {}..  actual {}..",
+                    c.name,
+                    short(&c.expected),
+                    short(&c.actual)
+                )
+            })
+            .collect(),
+    );
+    group("missing", report.missing.clone());
+    group(
+        "unexpected (not in the signature)",
+        report.unexpected.clone(),
+    );
+    for l in lines {
+        printer.diag(&l);
+    }
+}
+
+fn verify_with(
+    common: &VerifyCommon,
+    verifier: &dyn SignatureVerifier,
+    log_fingerprints: bool,
+    printer: &Printer,
+) -> anyhow::Result<u8> {
+    let signature = find_signature(common, printer)?;
+    let bundle = read_bundle(&signature)?;
+    let verified = verify_bundle(&bundle, verifier)
+        .with_context(|| format!("verification of {} failed", signature.display()))?;
+    for w in &verified.check().warnings {
+        printer.warn(w);
+    }
+    let signer = verified.check().signer.clone();
+    if log_fingerprints {
+        if let Signer::Certificate { path, .. } = &signer {
+            for (subject, fp) in path {
+                printer.diag(&format!("certificate {subject}: sha256:{fp}"));
+            }
+        }
+    }
+
+    let mut options = ModelCheckOptions {
+        ignore_git_paths: !common.no_ignore_git_paths,
+        ignore_unsigned_files: common.ignore_unsigned_files,
+        threads: common.threads,
+        ..ModelCheckOptions::default()
+    };
+    if let Ok(root) = paths::model_root(&common.model) {
+        for p in &common.ignore_paths {
+            options
+                .extra_ignore_paths
+                .push(paths::ignore_path(&root, p)?);
+        }
+        if let Ok(sig) = paths::resolve(&signature) {
+            if let Some(rel) = paths::inside(&root, &sig) {
+                options.extra_ignore_paths.push(rel);
+            }
+        }
+    }
+    if common.allow_symlinks && !verified.value().manifest.serialization.allow_symlinks {
+        printer.warn("--allow-symlinks is ignored: the signature was made without following symbolic links, and verification follows the signature");
+    }
+
+    let progress = printer.hashing_progress("verifying");
+    match verified.check_model(&common.model, &options, &progress) {
+        Ok(ok) => {
+            if !ok.unsigned_ignored.is_empty() {
+                printer.diag(&format!(
+                    "skipped {} unsigned file(s):",
+                    ok.unsigned_ignored.len()
+                ));
+                for f in ok.unsigned_ignored.iter().take(SHOWN) {
+                    printer.diag(&format!("  {f}"));
+                }
+            }
+            printer.out(&format!(
+                "Verification succeeded: {} matches {} ({} resources), signed by {}",
+                common.model.display(),
+                signature.display(),
+                ok.resources_checked,
+                describe(&signer)
+            ))?;
+            Ok(exit::SUCCESS)
+        }
+        Err(VerifyError::ModelMismatch(report)) => {
+            printer.error(&anyhow::anyhow!(
+                "verification failed: {} does not match its signature ({})",
+                common.model.display(),
+                report.summary()
+            ));
+            print_report(&report, printer);
+            if !report.unsigned_ignored.is_empty() {
+                printer.diag(&format!(
+                    "skipped {} unsigned file(s)",
+                    report.unsigned_ignored.len()
+                ));
+            }
+            Ok(exit::VERIFICATION_FAILED)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot verify model {}", common.model.display())),
+    }
+}
