@@ -43,6 +43,18 @@ pub enum Command {
     Verify(VerifyCommand),
     /// Compute a model's digest (the in-toto subject a signature would carry).
     Digest(DigestArgs),
+    /// Show what a signature says, without verifying it.
+    Inspect(InspectArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// The signature file (a Sigstore bundle, usually model.sig).
+    #[arg(value_name = "SIGNATURE")]
+    pub signature: PathBuf,
+    /// Print as one JSON object (see docs/json.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +84,9 @@ pub struct SignCommon {
     pub signature: PathBuf,
     #[command(flatten)]
     pub hashing: HashingArgs,
+    /// Print what was signed as one JSON object (see docs/json.md).
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// How the password of an encrypted private key is given.
@@ -163,6 +178,9 @@ pub struct VerifyCommon {
     /// Number of hashing threads (default: one per CPU).
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// Print the outcome as one JSON object (see docs/json.md). The exit code is the same.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -2,7 +2,9 @@
 
 mod digest;
 pub mod hashing;
+mod inspect;
 mod keyload;
+pub mod report;
 mod sign;
 mod verify;
 
@@ -13,6 +15,7 @@ use crate::printer::Printer;
 pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<u8> {
     match cli.command {
         Command::Digest(args) => digest::run(args, printer),
+        Command::Inspect(args) => inspect::run(args, printer),
         Command::Sign(cmd) => sign::run(cmd, printer),
         Command::Verify(cmd) => verify::run(cmd, printer),
     }

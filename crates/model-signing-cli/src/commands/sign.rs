@@ -6,6 +6,12 @@ use model_signing::sign::{
 };
 
 use crate::cli::{SignCertificateArgs, SignCommand, SignCommon, SignKeyArgs};
+use model_signing::bundle::VerificationMaterial;
+use model_signing::x509::Certificate;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::commands::report::{HashingJson, JSON_VERSION};
 use crate::commands::{hashing, keyload};
 use crate::exit;
 use crate::paths;
@@ -44,6 +50,17 @@ fn certificate(args: SignCertificateArgs, printer: &Printer) -> anyhow::Result<u
     sign_with(&args.common, &signer, printer)
 }
 
+#[derive(Serialize)]
+struct SignJson {
+    version: u32,
+    model: String,
+    signature: String,
+    digest: String,
+    resources: usize,
+    hashing: HashingJson,
+    signer: serde_json::Value,
+}
+
 pub fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -71,6 +88,37 @@ fn sign_with(
     let (bundle, manifest) = sign_model(&common.model, &config, signer, &progress)
         .with_context(|| format!("cannot sign model {}", common.model.display()))?;
     write_atomic(&common.signature, bundle.to_json().as_bytes())?;
+    if common.json {
+        let signer = match &bundle.material {
+            VerificationMaterial::PublicKey { hint, .. } => json!({"kind": "key", "hint": hint}),
+            VerificationMaterial::X509CertificateChain(certs) => {
+                let leaf = certs.first().and_then(|c| Certificate::from_der(c).ok());
+                json!({
+                    "kind": "certificate",
+                    "subject": leaf.as_ref().map(Certificate::subject),
+                    "fingerprint": leaf.as_ref().map(Certificate::fingerprint_sha256),
+                })
+            }
+            VerificationMaterial::Certificate(c) => {
+                let leaf = Certificate::from_der(c).ok();
+                json!({
+                    "kind": "sigstore",
+                    "identity": leaf.as_ref().map(|l| l.subject_alt_names().join(", ")),
+                })
+            }
+        };
+        let doc = SignJson {
+            version: JSON_VERSION,
+            model: common.model.display().to_string(),
+            signature: common.signature.display().to_string(),
+            digest: format!("sha256:{}", manifest.root_digest_hex()),
+            resources: manifest.resources.len(),
+            hashing: HashingJson::from(&manifest.serialization),
+            signer,
+        };
+        printer.out(&serde_json::to_string_pretty(&doc)?)?;
+        return Ok(exit::SUCCESS);
+    }
     printer.out(&format!(
         "Signed {} ({} resources, sha256:{}) -> {}",
         common.model.display(),

@@ -3,14 +3,19 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use model_signing::bundle::{Bundle, MAX_BUNDLE_BYTES};
+use model_signing::bundle::{Bundle, VerificationMaterial, MAX_BUNDLE_BYTES};
 use model_signing::verify::{
     verify_bundle, CertificateVerifier, DiffReport, KeyVerifier, ModelCheckOptions,
     SignatureVerifier, Signer, VerifyError,
 };
+use serde::Serialize;
 
 use crate::cli::{VerifyCertificateArgs, VerifyCommand, VerifyCommon, VerifyKeyArgs};
 use crate::commands::keyload;
+use crate::commands::report::{
+    error_kind, error_message, rfc3339, DifferencesJson, ErrorJson, HashingJson, SignerJson,
+    JSON_VERSION,
+};
 use crate::exit;
 use crate::paths;
 use crate::printer::Printer;
@@ -163,22 +168,65 @@ fn print_report(report: &DiffReport, printer: &Printer) {
     }
 }
 
-fn verify_with(
+/// What the verify steps established, kept even when a later step fails.
+#[derive(Default)]
+struct Outcome {
+    signature: Option<PathBuf>,
+    method: Option<&'static str>,
+    signer: Option<Signer>,
+    signed_at: Option<i64>,
+    hashing: Option<HashingJson>,
+    resources: usize,
+    diff: Option<DiffReport>,
+    unsigned_ignored: Vec<String>,
+    warnings: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct VerifyJson<'a> {
+    version: u32,
+    verified: bool,
+    model: String,
+    signature: Option<String>,
+    method: Option<&'static str>,
+    signer: Option<SignerJson>,
+    signed_at: Option<String>,
+    hashing: Option<&'a HashingJson>,
+    resources: usize,
+    differences: DifferencesJson,
+    unsigned_ignored: &'a [String],
+    warnings: &'a [String],
+    error: Option<ErrorJson>,
+}
+
+fn method_of(bundle: &Bundle) -> &'static str {
+    match bundle.material {
+        VerificationMaterial::PublicKey { .. } => "key",
+        VerificationMaterial::X509CertificateChain(_) => "certificate",
+        VerificationMaterial::Certificate(_) => "sigstore",
+    }
+}
+
+fn run_steps(
     common: &VerifyCommon,
     verifier: &dyn SignatureVerifier,
     log_fingerprints: bool,
     printer: &Printer,
-) -> anyhow::Result<u8> {
+    out: &mut Outcome,
+) -> anyhow::Result<()> {
     let signature = find_signature(common, printer)?;
+    out.signature = Some(signature.clone());
     let bundle = read_bundle(&signature)?;
+    out.method = Some(method_of(&bundle));
     let verified = verify_bundle(&bundle, verifier)
         .with_context(|| format!("verification of {} failed", signature.display()))?;
-    for w in &verified.check().warnings {
-        printer.warn(w);
-    }
-    let signer = verified.check().signer.clone();
-    if log_fingerprints {
-        if let Signer::Certificate { path, .. } = &signer {
+    out.warnings
+        .extend(verified.check().warnings.iter().cloned());
+    out.signer = Some(verified.check().signer.clone());
+    out.signed_at = verified.check().signed_at;
+    out.hashing = Some(HashingJson::from(&verified.value().manifest.serialization));
+    if log_fingerprints && !common.json {
+        if let Some(Signer::Certificate { path, .. }) = &out.signer {
             for (subject, fp) in path {
                 printer.diag(&format!("certificate {subject}: sha256:{fp}"));
             }
@@ -204,45 +252,117 @@ fn verify_with(
         }
     }
     if common.allow_symlinks && !verified.value().manifest.serialization.allow_symlinks {
-        printer.warn("--allow-symlinks is ignored: the signature was made without following symbolic links, and verification follows the signature");
+        out.warnings.push(
+            "--allow-symlinks is ignored: the signature was made without following symbolic links, and verification follows the signature"
+                .into(),
+        );
     }
 
     let progress = printer.hashing_progress("verifying");
     match verified.check_model(&common.model, &options, &progress) {
         Ok(ok) => {
-            if !ok.unsigned_ignored.is_empty() {
-                printer.diag(&format!(
-                    "skipped {} unsigned file(s):",
-                    ok.unsigned_ignored.len()
-                ));
-                for f in ok.unsigned_ignored.iter().take(SHOWN) {
-                    printer.diag(&format!("  {f}"));
-                }
-            }
+            out.resources = ok.resources_checked;
+            out.unsigned_ignored = ok.unsigned_ignored;
+            Ok(())
+        }
+        Err(VerifyError::ModelMismatch(report)) => {
+            out.unsigned_ignored = report.unsigned_ignored.clone();
+            out.diff = Some((*report).clone());
+            Err(VerifyError::ModelMismatch(report)).with_context(|| {
+                format!(
+                    "verification failed: {} does not match its signature",
+                    common.model.display()
+                )
+            })
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot verify model {}", common.model.display())),
+    }
+}
+
+/// The verify flow shared by every method: find and read the signature,
+/// check it with `verifier`, compare the model, print the outcome.
+pub fn verify_with(
+    common: &VerifyCommon,
+    verifier: &dyn SignatureVerifier,
+    log_fingerprints: bool,
+    printer: &Printer,
+) -> anyhow::Result<u8> {
+    let mut out = Outcome::default();
+    let result = run_steps(common, verifier, log_fingerprints, printer, &mut out);
+    let code = match &result {
+        Ok(()) => exit::SUCCESS,
+        Err(e) => exit::code_for(e),
+    };
+    if common.json {
+        let doc = VerifyJson {
+            version: JSON_VERSION,
+            verified: result.is_ok(),
+            model: common.model.display().to_string(),
+            signature: out.signature.as_ref().map(|p| p.display().to_string()),
+            method: out.method,
+            signer: out.signer.as_ref().map(SignerJson::from),
+            signed_at: out.signed_at.map(rfc3339),
+            hashing: out.hashing.as_ref(),
+            resources: out.resources,
+            differences: out
+                .diff
+                .as_ref()
+                .map(DifferencesJson::from)
+                .unwrap_or_default(),
+            unsigned_ignored: &out.unsigned_ignored,
+            warnings: &out.warnings,
+            error: result.as_ref().err().map(|e| ErrorJson {
+                kind: error_kind(e),
+                message: error_message(e),
+            }),
+        };
+        printer.out(&serde_json::to_string_pretty(&doc)?)?;
+        return Ok(code);
+    }
+
+    for w in &out.warnings {
+        printer.warn(w);
+    }
+    if !out.unsigned_ignored.is_empty() {
+        printer.diag(&format!(
+            "skipped {} unsigned file(s):",
+            out.unsigned_ignored.len()
+        ));
+        for f in out.unsigned_ignored.iter().take(SHOWN) {
+            printer.diag(&format!("  {f}"));
+        }
+        if out.unsigned_ignored.len() > SHOWN {
+            printer.diag(&format!(
+                "  ... and {} more",
+                out.unsigned_ignored.len() - SHOWN
+            ));
+        }
+    }
+    match result {
+        Ok(()) => {
+            let signature = out.signature.as_deref().unwrap_or(Path::new("model.sig"));
+            let signer = out.signer.as_ref().map(describe).unwrap_or_default();
             printer.out(&format!(
                 "Verification succeeded: {} matches {} ({} resources), signed by {}",
                 common.model.display(),
                 signature.display(),
-                ok.resources_checked,
-                describe(&signer)
+                out.resources,
+                signer
             ))?;
             Ok(exit::SUCCESS)
         }
-        Err(VerifyError::ModelMismatch(report)) => {
-            printer.error(&anyhow::anyhow!(
-                "verification failed: {} does not match its signature ({})",
-                common.model.display(),
-                report.summary()
-            ));
-            print_report(&report, printer);
-            if !report.unsigned_ignored.is_empty() {
-                printer.diag(&format!(
-                    "skipped {} unsigned file(s)",
-                    report.unsigned_ignored.len()
+        Err(e) => {
+            if let Some(report) = &out.diff {
+                printer.error(&anyhow::anyhow!(
+                    "verification failed: {} does not match its signature ({})",
+                    common.model.display(),
+                    report.summary()
                 ));
+                print_report(report, printer);
+                Ok(exit::VERIFICATION_FAILED)
+            } else {
+                Err(e)
             }
-            Ok(exit::VERIFICATION_FAILED)
         }
-        Err(e) => Err(e).with_context(|| format!("cannot verify model {}", common.model.display())),
     }
 }

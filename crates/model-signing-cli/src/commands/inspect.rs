@@ -1,0 +1,294 @@
+//! `model-signing inspect`: what a signature says, without verifying it.
+
+use std::path::PathBuf;
+
+use model_signing::bundle::VerificationMaterial;
+use model_signing::statement::parse_statement;
+use model_signing::x509::Certificate;
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::cli::InspectArgs;
+use crate::commands::report::{rfc3339, HashingJson, JSON_VERSION};
+use crate::commands::verify::read_bundle;
+use crate::exit;
+use crate::printer::Printer;
+
+const OID_ISSUER_V2: &str = "1.3.6.1.4.1.57264.1.8";
+const OID_ISSUER_V1: &str = "1.3.6.1.4.1.57264.1.1";
+
+#[derive(Serialize)]
+struct CertJson {
+    subject: String,
+    issuer: String,
+    fingerprint: String,
+    not_before: String,
+    not_after: String,
+    subject_alt_names: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    oidc_issuer: Option<String>,
+}
+
+impl CertJson {
+    fn of(der: &[u8]) -> Option<Self> {
+        let c = Certificate::from_der(der).ok()?;
+        Some(CertJson {
+            subject: c.subject(),
+            issuer: c.issuer(),
+            fingerprint: c.fingerprint_sha256(),
+            not_before: rfc3339(c.not_before()),
+            not_after: rfc3339(c.not_after()),
+            subject_alt_names: c.subject_alt_names(),
+            oidc_issuer: oidc_issuer(&c),
+        })
+    }
+}
+
+/// The OIDC issuer Fulcio recorded: the DER UTF8String of the v2 extension, or
+/// the raw bytes of the v1 one.
+fn oidc_issuer(c: &Certificate) -> Option<String> {
+    if let Some(v) = c.extension(OID_ISSUER_V2) {
+        if v.len() >= 2 && v[0] == 0x0c && usize::from(v[1]) == v.len() - 2 {
+            return String::from_utf8(v[2..].to_vec()).ok();
+        }
+        if v.len() >= 3 && v[0] == 0x0c && v[1] == 0x81 && usize::from(v[2]) == v.len() - 3 {
+            return String::from_utf8(v[3..].to_vec()).ok();
+        }
+    }
+    c.extension(OID_ISSUER_V1)
+        .and_then(|v| String::from_utf8(v).ok())
+}
+
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum SignerJson {
+    Key {
+        hint: Option<String>,
+        key_details: Option<String>,
+        public_key_pem: Option<String>,
+    },
+    Certificate {
+        chain: Vec<Option<CertJson>>,
+    },
+    Sigstore {
+        certificate: Option<CertJson>,
+    },
+}
+
+#[derive(Serialize)]
+struct LogEntryJson {
+    log_index: Option<String>,
+    integrated_time: Option<String>,
+    kind: Option<String>,
+}
+
+#[derive(Serialize)]
+struct ResourceJson {
+    name: String,
+    algorithm: String,
+    digest: String,
+}
+
+#[derive(Serialize)]
+struct InspectJson {
+    version: u32,
+    verified: bool,
+    signature: String,
+    media_type: String,
+    method: &'static str,
+    signer: SignerJson,
+    log_entries: Vec<LogEntryJson>,
+    timestamps: usize,
+    predicate_type: &'static str,
+    model_name: String,
+    digest: String,
+    hashing: HashingJson,
+    resource_count: usize,
+    resources: Vec<ResourceJson>,
+}
+
+fn str_field(v: &Value, key: &str) -> Option<String> {
+    match v.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+pub fn run(args: InspectArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let path: PathBuf = args.signature;
+    let bundle = read_bundle(&path)?;
+    let manifest = parse_statement(&bundle.envelope.payload_type, &bundle.envelope.payload)
+        .map_err(model_signing::verify::VerifyError::Payload)?;
+    let (method, signer) = match &bundle.material {
+        VerificationMaterial::PublicKey {
+            hint,
+            raw_bytes,
+            key_details,
+        } => (
+            "key",
+            SignerJson::Key {
+                hint: hint.clone(),
+                key_details: key_details.clone(),
+                public_key_pem: raw_bytes
+                    .as_ref()
+                    .map(|b| String::from_utf8_lossy(b).into_owned()),
+            },
+        ),
+        VerificationMaterial::X509CertificateChain(certs) => (
+            "certificate",
+            SignerJson::Certificate {
+                chain: certs.iter().map(|c| CertJson::of(c)).collect(),
+            },
+        ),
+        VerificationMaterial::Certificate(c) => (
+            "sigstore",
+            SignerJson::Sigstore {
+                certificate: CertJson::of(c),
+            },
+        ),
+    };
+    let log_entries: Vec<LogEntryJson> = bundle
+        .tlog_entries
+        .iter()
+        .map(|e| LogEntryJson {
+            log_index: str_field(e, "logIndex"),
+            integrated_time: str_field(e, "integratedTime")
+                .and_then(|t| t.parse::<i64>().ok())
+                .map(rfc3339),
+            kind: e.get("kindVersion").and_then(|k| str_field(k, "kind")),
+        })
+        .collect();
+    let timestamps = bundle
+        .timestamp_data
+        .as_ref()
+        .and_then(|t| t.get("rfc3161Timestamps"))
+        .and_then(Value::as_array)
+        .map_or(0, Vec::len);
+    let m = &manifest.manifest;
+    let doc = InspectJson {
+        version: JSON_VERSION,
+        verified: false,
+        signature: path.display().to_string(),
+        media_type: bundle.media_type.clone(),
+        method,
+        signer,
+        log_entries,
+        timestamps,
+        predicate_type: if manifest.legacy {
+            model_signing::statement::LEGACY_PREDICATE_TYPE
+        } else {
+            model_signing::statement::PREDICATE_TYPE
+        },
+        model_name: m.model_name.clone(),
+        digest: format!("sha256:{}", manifest.root_digest),
+        hashing: HashingJson::from(&m.serialization),
+        resource_count: m.resources.len(),
+        resources: m
+            .resources
+            .iter()
+            .map(|r| ResourceJson {
+                name: r.name.clone(),
+                algorithm: r.algorithm.clone(),
+                digest: hex::encode(&r.digest),
+            })
+            .collect(),
+    };
+    if args.json {
+        printer.out(&serde_json::to_string_pretty(&doc)?)?;
+        return Ok(exit::SUCCESS);
+    }
+    let mut lines = vec![
+        "UNVERIFIED: this is what the signature claims; nothing has been checked (use `verify`)."
+            .to_owned(),
+        format!("signature:    {}", doc.signature),
+        format!("media type:   {}", doc.media_type),
+        format!("method:       {}", doc.method),
+    ];
+    match &doc.signer {
+        SignerJson::Key {
+            hint, key_details, ..
+        } => {
+            lines.push(format!(
+                "signer:       public key{}{}",
+                hint.as_ref()
+                    .map(|h| format!(", hint {h}"))
+                    .unwrap_or_default(),
+                key_details
+                    .as_ref()
+                    .map(|k| format!(", {k}"))
+                    .unwrap_or_default()
+            ));
+        }
+        SignerJson::Certificate { chain } => {
+            for (i, c) in chain.iter().enumerate() {
+                let label = if i == 0 {
+                    "signer:      "
+                } else {
+                    "chain:       "
+                };
+                match c {
+                    Some(c) => lines.push(format!(
+                        "{label} {} (issuer {}, sha256:{}, valid {} to {})",
+                        c.subject, c.issuer, c.fingerprint, c.not_before, c.not_after
+                    )),
+                    None => lines.push(format!("{label} (unparsable certificate)")),
+                }
+            }
+        }
+        SignerJson::Sigstore { certificate } => match certificate {
+            Some(c) => lines.push(format!(
+                "signer:       {} (issuer {}), certificate valid {} to {}",
+                c.subject_alt_names.join(", "),
+                c.oidc_issuer.as_deref().unwrap_or("unknown"),
+                c.not_before,
+                c.not_after
+            )),
+            None => lines.push("signer:       (unparsable certificate)".to_owned()),
+        },
+    }
+    for e in &doc.log_entries {
+        lines.push(format!(
+            "log entry:    index {}, {} at {}",
+            e.log_index.as_deref().unwrap_or("?"),
+            e.kind.as_deref().unwrap_or("?"),
+            e.integrated_time.as_deref().unwrap_or("?")
+        ));
+    }
+    if doc.timestamps > 0 {
+        lines.push(format!("timestamps:   {} RFC 3161", doc.timestamps));
+    }
+    let h = &doc.hashing;
+    lines.push(format!("predicate:    {}", doc.predicate_type));
+    lines.push(format!("model name:   {}", doc.model_name));
+    lines.push(format!("digest:       {}", doc.digest));
+    lines.push(format!(
+        "hashing:      {} {}{}, symlinks {}",
+        h.method,
+        h.hash,
+        h.shard_size
+            .map(|s| format!(", shard size {s}"))
+            .unwrap_or_default(),
+        if h.allow_symlinks {
+            "followed"
+        } else {
+            "refused"
+        }
+    ));
+    lines.push(format!(
+        "ignore paths: {}",
+        if h.ignore_paths.is_empty() {
+            "(none)".to_owned()
+        } else {
+            h.ignore_paths.join(", ")
+        }
+    ));
+    lines.push(format!("resources ({}):", doc.resource_count));
+    for r in &doc.resources {
+        lines.push(format!("  {}  {}  {}", r.digest, r.algorithm, r.name));
+    }
+    for l in lines {
+        printer.out(&l)?;
+    }
+    Ok(exit::SUCCESS)
+}

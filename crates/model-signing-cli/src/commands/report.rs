@@ -1,0 +1,206 @@
+//! JSON documents printed by `--json` (see docs/json.md). Every document has a
+//! `version` field; fields are only ever added within a version.
+
+use model_signing::hashing::Method;
+use model_signing::verify::{DiffReport, Signer, VerifyError};
+use model_signing::Serialization;
+use serde::Serialize;
+
+/// Version of every `--json` document.
+pub const JSON_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+pub struct HashingJson {
+    pub method: &'static str,
+    pub hash: &'static str,
+    pub shard_size: Option<u64>,
+    pub ignore_paths: Vec<String>,
+    pub allow_symlinks: bool,
+}
+
+impl From<&Serialization> for HashingJson {
+    fn from(s: &Serialization) -> Self {
+        HashingJson {
+            method: s.method.name(),
+            hash: s.hash_type.name(),
+            shard_size: match s.method {
+                Method::Files => None,
+                Method::Shards { shard_size } => Some(shard_size.get()),
+            },
+            ignore_paths: s.ignore_paths.clone(),
+            allow_symlinks: s.allow_symlinks,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct PathEntryJson {
+    pub subject: String,
+    pub fingerprint: String,
+}
+
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum SignerJson {
+    Key {
+        fingerprint: String,
+        algorithm: String,
+    },
+    Certificate {
+        subject: String,
+        fingerprint: String,
+        path: Vec<PathEntryJson>,
+    },
+    Sigstore {
+        identity: String,
+        issuer: String,
+    },
+}
+
+impl From<&Signer> for SignerJson {
+    fn from(s: &Signer) -> Self {
+        match s {
+            Signer::Key {
+                fingerprint,
+                algorithm,
+            } => SignerJson::Key {
+                fingerprint: fingerprint.clone(),
+                algorithm: (*algorithm).to_owned(),
+            },
+            Signer::Certificate {
+                subject,
+                fingerprint,
+                path,
+            } => SignerJson::Certificate {
+                subject: subject.clone(),
+                fingerprint: fingerprint.clone(),
+                path: path
+                    .iter()
+                    .map(|(subject, fingerprint)| PathEntryJson {
+                        subject: subject.clone(),
+                        fingerprint: fingerprint.clone(),
+                    })
+                    .collect(),
+            },
+            Signer::Sigstore { identity, issuer } => SignerJson::Sigstore {
+                identity: identity.clone(),
+                issuer: issuer.clone(),
+            },
+            _ => SignerJson::Key {
+                fingerprint: String::new(),
+                algorithm: "unknown".into(),
+            },
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ChangedJson {
+    pub path: String,
+    pub expected: String,
+    pub actual: String,
+}
+
+#[derive(Serialize, Default)]
+pub struct DifferencesJson {
+    pub changed: Vec<ChangedJson>,
+    pub missing: Vec<String>,
+    pub unexpected: Vec<String>,
+}
+
+impl From<&DiffReport> for DifferencesJson {
+    fn from(r: &DiffReport) -> Self {
+        DifferencesJson {
+            changed: r
+                .changed
+                .iter()
+                .map(|c| ChangedJson {
+                    path: c.name.clone(),
+                    expected: c.expected.clone(),
+                    actual: c.actual.clone(),
+                })
+                .collect(),
+            missing: r.missing.clone(),
+            unexpected: r.unexpected.clone(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub struct ErrorJson {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+/// A stable name for what went wrong, for scripts.
+pub fn error_kind(err: &anyhow::Error) -> &'static str {
+    for cause in err.chain() {
+        if let Some(v) = cause.downcast_ref::<VerifyError>() {
+            return match v {
+                VerifyError::Bundle(_) => "malformed_signature",
+                VerifyError::Payload(_) => "malformed_payload",
+                VerifyError::WrongMaterial { .. } => "wrong_method",
+                VerifyError::SignerMismatch(_) => "signer_mismatch",
+                VerifyError::BadSignature => "bad_signature",
+                VerifyError::Key(_) => "malformed_key",
+                VerifyError::Certificate(_) => "untrusted_certificate",
+                VerifyError::ModelMismatch(_) => "model_mismatch",
+                VerifyError::Hash(_) => "model_unreadable",
+                VerifyError::Config(_) => "usage",
+                _ => "verification_failed",
+            };
+        }
+        if cause.is::<crate::exit::UsageError>() {
+            return "usage";
+        }
+    }
+    match crate::exit::code_for(err) {
+        crate::exit::USAGE => "usage",
+        crate::exit::VERIFICATION_FAILED => "verification_failed",
+        _ => "error",
+    }
+}
+
+/// The error's message with its causes, on one line.
+pub fn error_message(err: &anyhow::Error) -> String {
+    err.chain()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(": ")
+}
+
+/// RFC 3339 UTC for Unix seconds.
+pub fn rfc3339(secs: i64) -> String {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    // Civil-from-days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = if m <= 2 { y + 1 } else { y };
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rfc3339_dates() {
+        assert_eq!(rfc3339(0), "1970-01-01T00:00:00Z");
+        assert_eq!(rfc3339(951_782_400), "2000-02-29T00:00:00Z");
+        assert_eq!(rfc3339(1_764_115_200), "2025-11-26T00:00:00Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+    }
+}
