@@ -51,6 +51,16 @@ pub enum VerifyError {
     /// The signing certificate is not trusted or not fit for signing.
     #[error("the signing certificate is not trusted")]
     Certificate(#[source] CertError),
+    /// A signing method implemented in its own crate (Sigstore) rejected the
+    /// signature or its signer; `source` is that crate's error.
+    #[error("{method} verification failed")]
+    Method {
+        /// The verification method, like `sigstore`.
+        method: &'static str,
+        /// Why it failed (downcast to the method's error type for detail).
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
     /// The model does not match the signed manifest.
     #[error("the model does not match the signature: {}", .0.summary())]
     ModelMismatch(Box<DiffReport>),

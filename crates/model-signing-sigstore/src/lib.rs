@@ -1,0 +1,58 @@
+//! Sigstore keyless verification for model signatures, offline.
+//!
+//! A model signed with `model-signing sign sigstore` (or the reference's
+//! `model_signing sign`) carries a Fulcio certificate, a Rekor log entry and
+//! possibly RFC 3161 timestamps. [`SigstoreVerifier`] checks all of them
+//! against a [`TrustRoot`] and an [`IdentityPolicy`], and plugs into the core
+//! crate's [`verify_bundle`](model_signing::verify::verify_bundle), which then
+//! checks the signed manifest:
+//!
+//! ```no_run
+//! use model_signing::bundle::Bundle;
+//! use model_signing::verify::{verify_bundle, ModelCheckOptions};
+//! use model_signing_sigstore::{IdentityPolicy, SigstoreVerifier, TrustRoot};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let verifier = SigstoreVerifier::new(
+//!     TrustRoot::production()?,
+//!     IdentityPolicy::exact("someone@example.com", "https://accounts.google.com"),
+//! );
+//! let bundle = Bundle::from_json(&std::fs::read("model/model.sig")?)?;
+//! let verified = verify_bundle(&bundle, &verifier)?;
+//! verified.check_model(
+//!     "model".as_ref(),
+//!     &ModelCheckOptions::default(),
+//!     &model_signing::hashing::NoProgress,
+//! )?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! No network and no async runtime are involved: the production and staging
+//! roots are embedded snapshots, other roots are read from files.
+//!
+//! Every check is delegated to `sigstore-verify` where it implements it
+//! (verified times from SETs and RFC 3161 timestamps, certificate chain and
+//! SCT, inclusion proof, checkpoint, SET, the binding of the log entry to the
+//! bundle, the DSSE signature). On top of that this crate requires exactly one
+//! log entry, refuses root certificates carried in a bundle, validates the
+//! certificate path again with the core crate's X.509 code at every verified
+//! time (bundle intermediates ignored), reads the identity and issuer itself
+//! (rejecting several SAN identities or disagreeing issuer extensions),
+//! matches identity patterns fully anchored, and checks that the envelope it
+//! verified is the one the model checks read. The `sigstore-*` crates are an
+//! implementation detail: none of their types appear in this API.
+
+#![deny(missing_docs)]
+
+mod error;
+mod policy;
+mod trust;
+mod verify;
+
+pub use error::{Check, SigstoreError};
+pub use policy::{IdentityPolicy, Match};
+pub use trust::{TrustRoot, CLIENT_TRUST_CONFIG_MEDIA_TYPE, TRUSTED_ROOT_MEDIA_TYPES};
+pub use verify::{
+    Artifact, DigestAlgorithm, SigstoreBundle, SigstoreKeyVerifier, SigstoreVerifier,
+    Verification,
+};
