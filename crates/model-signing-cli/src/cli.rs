@@ -45,6 +45,15 @@ pub enum Command {
     Digest(DigestArgs),
     /// Show what a signature says, without verifying it.
     Inspect(InspectArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell).
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]

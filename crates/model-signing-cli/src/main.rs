@@ -1,43 +1,5 @@
 //! The `model-signing` command-line tool.
 
-mod cli;
-mod commands;
-mod env;
-mod exit;
-mod paths;
-mod printer;
-
-use std::process::ExitCode;
-
-use clap::Parser;
-
-fn main() -> ExitCode {
-    let cli = match cli::Cli::try_parse() {
-        Ok(cli) => cli,
-        Err(e) => {
-            let code = if e.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::SUCCESS
-            };
-            // Help and version go to stdout; a closed pipe there is not an error.
-            let _ = e.print();
-            return ExitCode::from(code);
-        }
-    };
-    let printer = printer::Printer::new(&cli.global);
-    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        commands::run(cli, &printer)
-    }));
-    match result {
-        Ok(Ok(code)) => ExitCode::from(code),
-        Ok(Err(err)) => {
-            if exit::is_broken_pipe(&err) {
-                return ExitCode::from(exit::SUCCESS);
-            }
-            printer.error(&err);
-            ExitCode::from(exit::code_for(&err))
-        }
-        Err(_) => ExitCode::from(exit::OTHER),
-    }
+fn main() -> std::process::ExitCode {
+    model_signing_cli::main()
 }

@@ -16,6 +16,13 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<u8> {
     match cli.command {
         Command::Digest(args) => digest::run(args, printer),
         Command::Inspect(args) => inspect::run(args, printer),
+        Command::Completions(args) => {
+            use clap::CommandFactory;
+            let mut cmd = crate::cli::Cli::command();
+            let mut out = std::io::stdout().lock();
+            clap_complete::generate(args.shell, &mut cmd, "model-signing", &mut out);
+            Ok(crate::exit::SUCCESS)
+        }
         Command::Sign(cmd) => sign::run(cmd, printer),
         Command::Verify(cmd) => verify::run(cmd, printer),
     }
