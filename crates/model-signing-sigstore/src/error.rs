@@ -205,9 +205,7 @@ pub(crate) fn from_sigstore(e: sigstore_verify::Error) -> SigstoreError {
         E::TransparencyLog(_) => Check::TransparencyLog,
         E::Timestamp(_) => Check::Timestamp,
         E::InvalidTrustRoot(_) | E::TrustRoot(_) | E::TrustedCertificate(_) => Check::TrustRoot,
-        E::InvalidBundle(_) | E::UnsupportedBundle(_) | E::Bundle(_) | E::Types(_) => {
-            Check::Bundle
-        }
+        E::InvalidBundle(_) | E::UnsupportedBundle(_) | E::Bundle(_) | E::Types(_) => Check::Bundle,
         _ => Check::Signature,
     };
     SigstoreError::rejected(check, detail)

@@ -53,6 +53,5 @@ pub use error::{Check, SigstoreError};
 pub use policy::{IdentityPolicy, Match};
 pub use trust::{TrustRoot, CLIENT_TRUST_CONFIG_MEDIA_TYPE, TRUSTED_ROOT_MEDIA_TYPES};
 pub use verify::{
-    Artifact, DigestAlgorithm, SigstoreBundle, SigstoreKeyVerifier, SigstoreVerifier,
-    Verification,
+    Artifact, DigestAlgorithm, SigstoreBundle, SigstoreKeyVerifier, SigstoreVerifier, Verification,
 };

@@ -37,12 +37,11 @@ impl Match {
     /// syntax). The pattern is anchored at both ends: `a.c` does not accept
     /// `xabc`.
     pub fn regex(pattern: &str) -> Result<Self, SigstoreError> {
-        let regex = regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| {
-            SigstoreError::Pattern {
+        let regex =
+            regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| SigstoreError::Pattern {
                 pattern: pattern.to_owned(),
                 detail: e.to_string(),
-            }
-        })?;
+            })?;
         Ok(Match(MatchKind::Pattern {
             pattern: pattern.to_owned(),
             regex,
@@ -158,7 +157,9 @@ impl IdentityPolicy {
                     let url = format!("https://github.com/{want}");
                     match (&claims.source_repository_uri, &claims.workflow_repository) {
                         (Some(uri), _) => ("source repository", Some(uri.clone()), *uri == url),
-                        (None, Some(repo)) => ("source repository", Some(repo.clone()), repo == want),
+                        (None, Some(repo)) => {
+                            ("source repository", Some(repo.clone()), repo == want)
+                        }
                         (None, None) => ("source repository", None, false),
                     }
                 }

@@ -49,7 +49,10 @@ impl std::fmt::Debug for TrustRoot {
             .field("tlogs", &self.root.tlogs.len())
             .field("certificate_authorities", &self.fulcio.len())
             .field("ctlogs", &self.root.ctlogs.len())
-            .field("timestamp_authorities", &self.root.timestamp_authorities.len())
+            .field(
+                "timestamp_authorities",
+                &self.root.timestamp_authorities.len(),
+            )
             .finish()
     }
 }
@@ -157,11 +160,9 @@ impl TrustRoot {
         for ca in &root.certificate_authorities {
             let mut certificates = Vec::with_capacity(ca.cert_chain.certificates.len());
             for entry in &ca.cert_chain.certificates {
-                certificates.push(
-                    Certificate::from_der(entry.raw_bytes.as_bytes()).map_err(|e| {
-                        invalid(origin, format!("certificate authority {}: {e}", ca.uri))
-                    })?,
-                );
+                certificates.push(Certificate::from_der(entry.raw_bytes.as_bytes()).map_err(
+                    |e| invalid(origin, format!("certificate authority {}: {e}", ca.uri)),
+                )?);
             }
             fulcio.push(FulcioCa {
                 certificates,
@@ -186,6 +187,12 @@ impl TrustRoot {
     /// carry an RFC 3161 timestamp instead.
     pub fn has_transparency_log(&self) -> bool {
         !self.root.tlogs.is_empty()
+    }
+
+    /// Whether the instance has a certificate transparency log. Certificates
+    /// of an instance without one carry no SCT, and none is required.
+    pub fn has_ct_log(&self) -> bool {
+        !self.root.ctlogs.is_empty()
     }
 }
 
