@@ -80,6 +80,8 @@ pub enum VerifyCommand {
     Key(VerifyKeyArgs),
     /// Verify a signature made with a certificate, given the trusted CA certificates.
     Certificate(VerifyCertificateArgs),
+    /// Verify a Sigstore (keyless) signature, offline: certificate, log entry, signer identity.
+    Sigstore(VerifySigstoreArgs),
 }
 
 /// Options shared by every `sign` method.
@@ -216,6 +218,71 @@ pub struct VerifyCertificateArgs {
     /// Print the SHA-256 fingerprints of the certificates on the validated path.
     #[arg(long = "log-fingerprints", alias = "log_fingerprints")]
     pub log_fingerprints: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifySigstoreArgs {
+    #[command(flatten)]
+    pub common: VerifyCommon,
+    /// The signer's identity (the email or URI in the certificate), matched exactly.
+    #[arg(
+        long,
+        value_name = "IDENTITY",
+        required_unless_present = "identity_regexp",
+        conflicts_with = "identity_regexp"
+    )]
+    pub identity: Option<String>,
+    /// The OIDC issuer (identity provider URL) in the certificate, matched exactly.
+    #[arg(
+        long = "identity-provider",
+        alias = "identity_provider",
+        value_name = "URL",
+        required_unless_present = "identity_provider_regexp",
+        conflicts_with = "identity_provider_regexp"
+    )]
+    pub identity_provider: Option<String>,
+    /// A regular expression the whole identity must match (anchored at both ends).
+    #[arg(
+        long = "identity-regexp",
+        alias = "identity_regexp",
+        value_name = "REGEX"
+    )]
+    pub identity_regexp: Option<String>,
+    /// A regular expression the whole identity provider URL must match (anchored at both ends).
+    #[arg(
+        long = "identity-provider-regexp",
+        alias = "identity_provider_regexp",
+        value_name = "REGEX"
+    )]
+    pub identity_provider_regexp: Option<String>,
+    /// Also require a GitHub Actions certificate from this repository (OWNER/NAME).
+    #[arg(
+        long = "github-repository",
+        alias = "github_repository",
+        value_name = "OWNER/NAME"
+    )]
+    pub github_repository: Option<String>,
+    /// Also require a GitHub Actions certificate for this git ref (refs/heads/main, refs/tags/v1).
+    #[arg(long = "github-ref", alias = "github_ref", value_name = "REF")]
+    pub github_ref: Option<String>,
+    /// Trust Sigstore's staging instance instead of production.
+    #[arg(
+        long = "use-staging",
+        alias = "use_staging",
+        conflicts_with_all = ["trust_config", "trusted_root"]
+    )]
+    pub use_staging: bool,
+    /// A client trust config (trusted root and signing config; a private Sigstore instance).
+    #[arg(
+        long = "trust-config",
+        alias = "trust_config",
+        value_name = "FILE",
+        conflicts_with = "trusted_root"
+    )]
+    pub trust_config: Option<PathBuf>,
+    /// A trusted_root.json file. Default: the production root built into this program.
+    #[arg(long = "trusted-root", alias = "trusted_root", value_name = "FILE")]
+    pub trusted_root: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

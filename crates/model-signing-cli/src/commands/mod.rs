@@ -6,6 +6,7 @@ mod inspect;
 mod keyload;
 pub mod report;
 mod sign;
+mod sigstore;
 mod verify;
 
 use crate::cli::{Cli, Command};

@@ -1,4 +1,4 @@
-//! `model-signing verify key|certificate`.
+//! `model-signing verify key|certificate|sigstore`.
 
 use std::path::{Path, PathBuf};
 
@@ -27,6 +27,7 @@ pub fn run(cmd: VerifyCommand, printer: &Printer) -> anyhow::Result<u8> {
     match cmd {
         VerifyCommand::Key(args) => key(args, printer),
         VerifyCommand::Certificate(args) => certificate(args, printer),
+        VerifyCommand::Sigstore(args) => super::sigstore::verify(args, printer),
     }
 }
 

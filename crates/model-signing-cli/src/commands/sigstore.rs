@@ -1,0 +1,61 @@
+//! `model-signing verify sigstore`: trust material and identity policy from
+//! the flags, then the shared verify flow.
+
+use anyhow::Context;
+use model_signing_sigstore::{IdentityPolicy, Match, SigstoreError, SigstoreVerifier, TrustRoot};
+
+use crate::cli::VerifySigstoreArgs;
+use crate::commands::verify::verify_with;
+use crate::exit;
+use crate::printer::Printer;
+
+fn usage(e: SigstoreError) -> anyhow::Error {
+    exit::UsageError(e.to_string()).into()
+}
+
+fn matcher(exact: &Option<String>, pattern: &Option<String>, flag: &str) -> anyhow::Result<Match> {
+    match (exact, pattern) {
+        (Some(value), None) => Ok(Match::exact(value.clone())),
+        (None, Some(pattern)) => Match::regex(pattern).map_err(usage),
+        // clap enforces exactly one of the two.
+        _ => Err(exit::UsageError(format!("give --{flag} or --{flag}-regexp")).into()),
+    }
+}
+
+fn trust(args: &VerifySigstoreArgs) -> anyhow::Result<TrustRoot> {
+    let root = if let Some(path) = &args.trust_config {
+        TrustRoot::from_trust_config_file(path)
+    } else if let Some(path) = &args.trusted_root {
+        TrustRoot::from_trusted_root_file(path)
+    } else if args.use_staging {
+        TrustRoot::staging()
+    } else {
+        TrustRoot::production()
+    };
+    root.context("cannot load the Sigstore trust material")
+}
+
+pub fn verify(args: VerifySigstoreArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let mut policy = IdentityPolicy::new(
+        matcher(&args.identity, &args.identity_regexp, "identity")?,
+        matcher(
+            &args.identity_provider,
+            &args.identity_provider_regexp,
+            "identity-provider",
+        )?,
+    );
+    if let Some(repo) = &args.github_repository {
+        policy = policy.github_repository(repo.clone());
+    }
+    if let Some(git_ref) = &args.github_ref {
+        policy = policy.github_ref(git_ref.clone());
+    }
+    let trust = trust(&args)?;
+    printer.verbose(&format!("Sigstore trust material: {}", trust.origin()));
+    verify_with(
+        &args.common,
+        &SigstoreVerifier::new(trust, policy),
+        false,
+        printer,
+    )
+}
