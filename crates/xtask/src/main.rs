@@ -10,7 +10,12 @@ use clap::CommandFactory;
 use clap_complete::Shell;
 use model_signing_cli::cli::Cli;
 
-fn man_pages(cmd: &clap::Command, prefix: &str, dir: &Path, written: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+fn man_pages(
+    cmd: &clap::Command,
+    prefix: &str,
+    dir: &Path,
+    written: &mut Vec<PathBuf>,
+) -> anyhow::Result<()> {
     let name = if prefix.is_empty() {
         cmd.get_name().to_owned()
     } else {
@@ -39,7 +44,8 @@ fn main() -> anyhow::Result<()> {
     match task {
         Some("man") => {
             let dir = dir("target/man");
-            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
             let mut written = Vec::new();
             man_pages(&cmd, "", &dir, &mut written)?;
             for p in written {
@@ -48,7 +54,8 @@ fn main() -> anyhow::Result<()> {
         }
         Some("completions") => {
             let dir = dir("target/completions");
-            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            std::fs::create_dir_all(&dir)
+                .with_context(|| format!("cannot create {}", dir.display()))?;
             for shell in [Shell::Bash, Shell::Zsh, Shell::Fish, Shell::PowerShell] {
                 let path = clap_complete::generate_to(shell, &mut cmd, "model-signing", &dir)?;
                 println!("{}", path.display());
