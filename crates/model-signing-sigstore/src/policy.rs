@@ -37,11 +37,13 @@ impl Match {
     /// syntax). The pattern is anchored at both ends: `a.c` does not accept
     /// `xabc`.
     pub fn regex(pattern: &str) -> Result<Self, SigstoreError> {
-        let regex =
-            regex::Regex::new(&format!("^(?:{pattern})$")).map_err(|e| SigstoreError::Pattern {
-                pattern: pattern.to_owned(),
-                detail: e.to_string(),
-            })?;
+        let invalid = |e: regex::Error| SigstoreError::Pattern {
+            pattern: pattern.to_owned(),
+            detail: e.to_string(),
+        };
+        // Checked alone first so that errors point into the pattern as given.
+        regex::Regex::new(pattern).map_err(invalid)?;
+        let regex = regex::Regex::new(&format!("^(?:{pattern})$")).map_err(invalid)?;
         Ok(Match(MatchKind::Pattern {
             pattern: pattern.to_owned(),
             regex,
