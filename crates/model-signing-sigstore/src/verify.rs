@@ -341,6 +341,20 @@ impl SigstoreVerifier {
             },
         )?;
 
+        // Model signatures are logged with an inclusion proof and a signed
+        // checkpoint whatever media type the bundle claims: a bundle
+        // relabelled v0.1 (where a SET alone is allowed) must not skip them.
+        if self.trust.has_transparency_log() {
+            let proof = &sb.raw["verificationMaterial"]["tlogEntries"][0]["inclusionProof"];
+            let checkpoint = proof["checkpoint"]["envelope"].as_str().unwrap_or("");
+            if checkpoint.is_empty() {
+                return Err(SigstoreError::rejected(
+                    Check::TransparencyLog,
+                    "the log entry has no inclusion proof with a checkpoint",
+                ));
+            }
+        }
+
         // What sigstore-verify checked must be what the model checks read.
         let SignatureContent::DsseEnvelope(env) = &sb.inner.content else {
             return Err(SigstoreError::Inconsistent("content"));

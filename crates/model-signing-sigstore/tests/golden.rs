@@ -348,6 +348,20 @@ fn tampered_log_entry() {
 }
 
 #[test]
+fn relabelled_media_type_skips_nothing() {
+    for media_type in [
+        "application/vnd.dev.sigstore.bundle+json;version=0.1",
+        "application/vnd.dev.sigstore.bundle+json;version=0.2",
+    ] {
+        let e = sigstore_error(tampered(|b| {
+            b["mediaType"] = json!(media_type);
+            entry(b).as_object_mut().map(|o| o.remove("inclusionProof"));
+        }));
+        assert!(e.check().is_some(), "{media_type}: {e:?}");
+    }
+}
+
+#[test]
 fn certificate_from_another_bundle() {
     let other = golden_bundle("v1.0.0")["verificationMaterial"]["certificate"].clone();
     assert_ne!(
