@@ -152,12 +152,26 @@ fn material_name(m: &VerificationMaterialContent) -> &'static str {
     }
 }
 
+/// The most RFC 3161 timestamps a bundle may carry (clients attach one per
+/// configured TSA; each is verified, so the count bounds the work).
+const MAX_TIMESTAMPS: usize = 8;
+
 /// Checks shared by both verifiers, before any cryptography.
 fn check_structure(trust: &TrustRoot, bundle: &SigstoreBundle) -> Result<(), SigstoreError> {
+    let material = &bundle.inner.verification_material;
     let expected = usize::from(trust.has_transparency_log());
-    let found = bundle.inner.verification_material.tlog_entries.len();
+    let found = material.tlog_entries.len();
     if found != expected {
         return Err(SigstoreError::TlogEntryCount { expected, found });
+    }
+    let timestamps = material
+        .timestamp_verification_data
+        .rfc3161_timestamps
+        .len();
+    if timestamps > MAX_TIMESTAMPS {
+        return Err(SigstoreError::MalformedBundle(format!(
+            "{timestamps} RFC 3161 timestamps; at most {MAX_TIMESTAMPS} are accepted"
+        )));
     }
     Ok(())
 }

@@ -249,7 +249,7 @@ fn tampered_payload() {
 }
 
 #[test]
-fn log_entry_removed_or_duplicated() {
+fn counts_are_bounded() {
     let e = sigstore_error(tampered(|b| {
         b["verificationMaterial"]["tlogEntries"] = json!([]);
     }));
@@ -263,6 +263,11 @@ fn log_entry_removed_or_duplicated() {
         ),
         "{e:?}"
     );
+    let e = sigstore_error(tampered(|b| {
+        let ts = &mut b["verificationMaterial"]["timestampVerificationData"]["rfc3161Timestamps"];
+        *ts = json!(vec![ts[0].clone(); 9]);
+    }));
+    assert!(matches!(e, SigstoreError::MalformedBundle(_)), "{e:?}");
     let e = sigstore_error(tampered(|b| {
         let one = entry(b).clone();
         b["verificationMaterial"]["tlogEntries"] = json!([one.clone(), one]);
