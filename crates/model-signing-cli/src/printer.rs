@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use model_signing::hashing::{HashError, Progress};
+use model_signing::verify::VerifyError;
 
 use crate::cli::GlobalArgs;
 
@@ -87,8 +88,13 @@ impl Printer {
 }
 
 fn hint_for(err: &anyhow::Error) -> Option<&'static str> {
+    // Verification follows the signature, not --allow-symlinks.
+    let verifying = err.chain().any(|c| c.is::<VerifyError>());
     err.chain()
         .find_map(|c| match c.downcast_ref::<HashError>()? {
+            HashError::SymlinkNotAllowed { .. } if verifying => {
+                Some("the signature was made without --allow-symlinks, so links in the model are refused; remove the link, or sign again with --allow-symlinks")
+            }
             HashError::SymlinkNotAllowed { .. } => {
                 Some("pass --allow-symlinks to hash the targets of links under the links' names")
             }

@@ -377,7 +377,9 @@ fn parse_v1(root: &Obj<'_>, subjects: &[Value]) -> Result<SignedManifest, Payloa
         });
         keys.push(key);
     }
-    if keys.len() > 1 && keys.iter().any(|k| k.path.is_empty()) {
+    // `.` names the model itself: a single file, hashed whole or in shards
+    // (`.:0:N`, `.:N:2N`, ...). It cannot sit beside named files.
+    if keys.iter().any(|k| k.path.is_empty()) && keys.iter().any(|k| !k.path.is_empty()) {
         return Err(name_error(
             ".",
             "the single-file name `.` appears beside other resources",

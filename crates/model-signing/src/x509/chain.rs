@@ -369,7 +369,17 @@ impl<'a> Search<'a> {
         }
 
         let leaf_subject = self.cert(0).map(Certificate::subject).unwrap_or_default();
-        let detail = if anchors.is_empty() && intermediates.is_empty() {
+        let named_alike = (0..self.certs.len())
+            .filter_map(|i| self.cert(i))
+            .any(|c| !std::ptr::eq(c, child) && c.subject_der() == child.issuer_der());
+        let detail = if anchors.is_empty() && intermediates.is_empty() && named_alike {
+            // Left out by `candidates` for their key identifier.
+            format!(
+                "certificates named {} were given, but none has the key identifier that {} names for its issuer (authorityKeyIdentifier)",
+                child.issuer(),
+                child.subject()
+            )
+        } else if anchors.is_empty() && intermediates.is_empty() {
             format!(
                 "no trust anchor or intermediate is named {}, the issuer of {}",
                 child.issuer(),
