@@ -1,4 +1,5 @@
-//! Sigstore keyless verification for model signatures, offline.
+//! Sigstore keyless signing and verification for model signatures;
+//! verification is offline.
 //!
 //! A model signed with `model-signing sign sigstore` (or the reference's
 //! `model_signing sign`) carries a Fulcio certificate, a Rekor log entry and
@@ -27,8 +28,32 @@
 //! # }
 //! ```
 //!
-//! No network and no async runtime are involved: the production and staging
-//! roots are embedded snapshots, other roots are read from files.
+//! No network and no async runtime are involved in verification: the
+//! production and staging roots are embedded snapshots, other roots are read
+//! from files.
+//!
+//! Signing ([`SigstoreSigner`], a [`BundleSigner`](model_signing::sign::BundleSigner))
+//! talks to the instance's services named by its signing config
+//! ([`SigningConfig`]): an identity token from the first [`TokenSource`]
+//! that gives one, a Fulcio certificate for an ephemeral P-256 key (checked
+//! against the trusted root and its CT log before use), a Rekor v1 `dsse` or
+//! Rekor v2 `hashedrekord` entry, and an RFC 3161 timestamp when the instance
+//! has a timestamp authority. The finished bundle is verified before it is
+//! returned.
+//!
+//! ```no_run
+//! use model_signing::hashing::{HashConfig, NoProgress};
+//! use model_signing::sign::sign_model;
+//! use model_signing_sigstore::{IdentityToken, SigningConfig, SigstoreSigner, TokenSource};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let token = IdentityToken::parse(&std::env::var("SIGSTORE_ID_TOKEN")?)?;
+//! let signer = SigstoreSigner::new(SigningConfig::production()?, vec![TokenSource::Token(token)])?;
+//! // Hashes first; the certificate is requested only when signing.
+//! let (bundle, _manifest) = sign_model("model".as_ref(), &HashConfig::new(), &signer, &NoProgress)?;
+//! std::fs::write("model.sig", bundle.to_json())?;
+//! # Ok(())
+//! # }
+//! ```
 //!
 //! Every check is delegated to `sigstore-verify` where it implements it
 //! (verified times from SETs and RFC 3161 timestamps, certificate chain and
@@ -46,11 +71,18 @@
 
 mod error;
 mod policy;
+mod sct;
+mod sign;
+mod token;
 mod trust;
 mod verify;
 
 pub use error::{Check, SigstoreError};
 pub use policy::{IdentityPolicy, Match};
+pub use sign::{Service, SignedBundle, SigningConfig, SigningError, SigstoreSigner};
+pub use token::{
+    IdentityToken, InteractiveLogin, LoginCallbacks, NoLoginCallbacks, TokenSource, AUDIENCE,
+};
 pub use trust::{TrustRoot, CLIENT_TRUST_CONFIG_MEDIA_TYPE, TRUSTED_ROOT_MEDIA_TYPES};
 pub use verify::{
     Artifact, DigestAlgorithm, SigstoreBundle, SigstoreKeyVerifier, SigstoreVerifier, Verification,

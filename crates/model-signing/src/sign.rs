@@ -44,6 +44,16 @@ pub enum SignError {
     /// The model could not be hashed.
     #[error("cannot hash the model")]
     Hash(#[source] HashError),
+    /// A signing method backed by services (Sigstore: identity token,
+    /// certificate authority, transparency log, timestamp authority) failed.
+    #[error("{method} signing failed")]
+    Method {
+        /// The method, like `sigstore`.
+        method: &'static str,
+        /// What went wrong, as the method reports it.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The signature file cannot be written.
     #[error("cannot write the signature to {path}")]
     Write {

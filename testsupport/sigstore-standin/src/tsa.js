@@ -9,6 +9,9 @@
 //   - writes a whole-second genTime (strict DER readers refuse fractions),
 //   - uses a random serial number.
 // The JSON request form of sigstore's timestamp-authority is accepted as well.
+// For tests of certificates used outside their validity, the same endpoint
+// under /skew/<seconds> (POST /skew/3600/api/v1/timestamp) stamps a genTime
+// shifted by that many seconds.
 
 require('reflect-metadata');
 const crypto = require('crypto');
@@ -41,14 +44,19 @@ class TimestampAuthority {
     this.rootDer = this.tsa.rootCertificate;
   }
 
-  async timestamp(req, body) {
+  async timestamp(req, body, skewSeconds = 0) {
     const type = (req.headers['content-type'] || '').toLowerCase();
     const request = type.includes('json') ? fromJson(body) : fromDer(body);
+    request.skewSeconds = skewSeconds;
     const reply = await this.tsa.timestamp(request);
     return { status: 201, body: reply, type: 'application/timestamp-reply' };
   }
 
   async handle(req, url, body) {
+    const skewed = /^\/skew\/(-?\d{1,9})(\/.*)$/.exec(url.pathname);
+    if (skewed && req.method === 'POST' && skewed[2] === TIMESTAMP_PATH) {
+      return this.timestamp(req, body, Number(skewed[1]));
+    }
     if (req.method === 'POST' && url.pathname === TIMESTAMP_PATH) return this.timestamp(req, body);
     if (req.method === 'GET' && url.pathname === `${TIMESTAMP_PATH}/certchain`) {
       const pems = [this.signingCertDer, this.rootDer].map((d) => new crypto.X509Certificate(d).toString());
@@ -116,7 +124,7 @@ function checkImprint(oid, hash) {
 }
 
 function tstInfo(req) {
-  const genTime = new Date(Math.floor(Date.now() / 1000) * 1000);
+  const genTime = new Date((Math.floor(Date.now() / 1000) + (req.skewSeconds || 0)) * 1000);
   const serial = crypto.randomBytes(16);
   serial[0] = (serial[0] & 0x7f) | 0x40; // positive, and minimal as DER
   return new pkijs.TSTInfo({

@@ -65,3 +65,17 @@ test('a message imprint of the wrong length is refused', async () => {
   await assert.rejects(stamp(tsa, request({ hash: crypto.randomBytes(20) })), /message imprint has 20 bytes/);
   await assert.rejects(tsa.timestamp({ headers: {} }, Buffer.from('nonsense')), /not a DER TimeStampReq/);
 });
+
+test('under /skew/<seconds>, genTime is shifted by that many seconds', async () => {
+  const tsa = new TimestampAuthority();
+  await tsa.init();
+  const headers = { 'content-type': 'application/timestamp-query' };
+  const before = Math.floor(Date.now() / 1000);
+  const res = await tsa.handle({ method: 'POST', headers }, new URL('http://x/skew/3600/api/v1/timestamp'), request({}));
+  const resp = pkijs.TimeStampResp.fromBER(new Uint8Array(res.body));
+  const signed = new pkijs.SignedData({ schema: resp.timeStampToken.content });
+  const info = pkijs.TSTInfo.fromBER(signed.encapContentInfo.eContent.valueBlock.valueHexView);
+  const shift = info.genTime.getTime() / 1000 - before;
+  assert.ok(shift >= 3600 && shift <= 3602, `shifted by ${shift} s`);
+  assert.strictEqual(await tsa.handle({ method: 'POST', headers }, new URL('http://x/skew/x/api/v1/timestamp'), request({})), null);
+});
