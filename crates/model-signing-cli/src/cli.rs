@@ -35,9 +35,8 @@ pub struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Sign a model.
-    #[command(subcommand)]
-    Sign(SignCommand),
+    /// Sign a model (with Sigstore when no method is named).
+    Sign(SignArgs),
     /// Verify a model against its signature.
     #[command(subcommand)]
     Verify(VerifyCommand),
@@ -66,8 +65,68 @@ pub struct InspectArgs {
     pub json: bool,
 }
 
+/// `sign METHOD ...`, or `sign MODEL ...` for Sigstore, the default method
+/// (as in the reference implementation). A model whose path is a method name
+/// must be given as `sign sigstore MODEL` (or `./key`).
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct SignArgs {
+    #[command(subcommand)]
+    pub method: Option<SignCommand>,
+    #[command(flatten)]
+    pub default: DefaultSignArgs,
+}
+
+/// The arguments of `sign sigstore`, when no method is named. The fields of
+/// [`SignCommon`] are repeated with MODEL optional to clap (it is required
+/// unless a method is named): an optional flattened `SignCommon` is never
+/// seen as present by clap 4.6 when it holds a nested flatten.
+#[derive(Debug, Args)]
+pub struct DefaultSignArgs {
+    /// The model: a directory or a single file.
+    #[arg(value_name = "MODEL", required = true)]
+    pub model: Option<PathBuf>,
+    /// Where to write the signature.
+    #[arg(long, value_name = "FILE", default_value = "model.sig")]
+    pub signature: PathBuf,
+    #[command(flatten)]
+    pub hashing: HashingArgs,
+    /// Print what was signed as one JSON object (see docs/json.md).
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub sigstore: SigstoreSignOptions,
+}
+
+impl SignArgs {
+    /// The method named, or Sigstore with the top-level arguments.
+    pub fn into_command(self) -> Option<SignCommand> {
+        let DefaultSignArgs {
+            model,
+            signature,
+            hashing,
+            json,
+            sigstore,
+        } = self.default;
+        self.method.or(model.map(|model| {
+            SignCommand::Sigstore(SignSigstoreArgs {
+                common: SignCommon {
+                    model,
+                    signature,
+                    hashing,
+                    json,
+                },
+                sigstore,
+            })
+        }))
+    }
+}
+
 #[derive(Debug, Subcommand)]
 pub enum SignCommand {
+    /// Sign with Sigstore (the default): a short-lived certificate for your OIDC identity,
+    /// recorded in a transparency log.
+    Sigstore(SignSigstoreArgs),
     /// Sign with an elliptic-curve private key (P-256, P-384 or P-521).
     Key(SignKeyArgs),
     /// Sign with a private key and its X.509 certificate (and chain).
@@ -151,6 +210,76 @@ pub struct SignCertificateArgs {
         value_name = "FILE"
     )]
     pub certificate_chain: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SignSigstoreArgs {
+    #[command(flatten)]
+    pub common: SignCommon,
+    #[command(flatten)]
+    pub sigstore: SigstoreSignOptions,
+}
+
+/// Where the identity comes from and which Sigstore instance signs.
+#[derive(Debug, Args)]
+pub struct SigstoreSignOptions {
+    /// A fixed OIDC identity token (JWT), instead of ambient credentials or the login.
+    /// Visible in the process list: prefer --identity-token-file or SIGSTORE_ID_TOKEN.
+    #[arg(
+        long = "identity-token",
+        alias = "identity_token",
+        value_name = "TOKEN",
+        conflicts_with = "identity_token_file"
+    )]
+    pub identity_token: Option<String>,
+    /// Read the OIDC identity token from this file.
+    #[arg(
+        long = "identity-token-file",
+        alias = "identity_token_file",
+        value_name = "FILE"
+    )]
+    pub identity_token_file: Option<PathBuf>,
+    /// Sign with Sigstore's staging instance (test-only signatures).
+    #[arg(
+        long = "use-staging",
+        alias = "use_staging",
+        conflicts_with = "trust_config"
+    )]
+    pub use_staging: bool,
+    /// A client trust config (trusted root and signing config): the services of a private
+    /// Sigstore instance.
+    #[arg(long = "trust-config", alias = "trust_config", value_name = "FILE")]
+    pub trust_config: Option<PathBuf>,
+    /// Take the identity token from the CI environment (GitHub Actions, GitLab, Buildkite,
+    /// CircleCI, Google Cloud). Default: on when CI=true.
+    #[arg(
+        long = "use-ambient-credentials",
+        alias = "use_ambient_credentials",
+        overrides_with = "no_use_ambient_credentials"
+    )]
+    pub use_ambient_credentials: bool,
+    /// Never take the identity token from the CI environment.
+    #[arg(
+        long = "no-use-ambient-credentials",
+        alias = "no_use_ambient_credentials",
+        overrides_with = "use_ambient_credentials"
+    )]
+    pub no_use_ambient_credentials: bool,
+    /// Log in out of band: print the login URL and read the code, without opening a browser.
+    #[arg(long = "oauth-force-oob", alias = "oauth_force_oob")]
+    pub oauth_force_oob: bool,
+    /// The OAuth client ID of the interactive login.
+    #[arg(
+        long = "client-id",
+        alias = "client_id",
+        value_name = "ID",
+        default_value = "sigstore"
+    )]
+    pub client_id: String,
+    /// The OAuth client secret of the interactive login (Sigstore's providers use none;
+    /// a non-empty secret is refused).
+    #[arg(long = "client-secret", alias = "client_secret", value_name = "SECRET")]
+    pub client_secret: Option<String>,
 }
 
 /// Options shared by every `verify` method.

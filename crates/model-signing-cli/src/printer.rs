@@ -88,6 +88,9 @@ impl Printer {
 }
 
 fn hint_for(err: &anyhow::Error) -> Option<&'static str> {
+    if let Some(hint) = crate::commands::sigstore_sign_hint(err) {
+        return Some(hint);
+    }
     // Verification follows the signature, not --allow-symlinks.
     let verifying = err.chain().any(|c| c.is::<VerifyError>());
     err.chain()

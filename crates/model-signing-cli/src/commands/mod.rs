@@ -7,10 +7,13 @@ mod keyload;
 pub mod report;
 mod sign;
 mod sigstore;
+mod sigstore_sign;
 mod verify;
 
 use crate::cli::{Cli, Command};
 use crate::printer::Printer;
+
+pub use sigstore_sign::hint as sigstore_sign_hint;
 
 /// Runs the command and returns the exit code for a normal outcome.
 pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<u8> {
@@ -24,7 +27,11 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<u8> {
             clap_complete::generate(args.shell, &mut cmd, "model-signing", &mut out);
             Ok(crate::exit::SUCCESS)
         }
-        Command::Sign(cmd) => sign::run(cmd, printer),
+        Command::Sign(args) => match args.into_command() {
+            Some(cmd) => sign::run(cmd, printer),
+            // clap requires a method or a model.
+            None => Err(crate::exit::UsageError("give a model, or a signing method".into()).into()),
+        },
         Command::Verify(cmd) => verify::run(cmd, printer),
     }
 }

@@ -19,6 +19,7 @@ use crate::printer::Printer;
 
 pub fn run(cmd: SignCommand, printer: &Printer) -> anyhow::Result<u8> {
     match cmd {
+        SignCommand::Sigstore(args) => super::sigstore_sign::sign(args, printer),
         SignCommand::Key(args) => key(args, printer),
         SignCommand::Certificate(args) => certificate(args, printer),
     }
@@ -68,7 +69,7 @@ pub fn now() -> i64 {
         .unwrap_or(0)
 }
 
-fn sign_with(
+pub(super) fn sign_with(
     common: &SignCommon,
     signer: &dyn BundleSigner,
     printer: &Printer,

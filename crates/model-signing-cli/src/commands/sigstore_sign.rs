@@ -1,0 +1,185 @@
+//! `model-signing sign sigstore` (also `model-signing sign MODEL`): the
+//! instance from the flags, the identity token sources in the reference's
+//! order, then the shared sign flow (hash first, then token and certificate).
+
+use std::io::{BufRead, IsTerminal, Read};
+use std::path::Path;
+
+use anyhow::Context;
+use model_signing_sigstore::{
+    IdentityToken, InteractiveLogin, LoginCallbacks, SigningConfig, SigningError, SigstoreSigner,
+    TokenSource,
+};
+
+use crate::cli::{SignSigstoreArgs, SigstoreSignOptions};
+use crate::commands::sign::sign_with;
+use crate::exit;
+use crate::printer::Printer;
+
+/// An identity token, when no flag gives one.
+pub const ID_TOKEN_ENV: &str = "SIGSTORE_ID_TOKEN";
+/// `true` (or `1`) inside CI: ambient credentials are used by default.
+pub const CI_ENV: &str = "CI";
+
+/// Largest token file read (JWTs are a few kilobytes).
+const MAX_TOKEN_BYTES: u64 = 64 << 10;
+
+fn parse_token(text: &str, origin: &str, printer: &Printer) -> anyhow::Result<IdentityToken> {
+    let token = IdentityToken::parse(text)
+        .map_err(|e| exit::UsageError(format!("the identity token from {origin}: {e}")))?;
+    if !token.is_for_sigstore() {
+        // Private instances may configure another audience; Fulcio decides.
+        printer.warn(&format!(
+            "the identity token from {origin} is not for the audience `sigstore`; the certificate authority may refuse it"
+        ));
+    }
+    Ok(token)
+}
+
+fn read_token_file(path: &Path) -> anyhow::Result<String> {
+    let file = std::fs::File::open(path)
+        .with_context(|| format!("cannot read the identity token file {}", path.display()))?;
+    let mut text = String::new();
+    file.take(MAX_TOKEN_BYTES + 1)
+        .read_to_string(&mut text)
+        .with_context(|| format!("cannot read the identity token file {}", path.display()))?;
+    if text.len() as u64 > MAX_TOKEN_BYTES {
+        return Err(exit::UsageError(format!(
+            "{} is larger than {MAX_TOKEN_BYTES} bytes; it is not an identity token",
+            path.display()
+        ))
+        .into());
+    }
+    Ok(text)
+}
+
+fn in_ci() -> bool {
+    std::env::var(CI_ENV).is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+/// The token sources, in order: --identity-token, --identity-token-file,
+/// SIGSTORE_ID_TOKEN, ambient CI credentials (when enabled), the login
+/// (from a terminal, or out of band when asked for).
+fn token_sources(
+    opts: &SigstoreSignOptions,
+    printer: &Printer,
+) -> anyhow::Result<Vec<TokenSource>> {
+    if let Some(text) = &opts.identity_token {
+        return Ok(vec![TokenSource::Token(parse_token(
+            text,
+            "--identity-token",
+            printer,
+        )?)]);
+    }
+    if let Some(path) = &opts.identity_token_file {
+        let text = read_token_file(path)?;
+        let origin = path.display().to_string();
+        return Ok(vec![TokenSource::Token(parse_token(
+            &text, &origin, printer,
+        )?)]);
+    }
+    if let Some(text) = std::env::var(ID_TOKEN_ENV)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+    {
+        return Ok(vec![TokenSource::Token(parse_token(
+            &text,
+            ID_TOKEN_ENV,
+            printer,
+        )?)]);
+    }
+    let mut sources = Vec::new();
+    let ambient = if opts.no_use_ambient_credentials {
+        false
+    } else {
+        opts.use_ambient_credentials || in_ci()
+    };
+    if ambient {
+        sources.push(TokenSource::Ambient);
+    }
+    if opts.oauth_force_oob || std::io::stdin().is_terminal() {
+        sources.push(TokenSource::Interactive(InteractiveLogin {
+            force_oob: opts.oauth_force_oob,
+            client_id: opts.client_id.clone(),
+            client_secret: opts.client_secret.clone(),
+        }));
+    }
+    Ok(sources)
+}
+
+/// The login's prompts, on stderr (stdout is for results).
+struct TerminalLogin;
+
+impl LoginCallbacks for TerminalLogin {
+    fn login_url(&self, url: &str, browser_opened: bool) {
+        if browser_opened {
+            eprintln!("Opened a browser to log in. If it did not open, visit:\n\n  {url}\n");
+        } else {
+            eprintln!("Go to the following link in a browser to log in:\n\n  {url}\n");
+        }
+    }
+
+    fn prompt_for_code(&self) -> std::io::Result<String> {
+        eprint!("Enter verification code: ");
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        let code = line.trim();
+        if code.is_empty() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                "no verification code was entered",
+            ));
+        }
+        Ok(code.to_owned())
+    }
+
+    fn waiting_for_browser(&self) {
+        eprintln!("Waiting for the browser login...");
+    }
+}
+
+fn config(opts: &SigstoreSignOptions) -> anyhow::Result<SigningConfig> {
+    let config = if let Some(path) = &opts.trust_config {
+        SigningConfig::from_trust_config_file(path)
+    } else if opts.use_staging {
+        SigningConfig::staging()
+    } else {
+        SigningConfig::production()
+    };
+    config.context("cannot load the Sigstore signing configuration")
+}
+
+/// A hint for errors of this command.
+pub fn hint(err: &anyhow::Error) -> Option<&'static str> {
+    err.chain().find_map(|c| match c.downcast_ref::<SigningError>()? {
+        SigningError::NoToken => Some(
+            "give --identity-token or --identity-token-file, set SIGSTORE_ID_TOKEN, use \
+             --use-ambient-credentials in CI (GitHub Actions needs `permissions: id-token: write`), \
+             or run from a terminal (or with --oauth-force-oob) to log in",
+        ),
+        SigningError::TokenExpired { .. } => {
+            Some("identity tokens live a few minutes: get a fresh one just before signing")
+        }
+        _ => None,
+    })
+}
+
+pub fn sign(args: SignSigstoreArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let opts = &args.sigstore;
+    let sources = token_sources(opts, printer)?;
+    if sources.is_empty() {
+        // Known before hashing: nothing could give a token.
+        return Err(SigningError::NoToken.into());
+    }
+    let config = config(opts)?;
+    printer.verbose(&format!(
+        "Sigstore: {} (Fulcio {}, Rekor v{} {}, timestamp authority {})",
+        config.origin(),
+        config.fulcio_url(),
+        config.rekor_version(),
+        config.rekor_url(),
+        config.tsa_url().unwrap_or("none")
+    ));
+    let signer = SigstoreSigner::new(config, sources)?.with_callbacks(Box::new(TerminalLogin));
+    sign_with(&args.common, &signer, printer)
+}
