@@ -5,25 +5,36 @@
 //! model-signing-conformance verify-bundle [--staging] --bundle B
 //!     (--certificate-identity I --certificate-oidc-issuer U | --key PEM)
 //!     [--trusted-root F | --trust-config F] FILE_OR_DIGEST
-//! model-signing-conformance sign-bundle ...   (not supported yet)
+//! model-signing-conformance sign-bundle [--staging] [--in-toto]
+//!     --identity-token T --bundle OUT
+//!     [--trusted-root F --signing-config F | --trust-config F] FILE
 //! ```
 //!
 //! `FILE_OR_DIGEST` is a file, or `sha256:<hex>` when no such file exists
 //! (for a DSSE bundle, the digest of the statement's subject). Without
 //! `--certificate-oidc-issuer`, the certificate must carry no issuer (GitHub's
-//! private instance). Exit status: 0 verified, 1 not verified, 2 usage error.
+//! private instance). `sign-bundle` signs FILE as a message signature, or,
+//! with `--in-toto`, FILE as an in-toto statement in a DSSE envelope; the
+//! services come from the signing config (production's by default). Exit
+//! status: 0 verified or signed, 1 not verified or signing failed, 2 usage
+//! error.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use model_signing_sigstore::{
-    Artifact, IdentityPolicy, Match, SigstoreBundle, SigstoreKeyVerifier, SigstoreVerifier,
-    TrustRoot,
+    Artifact, IdentityPolicy, IdentityToken, Match, SigningConfig, SigstoreBundle,
+    SigstoreKeyVerifier, SigstoreSigner, SigstoreVerifier, TokenSource, TrustRoot,
 };
 
 const USAGE: &str = "usage: model-signing-conformance verify-bundle [--staging] --bundle FILE \
 (--certificate-identity ID --certificate-oidc-issuer URL | --key PEM) \
-[--trusted-root FILE | --trust-config FILE] FILE_OR_DIGEST";
+[--trusted-root FILE | --trust-config FILE] FILE_OR_DIGEST
+       model-signing-conformance sign-bundle [--staging] [--in-toto] --identity-token TOKEN \
+--bundle FILE [--trusted-root FILE --signing-config FILE | --trust-config FILE] FILE";
+
+/// The DSSE payload type of an in-toto statement.
+const IN_TOTO_PAYLOAD_TYPE: &str = "application/vnd.in-toto+json";
 
 /// Largest artifact read into memory (the suite's are a few bytes).
 const MAX_ARTIFACT_BYTES: u64 = 1 << 30;
@@ -160,6 +171,85 @@ fn verify(args: VerifyArgs) -> Result<String, Failure> {
     ))
 }
 
+#[derive(Default)]
+struct SignArgs {
+    staging: bool,
+    in_toto: bool,
+    identity_token: Option<String>,
+    bundle: Option<PathBuf>,
+    trusted_root: Option<PathBuf>,
+    signing_config: Option<PathBuf>,
+    trust_config: Option<PathBuf>,
+    input: Option<PathBuf>,
+}
+
+fn parse_sign(args: &[String]) -> Result<SignArgs, String> {
+    let mut out = SignArgs::default();
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{name} needs a value"))
+        };
+        match arg.as_str() {
+            "--staging" => out.staging = true,
+            "--in-toto" => out.in_toto = true,
+            "--identity-token" => out.identity_token = Some(value(arg)?),
+            "--bundle" => out.bundle = Some(value(arg)?.into()),
+            "--trusted-root" => out.trusted_root = Some(value(arg)?.into()),
+            "--signing-config" => out.signing_config = Some(value(arg)?.into()),
+            "--trust-config" => out.trust_config = Some(value(arg)?.into()),
+            s if s.starts_with("--") => return Err(format!("unknown option {s}")),
+            s => {
+                if out.input.replace(s.into()).is_some() {
+                    return Err("more than one FILE".into());
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn sign(args: SignArgs) -> Result<String, Failure> {
+    let usage = |m: &str| Failure::Usage(m.to_owned());
+    let setup = |e: model_signing_sigstore::SigningError| Failure::Usage(error_chain(&e));
+    let token = args
+        .identity_token
+        .ok_or_else(|| usage("--identity-token is required"))?;
+    let bundle_path = args.bundle.ok_or_else(|| usage("--bundle is required"))?;
+    let input = args.input.ok_or_else(|| usage("FILE is required"))?;
+    let config = match (&args.trusted_root, &args.signing_config, &args.trust_config) {
+        (Some(root), Some(signing), None) => SigningConfig::from_files(root, signing),
+        (None, None, Some(config)) => SigningConfig::from_trust_config_file(config),
+        (None, None, None) if args.staging => SigningConfig::staging(),
+        (None, None, None) => SigningConfig::production(),
+        _ => {
+            return Err(usage(
+                "give --trusted-root with --signing-config, or --trust-config, or neither",
+            ))
+        }
+    }
+    .map_err(setup)?;
+    let token = IdentityToken::parse(&token).map_err(setup)?;
+    let signer = SigstoreSigner::new(config, vec![TokenSource::Token(token)]).map_err(setup)?;
+    let content = read(&input, MAX_ARTIFACT_BYTES).map_err(Failure::Usage)?;
+    let signed = if args.in_toto {
+        signer.sign_dsse(IN_TOTO_PAYLOAD_TYPE, &content)
+    } else {
+        signer.sign_message(&content)
+    }
+    .map_err(|e| Failure::Rejected(error_chain(&e)))?;
+    std::fs::write(&bundle_path, signed.to_json())
+        .map_err(|e| Failure::Usage(format!("cannot write {}: {e}", bundle_path.display())))?;
+    Ok(format!(
+        "signed as {} ({}) -> {}",
+        signed.identity().unwrap_or("(no identity)"),
+        signed.issuer().unwrap_or("no issuer"),
+        bundle_path.display()
+    ))
+}
+
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.split_first() {
@@ -180,9 +270,21 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Some((cmd, _)) if cmd == "sign-bundle" => {
-            eprintln!("error: sign-bundle is not supported yet (this client verifies only)");
-            ExitCode::from(2)
+        Some((cmd, rest)) if cmd == "sign-bundle" => {
+            match parse_sign(rest).map_err(Failure::Usage).and_then(sign) {
+                Ok(msg) => {
+                    println!("{msg}");
+                    ExitCode::SUCCESS
+                }
+                Err(Failure::Rejected(msg)) => {
+                    eprintln!("signing failed: {msg}");
+                    ExitCode::from(1)
+                }
+                Err(Failure::Usage(msg)) => {
+                    eprintln!("error: {msg}\n{USAGE}");
+                    ExitCode::from(2)
+                }
+            }
         }
         _ => {
             eprintln!("{USAGE}");
