@@ -131,6 +131,12 @@ pub enum SignCommand {
     Key(SignKeyArgs),
     /// Sign with a private key and its X.509 certificate (and chain).
     Certificate(SignCertificateArgs),
+    /// Sign with a private key held by a PKCS#11 token (HSM, smart card), named by an RFC 7512 URI.
+    #[command(name = "pkcs11-key")]
+    Pkcs11Key(SignPkcs11KeyArgs),
+    /// Sign with a PKCS#11 token key and its X.509 certificate (and chain).
+    #[command(name = "pkcs11-certificate")]
+    Pkcs11Certificate(SignPkcs11CertificateArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -197,6 +203,68 @@ pub struct SignCertificateArgs {
     #[command(flatten)]
     pub password: PasswordArgs,
     /// The signing certificate (PEM), issued for the private key.
+    #[arg(
+        long = "signing-certificate",
+        alias = "signing_certificate",
+        value_name = "FILE"
+    )]
+    pub signing_certificate: PathBuf,
+    /// Certificates above the signing certificate, stored in the signature (repeatable; PEM files may hold several).
+    #[arg(
+        long = "certificate-chain",
+        alias = "certificate_chain",
+        value_name = "FILE"
+    )]
+    pub certificate_chain: Vec<PathBuf>,
+}
+
+/// A PKCS#11 URI as given on the command line. It may hold the PIN
+/// (`pin-value`): its `Debug` output never shows it, and it is wiped from
+/// memory when dropped.
+#[derive(Clone)]
+pub struct SecretUri(pub zeroize::Zeroizing<String>);
+
+impl From<String> for SecretUri {
+    fn from(s: String) -> Self {
+        SecretUri(zeroize::Zeroizing::new(s))
+    }
+}
+
+impl std::fmt::Debug for SecretUri {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretUri(REDACTED)")
+    }
+}
+
+/// Which token key signs.
+#[derive(Debug, Args)]
+pub struct Pkcs11Args {
+    /// RFC 7512 URI of the private key, in single quotes, e.g.
+    /// 'pkcs11:token=HSM;object=signer?module-path=/usr/lib/libhsm.so&pin-source=/run/pin'.
+    /// Without pin-value or pin-source, the PIN is read from MODEL_SIGNING_PKCS11_PIN, else
+    /// asked for on the terminal.
+    #[arg(long = "pkcs11-uri", alias = "pkcs11_uri", value_name = "URI")]
+    pub pkcs11_uri: SecretUri,
+    /// The PKCS#11 module, an absolute path (when the URI has no module-path or module-name).
+    #[arg(long = "module-path", alias = "module_path", value_name = "FILE")]
+    pub module_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct SignPkcs11KeyArgs {
+    #[command(flatten)]
+    pub common: SignCommon,
+    #[command(flatten)]
+    pub token: Pkcs11Args,
+}
+
+#[derive(Debug, Args)]
+pub struct SignPkcs11CertificateArgs {
+    #[command(flatten)]
+    pub common: SignCommon,
+    #[command(flatten)]
+    pub token: Pkcs11Args,
+    /// The signing certificate (PEM), issued for the token key.
     #[arg(
         long = "signing-certificate",
         alias = "signing_certificate",

@@ -4,11 +4,12 @@
 //! |---|---|
 //! | 0 | success |
 //! | 1 | verification failed (signature, signer or content) |
-//! | 2 | usage error (bad flags or arguments) |
-//! | 3 | any other error (I/O, environment, unreadable model) |
+//! | 2 | usage error (bad flags or arguments; a malformed PKCS#11 URI, or one that picks no single token or key) |
+//! | 3 | any other error (I/O, environment, unreadable model; PKCS#11 module, token, PIN or key trouble) |
 
 use model_signing::hashing::{ConfigError, HashError};
 use model_signing::verify::VerifyError;
+use model_signing_pkcs11::{Pkcs11Error, UriError};
 
 pub const SUCCESS: u8 = 0;
 pub const VERIFICATION_FAILED: u8 = 1;
@@ -38,6 +39,12 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         }
         if cause.is::<UsageError>() || cause.is::<ConfigError>() {
             return USAGE;
+        }
+        if cause.is::<UriError>() {
+            return USAGE;
+        }
+        if let Some(e) = cause.downcast_ref::<Pkcs11Error>() {
+            return if e.is_usage() { USAGE } else { OTHER };
         }
         if let Some(HashError::Config(_)) = cause.downcast_ref::<HashError>() {
             return USAGE;

@@ -88,6 +88,9 @@ impl Printer {
 }
 
 fn hint_for(err: &anyhow::Error) -> Option<&'static str> {
+    if let Some(hint) = crate::commands::pkcs11_hint(err) {
+        return Some(hint);
+    }
     if let Some(hint) = crate::commands::sigstore_sign_hint(err) {
         return Some(hint);
     }

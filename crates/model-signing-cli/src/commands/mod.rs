@@ -4,6 +4,7 @@ mod digest;
 pub mod hashing;
 mod inspect;
 mod keyload;
+mod pkcs11;
 pub mod report;
 mod sign;
 mod sigstore;
@@ -12,6 +13,8 @@ mod verify;
 
 use crate::cli::{Cli, Command};
 use crate::printer::Printer;
+
+pub use pkcs11::hint as pkcs11_hint;
 
 pub use sigstore_sign::hint as sigstore_sign_hint;
 

@@ -22,6 +22,8 @@ pub fn run(cmd: SignCommand, printer: &Printer) -> anyhow::Result<u8> {
         SignCommand::Sigstore(args) => super::sigstore_sign::sign(args, printer),
         SignCommand::Key(args) => key(args, printer),
         SignCommand::Certificate(args) => certificate(args, printer),
+        SignCommand::Pkcs11Key(args) => super::pkcs11::key(args, printer),
+        SignCommand::Pkcs11Certificate(args) => super::pkcs11::certificate(args, printer),
     }
 }
 
