@@ -459,6 +459,8 @@ impl SigstoreSigner {
     }
 
     /// Signs a DSSE payload (for a model signature, the in-toto statement).
+    /// The finished bundle is verified against the statement's first sha256
+    /// subject; a payload without one is returned unverified.
     pub fn sign_dsse(
         &self,
         payload_type: &str,
@@ -757,6 +759,10 @@ fn check_certificate(
     if &certified != key {
         return Err(reject("it certifies another key than the one sent".into()));
     }
+    // A client clock a little behind Fulcio's must not reject a certificate
+    // issued just now: the chain is checked no earlier than its notBefore.
+    // The verified times of the finished bundle come from the services.
+    let time = time.max(leaf.not_before());
     let anchors: Vec<Certificate> = trust
         .fulcio
         .iter()
