@@ -83,7 +83,7 @@ pub struct SignArgs {
 /// seen as present by clap 4.6 when it holds a nested flatten.
 #[derive(Debug, Args)]
 pub struct DefaultSignArgs {
-    /// The model: a directory or a single file.
+    /// The model: a directory, a single file, or hf://ORG/NAME[@REVISION] (in the Hugging Face cache).
     #[arg(value_name = "MODEL", required = true)]
     pub model: Option<PathBuf>,
     /// Where to write the signature.
@@ -152,7 +152,7 @@ pub enum VerifyCommand {
 /// Options shared by every `sign` method.
 #[derive(Debug, Args)]
 pub struct SignCommon {
-    /// The model: a directory or a single file.
+    /// The model: a directory, a single file, or hf://ORG/NAME[@REVISION] (in the Hugging Face cache).
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
     /// Where to write the signature.
@@ -353,7 +353,7 @@ pub struct SigstoreSignOptions {
 /// Options shared by every `verify` method.
 #[derive(Debug, Args)]
 pub struct VerifyCommon {
-    /// The model: a directory or a single file.
+    /// The model: a directory, a single file, or hf://ORG/NAME[@REVISION] (in the Hugging Face cache).
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
     /// The signature. Default: model.sig inside the model directory, else next to the model.
@@ -533,7 +533,7 @@ pub struct HashingArgs {
 
 #[derive(Debug, Args)]
 pub struct DigestArgs {
-    /// The model: a directory or a single file.
+    /// The model: a directory, a single file, or hf://ORG/NAME[@REVISION] (in the Hugging Face cache).
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
     #[command(flatten)]

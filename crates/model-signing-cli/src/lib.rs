@@ -5,6 +5,7 @@ pub mod cli;
 mod commands;
 mod env;
 mod exit;
+mod hf;
 mod paths;
 mod printer;
 

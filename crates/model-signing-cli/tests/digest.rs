@@ -12,7 +12,15 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
-const GIT_PATHS: [&str; 4] = [".git", ".gitattributes", ".github", ".gitignore"];
+/// What a signature records by default: the git paths and the metadata of
+/// a `huggingface-cli download --local-dir`.
+const DEFAULT_IGNORES: [&str; 5] = [
+    ".cache/huggingface",
+    ".git",
+    ".gitattributes",
+    ".github",
+    ".gitignore",
+];
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -94,12 +102,15 @@ const DEFAULT_JOB: RefJob<'static> = RefJob {
 
 /// What the reference gives for `model`: `{root, resources, serialization}`,
 /// with resources as `{name, algorithm, digest}` and ignore paths sorted.
+/// The reference has no `.cache/huggingface` default: it is told instead.
 fn reference(model: &Path, job: &RefJob<'_>) -> Value {
+    let mut ignores = job.ignores.to_vec();
+    ignores.push(".cache/huggingface");
     let input = json!({
         "model": model.to_str().expect("UTF-8 path"),
         "hash": job.hash,
         "shard_size": job.shard_size,
-        "ignores": job.ignores,
+        "ignores": ignores,
         "git": true,
         "symlinks": job.symlinks,
     });
@@ -240,7 +251,7 @@ fn json_has_version_digest_serialization_and_resources() {
             "method": "files",
             "hash_type": "sha256",
             "allow_symlinks": false,
-            "ignore_paths": GIT_PATHS,
+            "ignore_paths": DEFAULT_IGNORES,
         })
     );
     let names: Vec<&str> = doc["resources"]
@@ -340,7 +351,7 @@ fn ignore_paths_are_relative_to_the_current_directory() {
         Some(tmp.path()),
         &["digest", s(&model), "--json", "--ignore-paths", s(&abs)],
     ));
-    let mut ignores: Vec<&str> = GIT_PATHS.to_vec();
+    let mut ignores: Vec<&str> = DEFAULT_IGNORES.to_vec();
     ignores.push("tokenizer");
     assert_eq!(doc["serialization"]["ignore_paths"], json!(ignores));
     let want = reference(

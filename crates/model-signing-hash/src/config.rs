@@ -1,5 +1,6 @@
 use std::fmt;
 use std::num::{NonZeroU64, NonZeroUsize};
+use std::path::{Path, PathBuf};
 
 use crate::algorithm::HashAlgorithm;
 use crate::error::ConfigError;
@@ -12,6 +13,10 @@ pub const DEFAULT_SHARD_SIZE: NonZeroU64 = match NonZeroU64::new(1_000_000_000) 
 
 /// Paths ignored by default at the model root (never below it).
 pub const GIT_PATHS: [&str; 4] = [".git", ".gitattributes", ".github", ".gitignore"];
+
+/// Where `huggingface-cli download --local-dir` keeps its download metadata
+/// (etags, commit hashes, timestamps), ignored by default at the model root.
+pub const HF_DOWNLOAD_CACHE_PATH: &str = ".cache/huggingface";
 
 /// How a model is split into resources.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -127,7 +132,9 @@ pub struct HashConfig {
     algorithm: HashAlgorithm,
     ignore_paths: Vec<RelPath>,
     ignore_git_paths: bool,
+    ignore_hf_download_cache: bool,
     allow_symlinks: bool,
+    contained_links: Option<PathBuf>,
     threads: Option<NonZeroUsize>,
 }
 
@@ -138,14 +145,17 @@ impl Default for HashConfig {
             algorithm: HashAlgorithm::Sha256,
             ignore_paths: Vec::new(),
             ignore_git_paths: true,
+            ignore_hf_download_cache: true,
             allow_symlinks: false,
+            contained_links: None,
             threads: None,
         }
     }
 }
 
 impl HashConfig {
-    /// `files` + `sha256`, git paths ignored, symlinks refused.
+    /// `files` + `sha256`, git paths and `.cache/huggingface` ignored,
+    /// symlinks refused.
     pub fn new() -> Self {
         Self::default()
     }
@@ -203,10 +213,46 @@ impl HashConfig {
         self
     }
 
+    /// Whether `.cache/huggingface` at the model root (the metadata of a
+    /// `huggingface-cli download --local-dir`) is ignored (default: yes).
+    pub fn ignore_hf_download_cache(mut self, yes: bool) -> Self {
+        self.ignore_hf_download_cache = yes;
+        self
+    }
+
     /// Whether symbolic links are followed (default: refused).
     pub fn allow_symlinks(mut self, yes: bool) -> Self {
         self.allow_symlinks = yes;
         self
+    }
+
+    /// Follows symbolic links whose fully resolved target lies inside `root`
+    /// (the layout of a Hugging Face cache snapshot, whose files are links
+    /// into the repository's `blobs/`), and refuses every other link, even
+    /// when [`allow_symlinks`](Self::allow_symlinks) is set. Each file is
+    /// named by the link's path, so the resources are those of a copy of the
+    /// model with real files.
+    ///
+    /// This is a property of where the model lies on disk, not of the model:
+    /// it is not recorded in a signature and does not change
+    /// `allow_symlinks` there. `root` must exist when the model is walked.
+    pub fn contained_links(mut self, root: impl Into<PathBuf>) -> Self {
+        self.contained_links = Some(root.into());
+        self
+    }
+
+    /// Applies [`contained_links`](Self::contained_links) with the repository
+    /// folder when `model` is (or lies inside) a snapshot of a Hugging Face
+    /// cache repository (see [`hf_cache_repo`]); otherwise, or when a
+    /// container is already set, returns the configuration unchanged.
+    pub fn contain_links_in_hf_snapshot(self, model: &Path) -> Self {
+        if self.contained_links.is_some() {
+            return self;
+        }
+        match hf_cache_repo(model) {
+            Some(repo) => self.contained_links(repo),
+            None => self,
+        }
     }
 
     /// Number of hashing threads (default: one per CPU).
@@ -235,6 +281,16 @@ impl HashConfig {
         self.ignore_git_paths
     }
 
+    /// Whether `.cache/huggingface` is ignored.
+    pub fn get_ignore_hf_download_cache(&self) -> bool {
+        self.ignore_hf_download_cache
+    }
+
+    /// The folder that followed links must stay inside, if set.
+    pub fn get_contained_links(&self) -> Option<&Path> {
+        self.contained_links.as_deref()
+    }
+
     /// The thread count, if set.
     pub fn get_threads(&self) -> Option<usize> {
         self.threads.map(NonZeroUsize::get)
@@ -245,8 +301,9 @@ impl HashConfig {
         &self.ignore_paths
     }
 
-    /// Every path that is ignored, git paths included when enabled, sorted and
-    /// without duplicates: what a signature records in `ignore_paths`.
+    /// Every path that is ignored, git paths and `.cache/huggingface`
+    /// included when enabled, sorted and without duplicates: what a signature
+    /// records in `ignore_paths`.
     pub fn effective_ignore_paths(&self) -> Vec<RelPath> {
         let mut all = self.ignore_paths.clone();
         if self.ignore_git_paths {
@@ -254,6 +311,11 @@ impl HashConfig {
                 if let Ok(p) = RelPath::parse(g) {
                     all.push(p);
                 }
+            }
+        }
+        if self.ignore_hf_download_cache {
+            if let Ok(p) = RelPath::parse(HF_DOWNLOAD_CACHE_PATH) {
+                all.push(p);
             }
         }
         all.sort();
@@ -271,6 +333,27 @@ impl HashConfig {
             }
         }
     }
+}
+
+/// The Hugging Face cache repository folder (`models--ORG--NAME`) when
+/// `model` is a snapshot of it or lies inside one: after resolving links,
+/// `model` is `<repo>/snapshots/<commit>` or below it, and `<repo>/blobs/` is
+/// a directory. Returns the resolved `<repo>`; `None` otherwise (also when
+/// `model` cannot be resolved).
+pub fn hf_cache_repo(model: &Path) -> Option<PathBuf> {
+    let resolved = std::fs::canonicalize(model).ok()?;
+    let mut dir = resolved.as_path();
+    while let Some(parent) = dir.parent() {
+        if parent.file_name().is_some_and(|n| n == "snapshots") {
+            if let Some(repo) = parent.parent() {
+                if repo.join("blobs").is_dir() {
+                    return Some(repo.to_owned());
+                }
+            }
+        }
+        dir = parent;
+    }
+    None
 }
 
 #[cfg(test)]
@@ -314,6 +397,7 @@ mod tests {
         assert_eq!(
             names,
             [
+                ".cache/huggingface",
                 ".git",
                 ".gitattributes",
                 ".github",
@@ -323,6 +407,8 @@ mod tests {
             ]
         );
         let c = c.ignore_git_paths(false);
+        assert_eq!(c.effective_ignore_paths().len(), 3);
+        let c = c.ignore_hf_download_cache(false);
         assert_eq!(c.effective_ignore_paths().len(), 2);
     }
 

@@ -42,6 +42,14 @@ pub enum HashError {
     /// A symbolic link was found and symlinks are not allowed.
     #[error("{path} is a symbolic link; symlinks are refused unless allowed (--allow-symlinks)")]
     SymlinkNotAllowed { path: PathBuf },
+    /// A symbolic link whose resolved target lies outside the folder links
+    /// must stay in (a Hugging Face cache repository).
+    #[error("{path} is a symbolic link to {target}, outside {container}; only links that stay inside it are followed")]
+    SymlinkOutsideContainer {
+        path: PathBuf,
+        target: PathBuf,
+        container: PathBuf,
+    },
     /// A symbolic link whose target does not exist.
     #[error("{path} is a dangling symbolic link (its target does not exist)")]
     DanglingSymlink { path: PathBuf },

@@ -40,7 +40,10 @@ mod resource;
 mod walk;
 
 pub use algorithm::HashAlgorithm;
-pub use config::{HashConfig, Method, RelPath, DEFAULT_SHARD_SIZE, GIT_PATHS};
+pub use config::{
+    hf_cache_repo, HashConfig, Method, RelPath, DEFAULT_SHARD_SIZE, GIT_PATHS,
+    HF_DOWNLOAD_CACHE_PATH,
+};
 pub use engine::{hash_files, hash_model, root_digest, MAX_RESOURCES};
 pub use error::{ConfigError, HashError};
 pub use progress::{NoProgress, Progress};

@@ -135,6 +135,35 @@ fn follow(path: &Path) -> Result<Metadata, HashError> {
     }
 }
 
+/// Follows a symbolic link at `path` only if its fully resolved target lies
+/// inside `container` (already resolved). The metadata is that of the
+/// resolved target, so the read, which opens the link again, fails unless it
+/// reaches that very file.
+fn follow_contained(path: &Path, container: &Path) -> Result<Metadata, HashError> {
+    let target = match fs::canonicalize(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            return Err(HashError::DanglingSymlink {
+                path: path.to_owned(),
+            })
+        }
+        Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+            return Err(HashError::SymlinkCycle {
+                path: path.to_owned(),
+            })
+        }
+        Err(e) => return Err(HashError::io(path, e)),
+    };
+    if !target.starts_with(container) {
+        return Err(HashError::SymlinkOutsideContainer {
+            path: path.to_owned(),
+            target,
+            container: container.to_owned(),
+        });
+    }
+    fs::metadata(&target).map_err(|e| HashError::io(path, e))
+}
+
 fn is_ignored(components: &[String], ignores: &[RelPath]) -> bool {
     ignores.iter().any(|i| i.is_prefix_of(components))
 }
@@ -148,6 +177,10 @@ struct PendingDir {
 
 /// Lists the files of the model at `root` under `config`'s ignore and symlink
 /// rules. Ignored paths are skipped before they are examined in any way.
+///
+/// With [`HashConfig::contained_links`], a link is followed when its fully
+/// resolved target lies inside that folder and refused otherwise, whatever
+/// `allow_symlinks` says; the file keeps the link's name.
 pub fn walk(root: &Path, config: &HashConfig) -> Result<ModelFiles, HashError> {
     let lmeta = match fs::symlink_metadata(root) {
         Ok(m) => m,
@@ -184,6 +217,10 @@ pub fn walk(root: &Path, config: &HashConfig) -> Result<ModelFiles, HashError> {
 
     let ignores = config.effective_ignore_paths();
     let allow_symlinks = config.get_allow_symlinks();
+    let container = match config.get_contained_links() {
+        Some(c) => Some(fs::canonicalize(c).map_err(|e| HashError::io(c, e))?),
+        None => None,
+    };
     let mut entries = Vec::new();
     let mut stack = vec![PendingDir {
         fs_path: root.to_owned(),
@@ -206,10 +243,13 @@ pub fn walk(root: &Path, config: &HashConfig) -> Result<ModelFiles, HashError> {
             }
             let ft = item.file_type().map_err(|e| HashError::io(&fs_path, e))?;
             let (meta, via_symlink) = if ft.is_symlink() {
-                if !allow_symlinks {
+                if let Some(container) = &container {
+                    (follow_contained(&fs_path, container)?, true)
+                } else if allow_symlinks {
+                    (follow(&fs_path)?, true)
+                } else {
                     return Err(HashError::SymlinkNotAllowed { path: fs_path });
                 }
-                (follow(&fs_path)?, true)
             } else if ft.is_file() || ft.is_dir() {
                 (
                     fs::symlink_metadata(&fs_path).map_err(|e| HashError::io(&fs_path, e))?,

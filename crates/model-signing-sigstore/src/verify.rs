@@ -367,6 +367,24 @@ impl SigstoreVerifier {
                     "the log entry has no inclusion proof with a checkpoint",
                 ));
             }
+            // Rekor v2 logs have one index: the proof's must be the entry's
+            // (the proof is checked at the entry's index).
+            let entry = &sb.raw["verificationMaterial"]["tlogEntries"][0];
+            if entry["kindVersion"]["version"].as_str() == Some("0.0.2") {
+                let index = |v: &serde_json::Value| match v {
+                    serde_json::Value::String(s) => Some(s.clone()),
+                    serde_json::Value::Number(n) => Some(n.to_string()),
+                    _ => None,
+                };
+                if index(&entry["logIndex"]).is_none()
+                    || index(&entry["logIndex"]) != index(&proof["logIndex"])
+                {
+                    return Err(SigstoreError::rejected(
+                        Check::TransparencyLog,
+                        "the inclusion proof's log index differs from the entry's",
+                    ));
+                }
+            }
         }
 
         // What sigstore-verify checked must be what the model checks read.

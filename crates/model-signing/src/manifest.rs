@@ -117,13 +117,20 @@ pub fn model_name(path: &Path) -> String {
 
 impl Manifest {
     /// Walks and hashes the model at `path`.
+    ///
+    /// When `path` is a snapshot of a Hugging Face cache repository (or lies
+    /// inside one), its links into the repository are followed under their
+    /// snapshot names and links leaving the repository are refused, as
+    /// [`HashConfig::contain_links_in_hf_snapshot`] describes; the manifest
+    /// is the one a copy of the snapshot with real files gives.
     pub fn hash(
         path: &Path,
         config: &HashConfig,
         progress: &dyn Progress,
     ) -> Result<Self, HashError> {
-        let digests = hash_model(path, config, progress)?;
-        Ok(Manifest::from_digests(model_name(path), config, digests))
+        let config = config.clone().contain_links_in_hf_snapshot(path);
+        let digests = hash_model(path, &config, progress)?;
+        Ok(Manifest::from_digests(model_name(path), &config, digests))
     }
 
     /// Builds the manifest from digests computed under `config`.
@@ -174,10 +181,12 @@ mod tests {
         let json = serde_json::to_string(&Serialization::from_config(&config)).expect("json");
         assert_eq!(
             json,
-            r#"{"method":"shards","hash_type":"sha256","shard_size":1000,"allow_symlinks":false,"ignore_paths":[".git",".gitattributes",".github",".gitignore","a","b"]}"#
+            r#"{"method":"shards","hash_type":"sha256","shard_size":1000,"allow_symlinks":false,"ignore_paths":[".cache/huggingface",".git",".gitattributes",".github",".gitignore","a","b"]}"#
         );
         let files = serde_json::to_string(&Serialization::from_config(
-            &HashConfig::new().ignore_git_paths(false),
+            &HashConfig::new()
+                .ignore_git_paths(false)
+                .ignore_hf_download_cache(false),
         ))
         .expect("json");
         assert_eq!(

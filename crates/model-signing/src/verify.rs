@@ -10,7 +10,7 @@ use std::path::Path;
 
 use model_signing_hash::{
     hash_files, walk, ConfigError, HashConfig, HashError, Method, Progress, RelPath, ResourceKey,
-    GIT_PATHS,
+    GIT_PATHS, HF_DOWNLOAD_CACHE_PATH,
 };
 
 use crate::bundle::{Bundle, BundleError, VerificationMaterial};
@@ -341,6 +341,14 @@ impl SignatureVerifier for CertificateVerifier {
 }
 
 /// How to compare a model against a verified manifest.
+///
+/// Where the model lies on disk is detected from its path, never read from
+/// the signature: when the model is a snapshot of a Hugging Face cache
+/// repository (`models--ORG--NAME/snapshots/<commit>`, or a folder inside
+/// one), its files, links into the repository's `blobs/`, are followed under
+/// their snapshot names, and links that leave the repository folder are
+/// refused (see [`HashConfig::contain_links_in_hf_snapshot`]). Signing does
+/// the same, so one signature covers the snapshot and a copy with real files.
 #[derive(Debug, Clone, Default)]
 pub struct ModelCheckOptions {
     /// Paths (relative to the model root) to leave out in addition to those
@@ -351,6 +359,10 @@ pub struct ModelCheckOptions {
     /// the model root, unless the signature covers files there (the default
     /// of the reference implementation, which signatures before v1.1 did not record).
     pub ignore_git_paths: bool,
+    /// Also leave out `.cache/huggingface` at the model root (the metadata of
+    /// a `huggingface-cli download --local-dir`), unless the signature covers
+    /// files there. Signatures made by this library record it; others do not.
+    pub ignore_hf_download_cache: bool,
     /// Hash only the files the signature lists; report the others as skipped.
     pub ignore_unsigned_files: bool,
     /// Hashing threads.
@@ -418,18 +430,21 @@ impl Verified<SignedManifest> {
             .algorithm(s.hash_type)
             .allow_symlinks(s.allow_symlinks)
             .ignore_git_paths(false)
+            .ignore_hf_download_cache(false)
             .ignore_paths(&s.ignore_paths)?
             .ignore_rel_paths(options.extra_ignore_paths.iter().cloned());
+        let covered = |path: &RelPath| self.value.keys.iter().any(|k| path.is_prefix_of(&k.path));
+        let mut defaults = Vec::new();
         if options.ignore_git_paths {
-            for g in GIT_PATHS {
-                let covered = self
-                    .value
-                    .keys
-                    .iter()
-                    .any(|k| k.path.first().is_some_and(|c| c == g));
-                if !covered {
-                    config = config.ignore_paths([g])?;
-                }
+            defaults.extend(GIT_PATHS);
+        }
+        if options.ignore_hf_download_cache {
+            defaults.push(HF_DOWNLOAD_CACHE_PATH);
+        }
+        for d in defaults {
+            let path = RelPath::parse(d)?;
+            if !covered(&path) {
+                config = config.ignore_rel_paths([path]);
             }
         }
         if let Some(t) = options.threads {
@@ -446,7 +461,9 @@ impl Verified<SignedManifest> {
         options: &ModelCheckOptions,
         progress: &dyn Progress,
     ) -> Result<VerifiedModel, VerifyError> {
-        let config = self.hash_config(options)?;
+        let config = self
+            .hash_config(options)?
+            .contain_links_in_hf_snapshot(model);
         let mut files = walk(model, &config).map_err(VerifyError::Hash)?;
 
         // A single-file model may be signed as `.` (what the reference writes)

@@ -7,6 +7,7 @@ use serde::Serialize;
 use crate::cli::DigestArgs;
 use crate::commands::hashing;
 use crate::exit;
+use crate::hf;
 use crate::printer::Printer;
 
 /// Version of the `digest --json` document.
@@ -21,15 +22,16 @@ struct DigestJson<'a> {
 }
 
 pub fn run(args: DigestArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let config = hashing::config(&args.hashing, &args.model, Vec::new(), printer)?;
+    let model = hf::resolve_model(&args.model)?;
+    let config = hashing::config(&args.hashing, &model, Vec::new(), printer)?;
     printer.verbose(&format!(
         "hashing {} ({}, {})",
-        args.model.display(),
+        model.display(),
         config.get_method().name(),
         config.get_algorithm()
     ));
     let progress = printer.hashing_progress("hashing");
-    let manifest = Manifest::hash(&args.model, &config, &progress)
+    let manifest = Manifest::hash(&model, &config, &progress)
         .with_context(|| format!("cannot hash model {}", args.model.display()))?;
     let digest = format!("sha256:{}", manifest.root_digest_hex());
     if args.json {

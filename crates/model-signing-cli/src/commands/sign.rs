@@ -14,6 +14,7 @@ use serde_json::json;
 use crate::commands::report::{HashingJson, JSON_VERSION};
 use crate::commands::{hashing, keyload};
 use crate::exit;
+use crate::hf;
 use crate::paths;
 use crate::printer::Printer;
 
@@ -76,19 +77,20 @@ pub(super) fn sign_with(
     signer: &dyn BundleSigner,
     printer: &Printer,
 ) -> anyhow::Result<u8> {
+    let model = hf::resolve_model(&common.model)?;
     // The signature file is left out of the model when it lies inside it.
     let mut extra = Vec::new();
-    if let Ok(root) = paths::model_root(&common.model) {
+    if let Ok(root) = paths::model_root(&model) {
         if let Ok(sig) = paths::resolve(&common.signature) {
             if let Some(rel) = paths::inside(&root, &sig) {
                 extra.push(rel);
             }
         }
     }
-    let config = hashing::config(&common.hashing, &common.model, extra, printer)?;
+    let config = hashing::config(&common.hashing, &model, extra, printer)?;
     check_writable(&common.signature)?;
     let progress = printer.hashing_progress("hashing");
-    let (bundle, manifest) = sign_model(&common.model, &config, signer, &progress)
+    let (bundle, manifest) = sign_model(&model, &config, signer, &progress)
         .with_context(|| format!("cannot sign model {}", common.model.display()))?;
     write_atomic(&common.signature, bundle.to_json().as_bytes())?;
     if common.json {

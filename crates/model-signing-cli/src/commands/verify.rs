@@ -17,6 +17,7 @@ use crate::commands::report::{
     JSON_VERSION,
 };
 use crate::exit;
+use crate::hf;
 use crate::paths;
 use crate::printer::Printer;
 
@@ -49,18 +50,21 @@ fn certificate(args: VerifyCertificateArgs, printer: &Printer) -> anyhow::Result
     )
 }
 
-/// The signature file: as given, else `model.sig` inside the model directory,
-/// else `model.sig` next to the model.
-pub fn find_signature(common: &VerifyCommon, printer: &Printer) -> anyhow::Result<PathBuf> {
+/// The signature file: as given, else `model.sig` inside the model directory
+/// `model` (the resolved model path), else `model.sig` next to the model.
+pub fn find_signature(
+    common: &VerifyCommon,
+    model: &Path,
+    printer: &Printer,
+) -> anyhow::Result<PathBuf> {
     if let Some(sig) = &common.signature {
         return Ok(sig.clone());
     }
     let mut candidates = Vec::new();
-    if common.model.is_dir() {
-        candidates.push(common.model.join("model.sig"));
+    if model.is_dir() {
+        candidates.push(model.join("model.sig"));
     }
-    let parent = common
-        .model
+    let parent = model
         .parent()
         .map(|p| {
             if p.as_os_str().is_empty() {
@@ -215,7 +219,8 @@ fn run_steps(
     printer: &Printer,
     out: &mut Outcome,
 ) -> anyhow::Result<()> {
-    let signature = find_signature(common, printer)?;
+    let model = hf::resolve_model(&common.model)?;
+    let signature = find_signature(common, &model, printer)?;
     out.signature = Some(signature.clone());
     let bundle = read_bundle(&signature)?;
     out.method = Some(method_of(&bundle));
@@ -236,11 +241,12 @@ fn run_steps(
 
     let mut options = ModelCheckOptions {
         ignore_git_paths: !common.no_ignore_git_paths,
+        ignore_hf_download_cache: true,
         ignore_unsigned_files: common.ignore_unsigned_files,
         threads: common.threads,
         ..ModelCheckOptions::default()
     };
-    if let Ok(root) = paths::model_root(&common.model) {
+    if let Ok(root) = paths::model_root(&model) {
         for p in &common.ignore_paths {
             options
                 .extra_ignore_paths
@@ -260,7 +266,7 @@ fn run_steps(
     }
 
     let progress = printer.hashing_progress("verifying");
-    match verified.check_model(&common.model, &options, &progress) {
+    match verified.check_model(&model, &options, &progress) {
         Ok(ok) => {
             out.resources = ok.resources_checked;
             out.unsigned_ignored = ok.unsigned_ignored;

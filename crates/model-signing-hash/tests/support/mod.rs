@@ -286,11 +286,15 @@ fn reference_hash_name(a: HashAlgorithm) -> &'static str {
 }
 
 fn job_line(model: &Path, config: &HashConfig) -> String {
-    let ignores: Vec<String> = config
+    let mut ignores: Vec<String> = config
         .user_ignore_paths()
         .iter()
         .map(|p| hx(&p.to_string()))
         .collect();
+    // The reference has no `.cache/huggingface` default: it is told instead.
+    if config.get_ignore_hf_download_cache() {
+        ignores.push(hx(model_signing_hash::HF_DOWNLOAD_CACHE_PATH));
+    }
     let shard = match config.get_method().shard_size() {
         Some(size) => size.to_string(),
         None => "-".to_owned(),
