@@ -32,7 +32,7 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if let Some(v) = cause.downcast_ref::<VerifyError>() {
             return match v {
-                VerifyError::Hash(HashError::Io { .. }) => OTHER,
+                VerifyError::Hash(HashError::Io { .. } | HashError::ModelNotFound { .. }) => OTHER,
                 VerifyError::Config(_) => USAGE,
                 _ => VERIFICATION_FAILED,
             };
