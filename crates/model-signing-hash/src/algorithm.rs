@@ -70,10 +70,9 @@ impl FromStr for HashAlgorithm {
     }
 }
 
-/// Inputs at least this long are hashed with BLAKE3's own multithreading.
-const BLAKE3_RAYON_THRESHOLD: usize = 256 * 1024;
-
-/// A streaming hasher for one of the supported algorithms.
+/// A streaming hasher for one of the supported algorithms. Single-threaded:
+/// the engine gets its parallelism from hashing several files, shards or
+/// BLAKE3 subtrees at once.
 #[derive(Clone)]
 pub(crate) enum Hasher {
     Sha256(Sha256),
@@ -95,11 +94,7 @@ impl Hasher {
             Hasher::Sha256(h) => h.update(data),
             Hasher::Blake2b(h) => h.update(data),
             Hasher::Blake3(h) => {
-                if data.len() >= BLAKE3_RAYON_THRESHOLD {
-                    h.update_rayon(data);
-                } else {
-                    h.update(data);
-                }
+                h.update(data);
             }
         }
     }
@@ -111,6 +106,83 @@ impl Hasher {
             Hasher::Blake3(h) => h.finalize().as_bytes().to_vec(),
         }
     }
+}
+
+/// A BLAKE3 input longer than this is hashed as consecutive subtrees of this
+/// many bytes, each on its own (so several threads can share one file), and
+/// their chaining values are merged into the digest that one pass over the
+/// whole input gives. A power of two, at least one 1 KiB BLAKE3 chunk.
+pub(crate) const BLAKE3_SUBTREE: u64 = 4 << 20;
+
+/// The BLAKE3 chaining value of one subtree.
+pub(crate) type ChainingValue = blake3::hazmat::ChainingValue;
+
+/// Hashes the BLAKE3 subtree that starts `offset` bytes into the input: feed
+/// it the subtree's bytes, then call [`Blake3Subtree::finalize`].
+pub(crate) struct Blake3Subtree(blake3::Hasher);
+
+impl Blake3Subtree {
+    /// `offset` must be a multiple of the subtree length used with
+    /// [`blake3_root`].
+    pub(crate) fn new(offset: u64) -> Self {
+        use blake3::hazmat::HasherExt as _;
+        let mut h = blake3::Hasher::new();
+        h.set_input_offset(offset);
+        Blake3Subtree(h)
+    }
+
+    pub(crate) fn update(&mut self, data: &[u8]) {
+        self.0.update(data);
+    }
+
+    pub(crate) fn finalize(&self) -> ChainingValue {
+        use blake3::hazmat::HasherExt as _;
+        self.0.finalize_non_root()
+    }
+}
+
+/// The BLAKE3 digest of an input of `len` bytes, from the chaining values of
+/// its consecutive `subtree`-byte subtrees (the last one may be shorter).
+///
+/// `subtree` must be a power of two no smaller than `blake3::CHUNK_LEN`, and
+/// `len` must be larger than `subtree` (a single subtree is hashed whole);
+/// `cvs` holds `len.div_ceil(subtree)` values. BLAKE3's tree gives the left
+/// child of every parent the largest power-of-two number of chunks that
+/// leaves the right child non-empty; every such split of a range longer than
+/// `subtree` that starts on a subtree boundary falls on a subtree boundary,
+/// so the merges below rebuild exactly the standard tree.
+pub(crate) fn blake3_root(cvs: &[ChainingValue], subtree: u64, len: u64) -> Vec<u8> {
+    use blake3::hazmat::{left_subtree_len, merge_subtrees_non_root, merge_subtrees_root, Mode};
+
+    fn node(cvs: &[ChainingValue], subtree: u64, start: u64, end: u64) -> ChainingValue {
+        if end - start <= subtree {
+            return cvs[usize::try_from(start / subtree).unwrap_or(usize::MAX)];
+        }
+        let mid = start + left_subtree_len(end - start);
+        merge_subtrees_non_root(
+            &node(cvs, subtree, start, mid),
+            &node(cvs, subtree, mid, end),
+            Mode::Hash,
+        )
+    }
+
+    assert!(
+        subtree.is_power_of_two() && subtree >= blake3::CHUNK_LEN as u64 && len > subtree,
+        "BLAKE3 subtree of {subtree} bytes for {len} bytes of input"
+    );
+    assert_eq!(
+        cvs.len() as u64,
+        len.div_ceil(subtree),
+        "one chaining value per subtree"
+    );
+    let mid = left_subtree_len(len);
+    merge_subtrees_root(
+        &node(cvs, subtree, 0, mid),
+        &node(cvs, subtree, mid, len),
+        Mode::Hash,
+    )
+    .as_bytes()
+    .to_vec()
 }
 
 #[cfg(test)]
@@ -134,18 +206,73 @@ mod tests {
         );
     }
 
-    #[test]
-    fn blake3_large_update_matches_small_updates() {
-        let data: Vec<u8> = (0..3 * BLAKE3_RAYON_THRESHOLD + 17)
-            .map(|i| (i % 251) as u8)
+    /// Deterministic bytes that are not a repeating pattern of any small period.
+    fn data(len: usize) -> Vec<u8> {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        (0..len)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 32) as u8
+            })
+            .collect()
+    }
+
+    fn by_subtrees(input: &[u8], subtree: u64) -> Vec<u8> {
+        let cvs: Vec<ChainingValue> = input
+            .chunks(subtree as usize)
+            .enumerate()
+            .map(|(i, piece)| {
+                let mut h = Blake3Subtree::new(i as u64 * subtree);
+                // Several updates per subtree, as the engine does.
+                for part in piece.chunks(700) {
+                    h.update(part);
+                }
+                h.finalize()
+            })
             .collect();
-        let mut big = Hasher::new(HashAlgorithm::Blake3);
-        big.update(&data);
-        let mut small = Hasher::new(HashAlgorithm::Blake3);
-        for chunk in data.chunks(1000) {
-            small.update(chunk);
+        blake3_root(&cvs, subtree, input.len() as u64)
+    }
+
+    #[test]
+    fn blake3_subtrees_give_the_standard_digest() {
+        let chunk = blake3::CHUNK_LEN;
+        let input = data(9 * 16 * chunk + 3);
+        for subtree in [chunk, 2 * chunk, 4 * chunk, 16 * chunk] {
+            let mut lens = Vec::new();
+            // Lengths around every subtree and chunk boundary up to nine
+            // subtrees, and some in between.
+            for m in 1..=9 {
+                for d in [-1025i64, -1024, -1023, -1, 0, 1, 517, 1023, 1024, 1025] {
+                    let len = (m * subtree) as i64 + d;
+                    if len > subtree as i64 && len as usize <= input.len() {
+                        lens.push(len as usize);
+                    }
+                }
+            }
+            lens.push(input.len());
+            for len in lens {
+                assert_eq!(
+                    by_subtrees(&input[..len], subtree as u64),
+                    blake3::hash(&input[..len]).as_bytes().to_vec(),
+                    "{len} bytes in subtrees of {subtree}"
+                );
+            }
         }
-        assert_eq!(big.finalize(), small.finalize());
+    }
+
+    #[test]
+    fn blake3_engine_subtree_size_gives_the_standard_digest() {
+        let s = BLAKE3_SUBTREE as usize;
+        let input = data(3 * s + 1025);
+        for len in [s + 1, 2 * s, 2 * s + 1, 3 * s - 1, 3 * s + 1025] {
+            assert_eq!(
+                by_subtrees(&input[..len], BLAKE3_SUBTREE),
+                HashAlgorithm::Blake3.digest(&input[..len]),
+                "{len} bytes"
+            );
+        }
     }
 
     #[test]

@@ -4,67 +4,41 @@
 use std::fs::{File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
-use std::sync::Mutex;
 
-use crate::algorithm::{HashAlgorithm, Hasher};
 use crate::error::HashError;
 use crate::progress::Progress;
 use crate::walk::{FileEntry, Snapshot};
 
 const PAGE: usize = 4096;
-/// Read size for SHA-256 and BLAKE2b: large enough to amortize system calls,
-/// small enough to stay in the L2 cache.
-const STREAM_CHUNK: usize = 1 << 20;
-/// Read size for BLAKE3, whose multithreaded update wants large inputs.
-const BLAKE3_CHUNK: usize = 8 << 20;
-/// Buffers kept for reuse between files.
-const POOL_LIMIT: usize = 64;
 
-/// A heap buffer whose usable part starts on a page boundary. Copying from the
-/// page cache into a misaligned buffer is several times slower.
-struct AlignedBuf {
+/// A reusable heap buffer whose usable part starts on a page boundary:
+/// copying from the page cache into a misaligned buffer is several times
+/// slower. Each hashing thread owns one, so memory use is the number of
+/// threads times the read size, whatever the size of the model.
+pub(crate) struct Buffer {
     storage: Vec<u8>,
     offset: usize,
-    len: usize,
+    min_len: usize,
 }
 
-impl AlignedBuf {
-    fn new(len: usize) -> Self {
-        let storage = vec![0u8; len + PAGE];
-        let offset = storage.as_ptr().align_offset(PAGE).min(PAGE);
-        AlignedBuf {
-            storage,
-            offset,
-            len,
+impl Buffer {
+    /// An empty buffer that allocates at least `min_len` bytes on first use.
+    pub(crate) fn new(min_len: usize) -> Self {
+        Buffer {
+            storage: Vec::new(),
+            offset: 0,
+            min_len,
         }
     }
 
-    fn as_mut_slice(&mut self) -> &mut [u8] {
-        &mut self.storage[self.offset..self.offset + self.len]
-    }
-}
-
-static POOL: Mutex<Vec<AlignedBuf>> = Mutex::new(Vec::new());
-
-/// Takes a buffer of at least `len` bytes from the pool, or allocates one.
-fn take_buf(len: usize) -> AlignedBuf {
-    if let Ok(mut pool) = POOL.lock() {
-        if let Some(i) = pool.iter().position(|b| b.len >= len) {
-            return pool.swap_remove(i);
+    /// `len` bytes starting on a page boundary.
+    fn get(&mut self, len: usize) -> &mut [u8] {
+        if self.storage.len() < self.offset + len {
+            let cap = len.max(self.min_len);
+            self.storage = vec![0u8; cap + PAGE];
+            self.offset = self.storage.as_ptr().align_offset(PAGE).min(PAGE);
         }
-    }
-    AlignedBuf::new(len)
-}
-
-fn give_buf(buf: AlignedBuf) {
-    // Only full-size buffers are worth keeping; small ones are cheap to make.
-    if buf.len < STREAM_CHUNK {
-        return;
-    }
-    if let Ok(mut pool) = POOL.lock() {
-        if pool.len() < POOL_LIMIT {
-            pool.push(buf);
-        }
+        &mut self.storage[self.offset..self.offset + len]
     }
 }
 
@@ -130,104 +104,73 @@ fn open_checked(entry: &FileEntry) -> Result<File, HashError> {
     Ok(file)
 }
 
-/// Fills `buf` from `offset`, returning fewer bytes only at end of file.
-fn read_full(file: &File, buf: &mut [u8], mut offset: u64) -> io::Result<usize> {
+/// Reads into `buf` from `offset` until it holds at least `min` bytes (or is
+/// full), or the file ends; returns the number of bytes read. At least one
+/// read is made, so with `min` one short of the buffer's length a single
+/// read both fetches the wanted bytes and checks that nothing follows them.
+fn read_at_least(file: &File, buf: &mut [u8], min: usize, offset: u64) -> io::Result<usize> {
     let mut done = 0;
-    while done < buf.len() {
-        match file.read_at(&mut buf[done..], offset) {
-            Ok(0) => break,
+    loop {
+        match file.read_at(&mut buf[done..], offset + done as u64) {
+            Ok(0) => return Ok(done),
             Ok(n) => {
                 done += n;
-                offset += n as u64;
+                if done >= min || done == buf.len() {
+                    return Ok(done);
+                }
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }
     }
-    Ok(done)
 }
 
-/// Hashes bytes `[start, end)` of the file, or the whole file when `range` is
-/// `None`. Fails if the file is not exactly as the walk saw it, before or after.
-pub(crate) fn hash_entry(
+/// Feeds bytes `[start, end)` of the file to `sink`, in pieces of at most
+/// `read_size` bytes. Fails if the file is not exactly as the walk saw it,
+/// before or after, or if a range that reaches the end of the file is not
+/// followed by end of file.
+///
+/// The read that reaches the end of the file asks for one byte more than the
+/// walk saw: receiving it means the file grew, and a regular file returns
+/// fewer bytes than asked only at its end, so getting exactly the wanted
+/// bytes is the end-of-file check (the fstat afterwards confirms the size).
+/// System calls for a small file: open, fstat, one read, fstat, close.
+pub(crate) fn read_range(
     entry: &FileEntry,
-    range: Option<(u64, u64)>,
-    algorithm: HashAlgorithm,
+    (start, end): (u64, u64),
+    read_size: usize,
+    buf: &mut Buffer,
     progress: &dyn Progress,
-) -> Result<Vec<u8>, HashError> {
+    sink: &mut dyn FnMut(&[u8]),
+) -> Result<(), HashError> {
     let file = open_checked(entry)?;
     let size = entry.snapshot.size;
-    let (start, end) = range.unwrap_or((0, size));
     let io_err = |e| HashError::io(&entry.fs_path, e);
-
-    let mut hasher = Hasher::new(algorithm);
-    let total = end - start;
-    let chunk = if algorithm == HashAlgorithm::Blake3 {
-        BLAKE3_CHUNK
-    } else {
-        STREAM_CHUNK
-    };
-    let buf_len = usize::try_from(total).unwrap_or(usize::MAX).clamp(1, chunk);
-
-    if algorithm == HashAlgorithm::Blake3 && total > chunk as u64 {
-        // Read the next chunk while the thread pool hashes the current one.
-        let mut cur = take_buf(buf_len);
-        let mut next = take_buf(buf_len);
-        let mut pos = start;
-        let mut cur_len =
-            read_full(&file, &mut cur.as_mut_slice()[..buf_len], pos).map_err(io_err)?;
-        if cur_len < buf_len {
+    let mut pos = start;
+    loop {
+        let want = usize::try_from(end - pos)
+            .unwrap_or(usize::MAX)
+            .min(read_size);
+        // Reading up to the end of the file: ask for one byte more, which
+        // must not come.
+        let probe = usize::from(pos + want as u64 == size);
+        let slice = buf.get(want + probe);
+        let n = read_at_least(&file, slice, want, pos).map_err(io_err)?;
+        if n < want {
             return Err(changed(entry, "it became shorter while being read"));
         }
-        pos += cur_len as u64;
-        loop {
-            let want = usize::try_from(end - pos)
-                .unwrap_or(usize::MAX)
-                .min(buf_len);
-            let (read_result, ()) = rayon::join(
-                || read_full(&file, &mut next.as_mut_slice()[..want], pos),
-                || hasher.update(&cur.as_mut_slice()[..cur_len]),
-            );
-            progress.advance(cur_len as u64);
-            if want == 0 {
-                break;
-            }
-            let n = read_result.map_err(io_err)?;
-            if n < want {
-                return Err(changed(entry, "it became shorter while being read"));
-            }
-            pos += n as u64;
-            std::mem::swap(&mut cur, &mut next);
-            cur_len = n;
-        }
-        give_buf(cur);
-        give_buf(next);
-    } else {
-        let mut buf = take_buf(buf_len);
-        let mut pos = start;
-        while pos < end {
-            let want = usize::try_from(end - pos)
-                .unwrap_or(usize::MAX)
-                .min(buf_len);
-            let slice = &mut buf.as_mut_slice()[..want];
-            let n = read_full(&file, slice, pos).map_err(io_err)?;
-            if n < want {
-                return Err(changed(entry, "it became shorter while being read"));
-            }
-            hasher.update(&slice[..n]);
-            progress.advance(n as u64);
-            pos += n as u64;
-        }
-        give_buf(buf);
-    }
-
-    if end == size {
-        let mut probe = [0u8; 1];
-        if read_full(&file, &mut probe, end).map_err(io_err)? != 0 {
+        if n > want {
             return Err(changed(entry, "it grew while being read"));
+        }
+        if want > 0 {
+            sink(&slice[..want]);
+            progress.advance(want as u64);
+        }
+        pos += want as u64;
+        if pos >= end {
+            break;
         }
     }
     let meta = file.metadata().map_err(io_err)?;
-    compare(entry, &Snapshot::of(&meta))?;
-    Ok(hasher.finalize())
+    compare(entry, &Snapshot::of(&meta))
 }
