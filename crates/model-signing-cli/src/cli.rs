@@ -26,17 +26,24 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// Print nothing but results and errors (no progress bar).
-    #[arg(short, long, global = true)]
+    // Listed after each command's own options, not among them.
+    #[arg(short, long, global = true, display_order = 900)]
     pub quiet: bool,
     /// Print more detail about what is done.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(
+        short,
+        long,
+        global = true,
+        action = clap::ArgAction::Count,
+        display_order = 901
+    )]
     pub verbose: u8,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Sign a model (with Sigstore when no method is named).
-    Sign(SignArgs),
+    Sign(Box<SignArgs>),
     /// Verify a model against its signature.
     #[command(subcommand)]
     Verify(VerifyCommand),
@@ -44,7 +51,7 @@ pub enum Command {
     Digest(DigestArgs),
     /// Show what a signature says, without verifying it.
     Inspect(InspectArgs),
-    /// Print a shell completion script (bash, zsh, fish, powershell).
+    /// Print a shell completion script (bash, elvish, fish, powershell, zsh).
     Completions(CompletionsArgs),
 }
 
@@ -96,6 +103,10 @@ pub struct DefaultSignArgs {
     pub json: bool,
     #[command(flatten)]
     pub sigstore: SigstoreSignOptions,
+    /// Arguments after MODEL, where a method name was misspelled
+    /// (`sign gpg MODEL`): caught to say so rather than clap's message.
+    #[arg(hide = true)]
+    pub unexpected: Vec<PathBuf>,
 }
 
 impl SignArgs {
@@ -107,6 +118,7 @@ impl SignArgs {
             hashing,
             json,
             sigstore,
+            unexpected: _,
         } = self.default;
         self.method.or(model.map(|model| {
             SignCommand::Sigstore(SignSigstoreArgs {
@@ -179,7 +191,31 @@ pub struct PasswordArgs {
     /// The key's password. Visible to other users in the process list: prefer
     /// --password-file, the MODEL_SIGNING_PASSWORD variable or the prompt.
     #[arg(long, value_name = "PASSWORD")]
-    pub password: Option<String>,
+    pub password: Option<SecretArg>,
+}
+
+/// A secret given as a flag value (a password, an identity token): its
+/// `Debug` output never shows it, and it is wiped from memory when dropped.
+#[derive(Clone)]
+pub struct SecretArg(zeroize::Zeroizing<String>);
+
+impl SecretArg {
+    /// The secret itself.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<String> for SecretArg {
+    fn from(s: String) -> Self {
+        SecretArg(zeroize::Zeroizing::new(s))
+    }
+}
+
+impl std::fmt::Debug for SecretArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretArg(REDACTED)")
+    }
 }
 
 #[derive(Debug, Args)]
@@ -299,7 +335,7 @@ pub struct SigstoreSignOptions {
         value_name = "TOKEN",
         conflicts_with = "identity_token_file"
     )]
-    pub identity_token: Option<String>,
+    pub identity_token: Option<SecretArg>,
     /// Read the OIDC identity token from this file.
     #[arg(
         long = "identity-token-file",
@@ -344,10 +380,10 @@ pub struct SigstoreSignOptions {
         default_value = "sigstore"
     )]
     pub client_id: String,
-    /// The OAuth client secret of the interactive login (Sigstore's providers use none;
-    /// a non-empty secret is refused).
+    /// The OAuth client secret of the interactive login, for a provider whose client needs one
+    /// (Sigstore's public providers do not); sent to the provider's token endpoint only.
     #[arg(long = "client-secret", alias = "client_secret", value_name = "SECRET")]
-    pub client_secret: Option<String>,
+    pub client_secret: Option<model_signing_sigstore::Secret>,
 }
 
 /// Options shared by every `verify` method.
@@ -384,7 +420,12 @@ pub struct VerifyCommon {
     #[arg(long = "ignore-unsigned-files", alias = "ignore_unsigned_files")]
     pub ignore_unsigned_files: bool,
     /// Number of hashing threads (default: one per CPU).
-    #[arg(long, value_name = "N")]
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = thread_count,
+        allow_negative_numbers = true
+    )]
     pub threads: Option<usize>,
     /// Print the outcome as one JSON object (see docs/json.md). The exit code is the same.
     #[arg(long)]
@@ -482,6 +523,70 @@ pub struct VerifySigstoreArgs {
     pub trusted_root: Option<PathBuf>,
 }
 
+/// The names of the `sign` methods.
+fn sign_methods() -> Vec<String> {
+    use clap::CommandFactory;
+    Cli::command()
+        .find_subcommand("sign")
+        .map(|sign| {
+            sign.get_subcommands()
+                .map(|m| m.get_name().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The message for `sign WORD MODEL ...` where WORD is no signing method.
+pub fn unknown_sign_method(word: &str) -> String {
+    format!(
+        "unknown signing method `{word}`: the methods are {} (`sign MODEL` alone signs with Sigstore)",
+        sign_methods().join(", ")
+    )
+}
+
+/// When clap refuses `sign WORD MODEL --flag ...` (the flags of a method
+/// that WORD misspells), the message to give instead: WORD is not a method,
+/// not a path, and a model follows it.
+pub fn misspelled_sign_method(args: &[std::ffi::OsString]) -> Option<String> {
+    let mut rest = args
+        .iter()
+        .skip(1)
+        .skip_while(|a| a.to_str().is_some_and(|a| a.starts_with('-')));
+    if rest.next()?.to_str()? != "sign" {
+        return None;
+    }
+    let word = rest.next()?.to_str()?;
+    let model = rest.next()?.to_str()?;
+    let is_method = sign_methods().iter().any(|m| m == word);
+    if word.starts_with('-')
+        || model.starts_with('-')
+        || is_method
+        || std::path::Path::new(word).exists()
+        || word.starts_with("hf://")
+    {
+        return None;
+    }
+    Some(unknown_sign_method(word))
+}
+
+/// `--threads`: a positive whole number.
+fn thread_count(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("at least one thread is needed".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("expected a positive whole number".to_owned()),
+    }
+}
+
+/// `--shard-size`: a positive number of bytes.
+fn shard_size(text: &str) -> Result<u64, String> {
+    match text.parse::<u64>() {
+        Ok(0) => Err("the shard size must be at least 1 byte".to_owned()),
+        Ok(n) => Ok(n),
+        Err(_) => Err("expected a positive whole number of bytes, without a unit".to_owned()),
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum HashArg {
     Sha256,
@@ -502,7 +607,13 @@ pub struct HashingArgs {
     )]
     pub hash: HashArg,
     /// Hash files in shards of this many bytes (the `shards` method) instead of whole files.
-    #[arg(long = "shard-size", alias = "shard_size", value_name = "BYTES")]
+    #[arg(
+        long = "shard-size",
+        alias = "shard_size",
+        value_name = "BYTES",
+        value_parser = shard_size,
+        allow_negative_numbers = true
+    )]
     pub shard_size: Option<u64>,
     /// Path to leave out of the manifest, with everything below it (repeatable).
     /// Relative paths are resolved against the current directory and must lie
@@ -527,7 +638,12 @@ pub struct HashingArgs {
     #[arg(long = "allow-symlinks", alias = "allow_symlinks")]
     pub allow_symlinks: bool,
     /// Number of hashing threads (default: one per CPU).
-    #[arg(long, value_name = "N")]
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = thread_count,
+        allow_negative_numbers = true
+    )]
     pub threads: Option<usize>,
 }
 

@@ -23,6 +23,18 @@ pub fn main() -> ExitCode {
             } else {
                 exit::SUCCESS
             };
+            if e.kind() == clap::error::ErrorKind::UnknownArgument {
+                let args: Vec<_> = std::env::args_os().collect();
+                if let Some(message) = cli::misspelled_sign_method(&args) {
+                    let global = cli::GlobalArgs {
+                        quiet: false,
+                        verbose: 0,
+                    };
+                    printer::Printer::new(&global)
+                        .error(&anyhow::Error::new(exit::UsageError(message)));
+                    return ExitCode::from(exit::USAGE);
+                }
+            }
             // Help and version go to stdout; a closed pipe there is not an error.
             let _ = e.print();
             return ExitCode::from(code);

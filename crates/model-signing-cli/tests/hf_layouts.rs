@@ -94,6 +94,8 @@ fn setup() -> Setup {
     let snapshot_two = repo.add_commit(&commit_two, &files_two());
     repo.set_ref("main", &commit);
     repo.set_ref("v1.0", &commit_two);
+    // An optional file a loader asked for and the hub did not have.
+    repo.mark_missing(&commit, "generation_config.json");
     let local_dir = root.join("local-dir");
     write_local_dir(&local_dir, &commit, &files_one(), |f| repo.blob_name(f));
     let plain = root.join("plain");
@@ -811,6 +813,21 @@ fn cache_location_from_hf_home_and_home() {
     fs::create_dir_all(&default).expect("mkdir");
     symlink(&t.cache, default.join("hub")).expect("symlink");
     let r = t.run_with(&[], &["digest", "hf://acme/tiny"]).ok("HOME");
+    assert_eq!(r.stdout.trim(), want);
+    // HUGGINGFACE_HUB_CACHE (the older name) and XDG_CACHE_HOME/huggingface/hub.
+    let r = t
+        .run_with(
+            &[("HUGGINGFACE_HUB_CACHE", &t.cache)],
+            &["digest", "hf://acme/tiny"],
+        )
+        .ok("HUGGINGFACE_HUB_CACHE");
+    assert_eq!(r.stdout.trim(), want);
+    let xdg = t.root.join("xdg-cache");
+    fs::create_dir_all(xdg.join("huggingface")).expect("mkdir");
+    symlink(&t.cache, xdg.join("huggingface/hub")).expect("symlink");
+    let r = t
+        .run_with(&[("XDG_CACHE_HOME", &xdg)], &["digest", "hf://acme/tiny"])
+        .ok("XDG_CACHE_HOME");
     assert_eq!(r.stdout.trim(), want);
     // HF_HUB_CACHE wins over HF_HOME.
     let empty = t.root.join("empty-home");

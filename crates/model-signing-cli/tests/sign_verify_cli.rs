@@ -846,3 +846,119 @@ fn verify_finds_model_sig_inside_the_model_and_ignores_it() {
     assert_code(&r, 2);
     assert_stderr(&r, &["no signature given", "--signature"]);
 }
+
+/// A FIFO named `model.sig` inside the model (it may come with a downloaded
+/// model) is not taken for a signature, and one given with `--signature` is
+/// refused at once: opening it must not wait for a writer.
+#[test]
+fn a_fifo_signature_is_refused_without_blocking() {
+    let f = Fixture::new();
+    let fifo = f.model.join("model.sig");
+    let status = Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+    let r = run(
+        f.dir(),
+        &["verify", "key", s(&f.model), "--public-key", s(&f.public)],
+    );
+    assert_code(&r, 2);
+    assert_stderr(&r, &["none found"]);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_model-signing"))
+        .args([
+            "verify",
+            "key",
+            s(&f.model),
+            "--public-key",
+            s(&f.public),
+            "--signature",
+            s(&fifo),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("model-signing runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("verify blocked on a FIFO signature");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().expect("output");
+    let r = Run {
+        code: out.status.code().expect("exit code"),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    assert_code(&r, 3);
+    assert_stderr(
+        &r,
+        &["cannot read signature", "model.sig", "not a regular file"],
+    );
+}
+
+/// `verify --json` prints its one object even when the trusted key or
+/// certificates cannot be loaded, with the exit code of the plain output.
+#[test]
+fn verify_json_reports_trust_material_that_cannot_be_loaded() {
+    let f = Fixture::new();
+    let r = run(
+        f.dir(),
+        &["sign", "key", s(&f.model), "--private-key", s(&f.key)],
+    );
+    assert_code(&r, 0);
+    let missing = f.path("no-such-key.pub");
+    let not_a_key = f.path("not-a-key.pub");
+    std::fs::write(&not_a_key, "hello\n").expect("write");
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["verify", "key", s(&f.model), "--public-key", s(&missing)],
+        vec!["verify", "key", s(&f.model), "--public-key", s(&not_a_key)],
+        vec![
+            "verify",
+            "certificate",
+            s(&f.model),
+            "--certificate-chain",
+            s(&missing),
+        ],
+        vec![
+            "verify",
+            "sigstore",
+            s(&f.model),
+            "--identity",
+            "a@example.com",
+            "--identity-provider",
+            "https://accounts.example.com",
+            "--trusted-root",
+            s(&missing),
+        ],
+    ];
+    for args in cases {
+        let plain = run(f.dir(), &args);
+        assert_ne!(plain.code, 0, "{plain:?}");
+        assert!(plain.stdout.is_empty(), "{plain:?}");
+        let mut json_args = args.clone();
+        json_args.push("--json");
+        let r = run(f.dir(), &json_args);
+        assert_eq!(r.code, plain.code, "same exit code as plain output: {r:?}");
+        let doc: serde_json::Value = serde_json::from_str(&r.stdout).expect("one JSON object");
+        assert_eq!(doc["verified"], false, "{r:?}");
+        assert_eq!(doc["version"], 1, "{r:?}");
+        let message = doc["error"]["message"].as_str().expect("error message");
+        let kind = doc["error"]["kind"].as_str().expect("error kind");
+        assert!(!kind.is_empty(), "{r:?}");
+        let first_line = plain
+            .stderr
+            .lines()
+            .find_map(|l| l.strip_prefix("error: "))
+            .expect("plain error line");
+        assert!(
+            message.contains(first_line),
+            "JSON message {message:?} carries the plain error {first_line:?}"
+        );
+    }
+}

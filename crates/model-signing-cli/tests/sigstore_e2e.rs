@@ -11,7 +11,8 @@
 //!   its timestamp;
 //! - the identity token sources: flag, file, `SIGSTORE_ID_TOKEN`, ambient
 //!   GitHub Actions and Google Cloud credentials (served on loopback), the
-//!   out-of-band login, and their refusals.
+//!   out-of-band login (with a client secret, against a loopback identity
+//!   provider), and their refusals.
 //!
 //! One stand-in serves the whole test binary; a second supplies foreign trust
 //! material.
@@ -26,6 +27,7 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
+use sigstore_standin_harness::oauth::{self, OAuthProvider, ProviderOptions};
 use sigstore_standin_harness::reference::{assert_failure, assert_success, model_signing, run};
 use sigstore_standin_harness::{http, Flavour, StandIn};
 
@@ -764,7 +766,8 @@ fn ambient_google_cloud_credentials() {
 }
 
 /// The out-of-band login prints the provider's URL on stderr and reads the
-/// code from stdin; the stand-in has no login, so the exchange fails.
+/// code from stdin; the stand-in has no login, so the exchange fails (with
+/// the token endpoint's status).
 #[test]
 fn out_of_band_login() {
     let standin = StandIn::shared();
@@ -803,7 +806,125 @@ fn out_of_band_login() {
     assert!(stderr.contains("client_id=my-client"), "{stderr}");
     assert!(stderr.contains("Enter verification code"), "{stderr}");
     assert!(stderr.contains("interactive login failed"), "{stderr}");
-    assert!(stderr.contains("token exchange failed"), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the token endpoint {}/oauth2/token answered HTTP 501",
+            standin.issuer()
+        )),
+        "{stderr}"
+    );
+}
+
+/// `sign sigstore --oauth-force-oob --client-secret S` against an identity
+/// provider with a confidential client (the harness's loopback provider,
+/// named in a copy of the stand-in's trust config): the URL on stderr, the
+/// code the provider's page shows on stdin; returns the exit code, stdout
+/// and stderr.
+fn sign_after_login(trust: &Path, model: &Path, sig: &Path, secret: &str) -> (i32, String, String) {
+    let mut child = ours()
+        .args(["sign", "sigstore"])
+        .arg(model)
+        .arg("--signature")
+        .arg(sig)
+        .arg("--trust_config")
+        .arg(trust)
+        .args([
+            "--oauth_force_oob",
+            "--client_id",
+            "my-client",
+            "--client_secret",
+            secret,
+        ])
+        .arg("--json")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut stderr = BufReader::new(child.stderr.take().expect("stderr"));
+    let mut shown = String::new();
+    let url = loop {
+        let mut line = String::new();
+        if stderr.read_line(&mut line).expect("read stderr") == 0 {
+            panic!("no login URL on stderr:\n{shown}");
+        }
+        shown.push_str(&line);
+        if let Some(url) = line.trim().strip_prefix("http://") {
+            break format!("http://{url}");
+        }
+    };
+    // The user opens the page and pastes the code it shows.
+    let code = oauth::authorize(&url).expect("the provider's page");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(format!("{code}\n").as_bytes())
+        .expect("paste the code");
+    stderr.read_to_string(&mut shown).expect("read stderr");
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        shown,
+    )
+}
+
+#[test]
+fn login_with_a_client_secret() {
+    let standin = StandIn::shared();
+    let subject = "https://example.com/cli-confidential-client";
+    let provider = OAuthProvider::start(ProviderOptions {
+        client_secret: Some("s3cret".into()),
+        ..ProviderOptions::new("my-client", &token(standin, subject))
+    })
+    .expect("provider");
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let trust = tmp.path().join("trust_config.json");
+    oauth::trust_config_with_issuer(
+        standin.trust_config(Flavour::RekorV1),
+        provider.url(),
+        &trust,
+    )
+    .expect("trust config");
+    let model = small_model(tmp.path(), "model");
+    let sig = tmp.path().join("model.sig");
+
+    let (code, stdout, stderr) = sign_after_login(&trust, &model, &sig, "s3cret");
+    assert_eq!(code, 0, "{stderr}");
+    let doc: Value = serde_json::from_str(&stdout).expect("JSON");
+    assert_eq!(doc["signer"]["identity"], subject, "{stdout}");
+    assert!(stderr.contains("Enter verification code"), "{stderr}");
+    let log = provider.log();
+    assert_eq!(
+        log.token_requests[0].basic,
+        Some(("my-client".to_owned(), "s3cret".to_owned()))
+    );
+    assert!(!stderr.contains("s3cret"), "{stderr}");
+    let out = we_verify(
+        standin.trust_config(Flavour::RekorV1),
+        &model,
+        &sig,
+        subject,
+        standin.issuer(),
+    );
+    assert_code(&out, 0, "");
+
+    // A wrong secret: the provider's refusal, with its status, and a hint.
+    let (code, _, stderr) = sign_after_login(&trust, &model, &sig, "not-the-secret");
+    assert_eq!(code, 3, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the token endpoint {}/token answered HTTP 401: invalid_client",
+            provider.url()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("check --client-id and --client-secret"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not-the-secret"), "{stderr}");
 }
 
 /// Buildkite and CircleCI hand out tokens through their agents' commands;

@@ -136,6 +136,8 @@ pub struct HashConfig {
     allow_symlinks: bool,
     contained_links: Option<PathBuf>,
     threads: Option<NonZeroUsize>,
+    max_files: usize,
+    max_resources: usize,
 }
 
 impl Default for HashConfig {
@@ -149,6 +151,8 @@ impl Default for HashConfig {
             allow_symlinks: false,
             contained_links: None,
             threads: None,
+            max_files: crate::walk::MAX_FILES,
+            max_resources: crate::engine::MAX_RESOURCES,
         }
     }
 }
@@ -261,6 +265,25 @@ impl HashConfig {
         Ok(self)
     }
 
+    /// The most files a walk lists before it fails with
+    /// [`HashError::TooMany`](crate::HashError::TooMany) (default
+    /// [`MAX_FILES`](crate::MAX_FILES)). Not part of a signature.
+    pub fn max_files(mut self, limit: usize) -> Self {
+        self.max_files = limit;
+        self
+    }
+
+    /// The most resources (files, or shards in the `shards` method) hashing
+    /// produces before it fails with
+    /// [`HashError::TooMany`](crate::HashError::TooMany) (default
+    /// [`MAX_RESOURCES`](crate::MAX_RESOURCES)). The count is known from the
+    /// file sizes before anything is read or allocated, so a tiny shard size
+    /// on a large file fails at once. Not part of a signature.
+    pub fn max_resources(mut self, limit: usize) -> Self {
+        self.max_resources = limit;
+        self
+    }
+
     /// The method.
     pub fn get_method(&self) -> Method {
         self.method
@@ -294,6 +317,16 @@ impl HashConfig {
     /// The thread count, if set.
     pub fn get_threads(&self) -> Option<usize> {
         self.threads.map(NonZeroUsize::get)
+    }
+
+    /// The file count limit of a walk.
+    pub fn get_max_files(&self) -> usize {
+        self.max_files
+    }
+
+    /// The resource (file or shard) count limit of hashing.
+    pub fn get_max_resources(&self) -> usize {
+        self.max_resources
     }
 
     /// The user ignore paths (without the git paths).

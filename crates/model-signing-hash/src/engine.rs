@@ -11,9 +11,12 @@ use crate::read::{read_range, Buffer};
 use crate::resource::{ResourceDigest, ResourceKey};
 use crate::walk::{walk, FileEntry, ModelFiles};
 
-/// Upper bound on the number of resources (files or shards) of one model.
-/// A tiny shard size on a large file hits this before any memory is spent.
-pub const MAX_RESOURCES: usize = 10_000_000;
+/// Default upper bound on the number of resources (files or shards) of one
+/// model ([`HashConfig::max_resources`]). A tiny shard size on a large file
+/// hits this before any memory is spent. A million resources make a signature
+/// of roughly 200 MB, well inside what verifiers read
+/// (`model_signing::bundle::MAX_BUNDLE_BYTES`).
+pub const MAX_RESOURCES: usize = 1_000_000;
 
 /// Read size for SHA-256 and BLAKE2b: large enough to amortize system calls,
 /// small enough to stay in the L2 cache while it is hashed.
@@ -42,10 +45,10 @@ fn plan<'a>(files: &'a ModelFiles, config: &HashConfig) -> Result<Vec<Resource<'
     let mut items = Vec::new();
     match config.get_method() {
         Method::Files => {
-            if files.entries.len() > MAX_RESOURCES {
+            if files.entries.len() > config.get_max_resources() {
                 return Err(HashError::TooMany {
                     what: "resources",
-                    limit: MAX_RESOURCES,
+                    limit: config.get_max_resources(),
                 });
             }
             items.extend(files.entries.iter().map(|entry| Resource {
@@ -61,10 +64,10 @@ fn plan<'a>(files: &'a ModelFiles, config: &HashConfig) -> Result<Vec<Resource<'
             for entry in &files.entries {
                 count = count.saturating_add(entry.snapshot.size.div_ceil(shard_size));
             }
-            if count > MAX_RESOURCES as u64 {
+            if count > config.get_max_resources() as u64 {
                 return Err(HashError::TooMany {
                     what: "shards",
-                    limit: MAX_RESOURCES,
+                    limit: config.get_max_resources(),
                 });
             }
             for entry in &files.entries {

@@ -68,8 +68,11 @@ pub enum HashError {
     /// The file changed while it was being hashed.
     #[error("{path} changed while it was being hashed ({detail})")]
     FileChanged { path: PathBuf, detail: String },
-    /// The walk found more files or shards than the engine is willing to hold.
-    #[error("the model has more than {limit} {what}; refusing to continue")]
+    /// The walk found more files, or the model makes more resources or
+    /// shards, than the configured limit (`what` is `files`, `resources` or
+    /// `shards`).
+    #[error("the model has more than {limit} {what}; refusing to continue{}",
+        if *what == "shards" { " (use a larger shard size)" } else { "" })]
     TooMany { what: &'static str, limit: usize },
     /// A worker thread pool could not be built.
     #[error("cannot start {threads} hashing threads")]

@@ -23,8 +23,8 @@
 //!   memory mapping, so a file truncated while it is hashed yields an error,
 //!   never a crash, and memory use does not grow with the model.
 //! - Every file is checked against what the walk saw (device, inode, size,
-//!   modification time) when it is opened and after it is read; a file that
-//!   changes meanwhile is an error, never a wrong digest.
+//!   modification and status change times) when it is opened and after it is
+//!   read; a file that changes meanwhile is an error, never a wrong digest.
 //! - Work is spread over a rayon pool by file (or by shard); results are sorted
 //!   by resource key, so one thread and many give identical output.
 

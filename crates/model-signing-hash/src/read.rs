@@ -1,13 +1,13 @@
 //! Reads file ranges into page-aligned buffers and feeds them to a hasher,
 //! refusing files that are not what the walk saw or that change meanwhile.
 
-use std::fs::{File, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::{FileExt, OpenOptionsExt};
 
 use crate::error::HashError;
 use crate::progress::Progress;
-use crate::walk::{FileEntry, Snapshot};
+use crate::walk::{special_kind, FileEntry, Snapshot};
 
 const PAGE: usize = 4096;
 
@@ -63,6 +63,10 @@ fn compare(entry: &FileEntry, now: &Snapshot) -> Result<(), HashError> {
     if (now.mtime, now.mtime_nsec) != (was.mtime, was.mtime_nsec) {
         return Err(changed(entry, "its modification time changed"));
     }
+    // Catches a rewrite whose modification time was set back afterwards.
+    if (now.ctime, now.ctime_nsec) != (was.ctime, was.ctime_nsec) {
+        return Err(changed(entry, "its status change time changed"));
+    }
     Ok(())
 }
 
@@ -83,11 +87,18 @@ fn open_checked(entry: &FileEntry) -> Result<File, HashError> {
         Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
             return Err(changed(entry, "it was replaced by a symbolic link"))
         }
+        // Opening a socket, or a device with no driver behind it, for
+        // reading: the file was replaced after the walk. Say which it is.
         Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+            let meta = if entry.via_symlink {
+                fs::metadata(&entry.fs_path)
+            } else {
+                fs::symlink_metadata(&entry.fs_path)
+            };
             return Err(HashError::SpecialFile {
                 path: entry.fs_path.clone(),
-                kind: "socket",
-            })
+                kind: meta.map_or("special file", |m| special_kind(&m.file_type())),
+            });
         }
         Err(e) => return Err(HashError::io(&entry.fs_path, e)),
     };

@@ -8,8 +8,11 @@ use std::path::{Path, PathBuf};
 use crate::config::{HashConfig, RelPath};
 use crate::error::HashError;
 
-/// Upper bound on the number of files in one model.
-pub const MAX_FILES: usize = 10_000_000;
+/// Default upper bound on the number of files in one model
+/// ([`HashConfig::max_files`]): the walk stops there, before the engine's
+/// resource bound ([`MAX_RESOURCES`](crate::MAX_RESOURCES)) would refuse the
+/// list anyway.
+pub const MAX_FILES: usize = 1_000_000;
 
 /// What identifies a file's content between the walk and the read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +22,11 @@ pub(crate) struct Snapshot {
     pub size: u64,
     pub mtime: i64,
     pub mtime_nsec: i64,
+    /// The status change time, which any write, truncation or metadata
+    /// change advances and which, unlike the modification time, cannot be
+    /// set back.
+    pub ctime: i64,
+    pub ctime_nsec: i64,
 }
 
 impl Snapshot {
@@ -29,6 +37,8 @@ impl Snapshot {
             size: meta.size(),
             mtime: meta.mtime(),
             mtime_nsec: meta.mtime_nsec(),
+            ctime: meta.ctime(),
+            ctime_nsec: meta.ctime_nsec(),
         }
     }
 }
@@ -107,7 +117,7 @@ impl ModelFiles {
     }
 }
 
-fn special_kind(ft: &FileType) -> &'static str {
+pub(crate) fn special_kind(ft: &FileType) -> &'static str {
     if ft.is_fifo() {
         "FIFO"
     } else if ft.is_socket() {
@@ -241,7 +251,15 @@ pub fn walk(root: &Path, config: &HashConfig) -> Result<ModelFiles, HashError> {
             if is_ignored(&components, &ignores) {
                 continue;
             }
-            let ft = item.file_type().map_err(|e| HashError::io(&fs_path, e))?;
+            // A file removed since its directory was read is not part of the
+            // model, as if the walk had come a moment later (a signer's
+            // temporary file renamed away, say). Removed after the walk, it
+            // is an error when it is read.
+            let ft = match item.file_type() {
+                Ok(ft) => ft,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(HashError::io(&fs_path, e)),
+            };
             let (meta, via_symlink) = if ft.is_symlink() {
                 if let Some(container) = &container {
                     (follow_contained(&fs_path, container)?, true)
@@ -251,10 +269,11 @@ pub fn walk(root: &Path, config: &HashConfig) -> Result<ModelFiles, HashError> {
                     return Err(HashError::SymlinkNotAllowed { path: fs_path });
                 }
             } else if ft.is_file() || ft.is_dir() {
-                (
-                    fs::symlink_metadata(&fs_path).map_err(|e| HashError::io(&fs_path, e))?,
-                    false,
-                )
+                match fs::symlink_metadata(&fs_path) {
+                    Ok(meta) => (meta, false),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(HashError::io(&fs_path, e)),
+                }
             } else {
                 return Err(HashError::SpecialFile {
                     path: fs_path,
@@ -275,10 +294,10 @@ pub fn walk(root: &Path, config: &HashConfig) -> Result<ModelFiles, HashError> {
                     ancestors,
                 });
             } else if ft.is_file() {
-                if entries.len() >= MAX_FILES {
+                if entries.len() >= config.get_max_files() {
                     return Err(HashError::TooMany {
                         what: "files",
-                        limit: MAX_FILES,
+                        limit: config.get_max_files(),
                     });
                 }
                 entries.push(FileEntry {

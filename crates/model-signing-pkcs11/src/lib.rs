@@ -48,5 +48,5 @@ pub mod uri;
 pub use error::{KeySummary, Pkcs11Error, TokenSummary};
 pub use key::{OpenOptions, Pkcs11Key};
 pub use module::{locate_module, module_file_names, standard_module_directories};
-pub use pin::{Callbacks, NoCallbacks, Pin, PinRequest};
+pub use pin::{Callbacks, NoCallbacks, Pin, PinRequest, MAX_PIN_FILE_BYTES};
 pub use uri::{Pkcs11Uri, UriError};

@@ -7,10 +7,14 @@
 //! prints or reads the environment.
 
 use std::fmt;
-use std::io;
+use std::io::{self, Read};
 use std::path::Path;
 
 use zeroize::Zeroizing;
+
+/// Largest PIN file (`pin-source`) read. PKCS#11 PINs are short; the bound
+/// also stops a FIFO or a device named by mistake from being read forever.
+pub const MAX_PIN_FILE_BYTES: u64 = 4096;
 
 /// A PIN. Its bytes are wiped from memory when it is dropped, and its
 /// `Debug` output is `Pin(REDACTED)`.
@@ -33,9 +37,20 @@ impl Pin {
     }
 
     /// Reads a PIN file (`pin-source`): its contents, less one final line
-    /// ending (`\n` or `\r\n`), so that `echo 1234 > pin` works.
+    /// ending (`\n` or `\r\n`), so that `echo 1234 > pin` works. A file of
+    /// more than [`MAX_PIN_FILE_BYTES`] is refused (`InvalidData`).
     pub fn read_file(path: &Path) -> io::Result<Self> {
-        let mut bytes = Zeroizing::new(std::fs::read(path)?);
+        let file = std::fs::File::open(path)?;
+        // Room for the largest PIN file up front: no reallocation leaves a
+        // copy of the PIN behind.
+        let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_PIN_FILE_BYTES as usize + 1));
+        file.take(MAX_PIN_FILE_BYTES + 1).read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > MAX_PIN_FILE_BYTES {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("a PIN file holds at most {MAX_PIN_FILE_BYTES} bytes"),
+            ));
+        }
         if bytes.last() == Some(&b'\n') {
             bytes.pop();
             if bytes.last() == Some(&b'\r') {

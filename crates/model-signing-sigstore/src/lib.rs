@@ -70,6 +70,7 @@
 #![deny(missing_docs)]
 
 mod error;
+mod oauth;
 mod policy;
 mod sct;
 mod sign;
@@ -78,6 +79,7 @@ mod trust;
 mod verify;
 
 pub use error::{Check, SigstoreError};
+pub use oauth::{LoginError, OAuthEndpoint, Secret, MAX_RESPONSE_BYTES, OOB_REDIRECT_URI};
 pub use policy::{IdentityPolicy, Match};
 pub use sign::{Service, SignedBundle, SigningConfig, SigningError, SigstoreSigner};
 pub use token::{

@@ -40,6 +40,7 @@ use sigstore_sign::types::{
 use sigstore_sign::{reqwest, SigningServices};
 
 use crate::error::SigstoreError;
+use crate::oauth::LoginError;
 use crate::policy::{certificate_identity, IdentityPolicy, Match};
 use crate::token::{self, IdentityToken, LoginCallbacks, NoLoginCallbacks, TokenSource};
 use crate::trust::TrustRoot;
@@ -119,8 +120,8 @@ pub enum SigningError {
     #[error("cannot get an identity token from the CI environment: {0}")]
     Ambient(String),
     /// The interactive login failed.
-    #[error("interactive login failed: {0}")]
-    Login(String),
+    #[error("interactive login failed")]
+    Login(#[source] LoginError),
     /// A service refused the request or could not be reached.
     #[error("{service}: {detail}")]
     Service {
@@ -299,6 +300,14 @@ impl SigningConfig {
     pub fn oidc_url(&self) -> Option<&str> {
         self.services.oidc_url()
     }
+
+    /// Uses another identity provider (an OIDC issuer URL) for the
+    /// interactive login than the one the signing config names, like the
+    /// reference's `oidc_issuer`.
+    pub fn with_oidc_url(mut self, issuer: impl Into<String>) -> Self {
+        self.services = self.services.with_oidc_url(issuer);
+        self
+    }
 }
 
 /// The services to use. sigstore-sign's selection requires a timestamp
@@ -339,14 +348,31 @@ fn read_file(path: &Path) -> Result<Vec<u8>, SigningError> {
         path: path.to_owned(),
         source,
     };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if meta.len() > MAX_TRUST_FILE_BYTES {
-        return Err(config_error(
+    let too_large = || {
+        config_error(
             &path.display().to_string(),
             format!("larger than the {MAX_TRUST_FILE_BYTES} bytes accepted"),
-        ));
+        )
+    };
+    let meta = std::fs::metadata(path).map_err(io)?;
+    if meta.len() > MAX_TRUST_FILE_BYTES {
+        return Err(too_large());
     }
-    std::fs::read(path).map_err(io)
+    // Bounded read too: the file may grow after its size was read, and a
+    // device or pipe has no size.
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(
+            std::fs::File::open(path).map_err(io)?,
+            MAX_TRUST_FILE_BYTES + 1,
+        ),
+        &mut bytes,
+    )
+    .map_err(io)?;
+    if bytes.len() as u64 > MAX_TRUST_FILE_BYTES {
+        return Err(too_large());
+    }
+    Ok(bytes)
 }
 
 /// A finished Sigstore bundle (v0.3) and what it says about its signer.
@@ -477,6 +503,14 @@ impl SigstoreSigner {
         self.runtime.block_on(self.sign(Content::Message(artifact)))
     }
 
+    /// Obtains an identity token from the first of the sources that gives
+    /// one (running the interactive login, if it comes to that), as signing
+    /// does. The token can be given to other signers as a
+    /// [`TokenSource::Token`].
+    pub fn identity_token(&self) -> Result<IdentityToken, SigningError> {
+        self.runtime.block_on(self.token())
+    }
+
     async fn token(&self) -> Result<IdentityToken, SigningError> {
         for source in &self.sources {
             match source {
@@ -491,7 +525,6 @@ impl SigstoreSigner {
                         self.config.oidc_url(),
                         login,
                         self.callbacks.as_ref(),
-                        &self.http,
                     )
                     .await;
                 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sigstore_sign::oidc;
 
+use crate::oauth::{self, LoginError, Secret};
 use crate::sign::SigningError;
 
 /// The audience every Sigstore identity token is requested for.
@@ -82,6 +83,16 @@ impl IdentityToken {
 
 /// Options of the interactive OAuth login (the reference's
 /// `--oauth_force_oob`, `--client_id`, `--client_secret`).
+///
+/// The login is the authorization code flow with PKCE (`S256`) against the
+/// signing config's identity provider, whose endpoints come from its OIDC
+/// discovery document. With a browser, the provider redirects to
+/// `http://localhost:PORT/auth/callback` (a listener on 127.0.0.1) and the
+/// returned `state` must match; out of band, the redirect URI is
+/// `urn:ietf:wg:oauth:2.0:oob` and the user pastes the code. A client
+/// secret is sent to the token endpoint only: HTTP Basic
+/// (`client_secret_basic`), or form fields when the provider's discovery
+/// document offers only `client_secret_post`.
 #[derive(Debug, Clone)]
 pub struct InteractiveLogin {
     /// Never open a browser: print the URL and read the code the provider
@@ -89,10 +100,10 @@ pub struct InteractiveLogin {
     pub force_oob: bool,
     /// The OAuth client ID (`sigstore` for the public instances).
     pub client_id: String,
-    /// The OAuth client secret. Sigstore's public identity provider uses a
-    /// public client without one; a non-empty secret is refused, because the
-    /// PKCE flow used here does not send it.
-    pub client_secret: Option<String>,
+    /// The OAuth client secret of a confidential client. Sigstore's public
+    /// identity providers use a public client without one; an empty secret
+    /// counts as none.
+    pub client_secret: Option<Secret>,
 }
 
 impl Default for InteractiveLogin {
@@ -123,15 +134,25 @@ pub enum TokenSource {
     Interactive(InteractiveLogin),
 }
 
-/// How the interactive login reaches the user. The library never prints or
-/// reads the terminal itself; a command-line tool implements this.
+/// How the interactive login reaches the user. The library never prints,
+/// reads the terminal or starts a browser itself; a command-line tool
+/// implements this.
 pub trait LoginCallbacks: Send + Sync {
+    /// Opens `url` (the provider's login page) in a web browser; says
+    /// whether one was opened. Then the provider sends the browser back to
+    /// a local listener with the code. The default opens none, and the
+    /// login goes out of band.
+    fn open_browser(&self, url: &str) -> bool {
+        let _ = url;
+        false
+    }
     /// The login URL is ready. `browser_opened` says whether a browser was
     /// opened on it (then the code comes back by redirect); otherwise the
     /// user must open it and [`prompt_for_code`](Self::prompt_for_code) follows.
     fn login_url(&self, url: &str, browser_opened: bool);
-    /// Asks the user for the code the identity provider showed.
-    fn prompt_for_code(&self) -> std::io::Result<String>;
+    /// Asks the user for the code the identity provider showed (surrounding
+    /// white space is ignored).
+    fn prompt_for_code(&self) -> std::io::Result<Secret>;
     /// Waiting for the browser to come back.
     fn waiting_for_browser(&self) {}
     /// The login succeeded.
@@ -144,7 +165,7 @@ pub struct NoLoginCallbacks;
 
 impl LoginCallbacks for NoLoginCallbacks {
     fn login_url(&self, _url: &str, _browser_opened: bool) {}
-    fn prompt_for_code(&self) -> std::io::Result<String> {
+    fn prompt_for_code(&self) -> std::io::Result<Secret> {
         Err(std::io::Error::new(
             std::io::ErrorKind::Unsupported,
             "no way to ask for the login code",
@@ -152,60 +173,20 @@ impl LoginCallbacks for NoLoginCallbacks {
     }
 }
 
-/// Adapts [`LoginCallbacks`] to sigstore-oidc's callback trait.
-struct Adapter<'a>(&'a dyn LoginCallbacks);
-
-impl oidc::HtmlTemplates for Adapter<'_> {}
-
-impl oidc::AuthCallback for Adapter<'_> {
-    fn auth_url_ready(&self, url: &str, mode: oidc::AuthMode) {
-        self.0
-            .login_url(url, matches!(mode, oidc::AuthMode::BrowserRedirect));
-    }
-
-    fn prompt_for_code(&self) -> std::io::Result<oidc::SecretString> {
-        self.0.prompt_for_code().map(oidc::SecretString::new)
-    }
-
-    fn waiting_for_redirect(&self) {
-        self.0.waiting_for_browser();
-    }
-
-    fn auth_complete(&self) {
-        self.0.logged_in();
-    }
-}
-
-/// Runs the interactive login against `oidc_url` (a Dex issuer, as in the
-/// signing configs of the public instances).
+/// Runs the interactive login against `oidc_url`, the identity provider
+/// of the signing config (see [`InteractiveLogin`]).
 pub(crate) async fn interactive(
     oidc_url: Option<&str>,
     login: &InteractiveLogin,
     callbacks: &dyn LoginCallbacks,
-    http: &sigstore_sign::reqwest::Client,
 ) -> Result<IdentityToken, SigningError> {
-    if login
-        .client_secret
-        .as_deref()
-        .is_some_and(|s| !s.is_empty())
-    {
-        return Err(SigningError::Login(
-            "an OAuth client secret is not supported: the login uses PKCE with a public client \
-             (Sigstore's identity providers need no secret)"
-                .into(),
-        ));
-    }
-    let oidc_url = oidc_url.ok_or_else(|| {
-        SigningError::Login("the signing config names no OIDC identity provider".into())
-    })?;
-    let config = oidc::OAuthConfig::dex(oidc_url).with_client_id(login.client_id.clone());
-    let client = oidc::OAuthClient::with_http_client(config, http.clone());
-    let options = oidc::AuthOptions::new().with_force_oob(login.force_oob);
-    client
-        .authenticate_with_options(Adapter(callbacks), options)
+    let jwt = oauth::login(oidc_url, login, callbacks)
         .await
-        .map(IdentityToken::from_inner)
-        .map_err(|e| SigningError::Login(e.to_string()))
+        .map_err(SigningError::Login)?;
+    let token = oidc::IdentityToken::from_jwt(jwt.expose())
+        .map_err(|e| SigningError::Login(LoginError::InvalidIdToken(e.to_string())))?;
+    callbacks.logged_in();
+    Ok(IdentityToken::from_inner(token))
 }
 
 /// Looks for ambient CI credentials; `Ok(None)` when this is not a CI

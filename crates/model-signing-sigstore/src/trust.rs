@@ -5,6 +5,7 @@
 //! the snapshots embedded in `sigstore-trust-root`; other roots are read from
 //! files.
 
+use std::io::Read;
 use std::path::Path;
 
 use model_signing::x509::Certificate;
@@ -69,17 +70,28 @@ fn read_file(path: &Path) -> Result<Vec<u8>, SigstoreError> {
         path: path.to_owned(),
         source,
     };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if meta.len() > MAX_TRUST_FILE_BYTES {
-        return Err(invalid(
+    let too_large = |size: Option<u64>| {
+        let size = size.map(|n| format!(" of {n} bytes")).unwrap_or_default();
+        invalid(
             &path.display().to_string(),
-            format!(
-                "file of {} bytes is larger than the {MAX_TRUST_FILE_BYTES} bytes accepted",
-                meta.len()
-            ),
-        ));
+            format!("file{size} is larger than the {MAX_TRUST_FILE_BYTES} bytes accepted"),
+        )
+    };
+    let file = std::fs::File::open(path).map_err(io)?;
+    let meta = file.metadata().map_err(io)?;
+    if meta.len() > MAX_TRUST_FILE_BYTES {
+        return Err(too_large(Some(meta.len())));
     }
-    std::fs::read(path).map_err(io)
+    // Read through the bound as well: a FIFO or a device reports no size, and
+    // a file may grow after its size was read.
+    let mut bytes = Vec::new();
+    file.take(MAX_TRUST_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_TRUST_FILE_BYTES {
+        return Err(too_large(None));
+    }
+    Ok(bytes)
 }
 
 fn parse_json(bytes: &[u8], origin: &str) -> Result<Value, SigstoreError> {

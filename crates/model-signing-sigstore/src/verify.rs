@@ -3,6 +3,7 @@
 
 use model_signing::bundle::{Bundle, VerificationMaterial, MAX_BUNDLE_BYTES};
 use model_signing::json::parse_strict;
+use model_signing::limits::{MAX_CHAIN_CERTIFICATES, MAX_TIMESTAMPS};
 use model_signing::verify::{SignatureCheck, SignatureVerifier, Signer, VerifyError};
 use model_signing::x509::{verify_chain, Certificate, ChainPolicy};
 use serde_json::Value;
@@ -152,11 +153,12 @@ fn material_name(m: &VerificationMaterialContent) -> &'static str {
     }
 }
 
-/// The most RFC 3161 timestamps a bundle may carry (clients attach one per
-/// configured TSA; each is verified, so the count bounds the work).
-const MAX_TIMESTAMPS: usize = 8;
-
-/// Checks shared by both verifiers, before any cryptography.
+/// Checks shared by both verifiers, before any cryptography: exactly the log
+/// entries the trust root calls for, at most
+/// [`MAX_TIMESTAMPS`](model_signing::limits::MAX_TIMESTAMPS) RFC 3161
+/// timestamps (each is verified, so the count bounds the work) and at most
+/// [`MAX_CHAIN_CERTIFICATES`](model_signing::limits::MAX_CHAIN_CERTIFICATES)
+/// certificates (each is parsed).
 fn check_structure(trust: &TrustRoot, bundle: &SigstoreBundle) -> Result<(), SigstoreError> {
     let material = &bundle.inner.verification_material;
     let expected = usize::from(trust.has_transparency_log());
@@ -172,6 +174,14 @@ fn check_structure(trust: &TrustRoot, bundle: &SigstoreBundle) -> Result<(), Sig
         return Err(SigstoreError::MalformedBundle(format!(
             "{timestamps} RFC 3161 timestamps; at most {MAX_TIMESTAMPS} are accepted"
         )));
+    }
+    if let VerificationMaterialContent::X509CertificateChain { certificates } = &material.content {
+        if certificates.len() > MAX_CHAIN_CERTIFICATES {
+            return Err(SigstoreError::MalformedBundle(format!(
+                "{} certificates in x509CertificateChain; at most {MAX_CHAIN_CERTIFICATES} are accepted",
+                certificates.len()
+            )));
+        }
     }
     Ok(())
 }

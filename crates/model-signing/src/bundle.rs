@@ -6,6 +6,8 @@ use serde_json::{json, Value};
 
 use crate::dsse::Envelope;
 use crate::json::{parse_strict, JsonError, Obj};
+use crate::limits::Limits;
+pub use crate::limits::MAX_BUNDLE_BYTES;
 
 /// The media type written for every new signature.
 pub const BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
@@ -17,9 +19,6 @@ pub const KNOWN_MEDIA_TYPES: [&str; 4] = [
     "application/vnd.dev.sigstore.bundle+json;version=0.3",
     BUNDLE_V03_MEDIA_TYPE,
 ];
-
-/// Largest bundle accepted (a manifest of a million files is about 200 MB).
-pub const MAX_BUNDLE_BYTES: usize = 512 << 20;
 
 /// Why a bundle could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,6 +48,17 @@ pub enum BundleError {
     /// A required value is empty.
     #[error("malformed bundle: field `{0}` is empty")]
     Empty(String),
+    /// More certificates, log entries or timestamps than accepted.
+    #[error("malformed bundle: {count} {what}; at most {limit} are accepted")]
+    TooMany {
+        /// What: `certificates in x509CertificateChain`, `transparency log
+        /// entries` or `RFC 3161 timestamps`.
+        what: &'static str,
+        /// How many the bundle holds.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
 }
 
 impl From<JsonError> for BundleError {
@@ -114,11 +124,27 @@ fn b64(o: &Obj<'_>, key: &str) -> Result<Vec<u8>, BundleError> {
     })
 }
 
+fn at_most(what: &'static str, count: usize, limit: usize) -> Result<(), BundleError> {
+    if count > limit {
+        return Err(BundleError::TooMany { what, count, limit });
+    }
+    Ok(())
+}
+
 impl Bundle {
     /// Reads a bundle, strictly: unknown media types, duplicate JSON keys, bad
-    /// base64 and anything but exactly one DSSE signature are rejected.
+    /// base64 and anything but exactly one DSSE signature are rejected, and so
+    /// are bundles over [`MAX_BUNDLE_BYTES`] or with more than
+    /// [`MAX_CHAIN_CERTIFICATES`](crate::limits::MAX_CHAIN_CERTIFICATES)
+    /// certificates, [`MAX_TLOG_ENTRIES`](crate::limits::MAX_TLOG_ENTRIES) log
+    /// entries or [`MAX_TIMESTAMPS`](crate::limits::MAX_TIMESTAMPS) timestamps.
     pub fn from_json(bytes: &[u8]) -> Result<Self, BundleError> {
-        let raw = parse_strict(bytes, MAX_BUNDLE_BYTES)?;
+        Self::from_json_with_limits(bytes, &Limits::default())
+    }
+
+    /// [`from_json`](Self::from_json) with other bounds.
+    pub fn from_json_with_limits(bytes: &[u8], limits: &Limits) -> Result<Self, BundleError> {
+        let raw = parse_strict(bytes, limits.bundle_bytes)?;
         let root = Obj::new(&raw, "")?;
         let media_type = root.str("mediaType")?;
         if !KNOWN_MEDIA_TYPES.contains(&media_type) {
@@ -167,6 +193,11 @@ impl Bundle {
                 if certs.is_empty() {
                     return Err(BundleError::Empty(chain.path_of("certificates")));
                 }
+                at_most(
+                    "certificates in x509CertificateChain",
+                    certs.len(),
+                    limits.chain_certificates,
+                )?;
                 let mut out = Vec::with_capacity(certs.len());
                 for (i, c) in certs.iter().enumerate() {
                     let cp = format!("{}[{i}]", chain.path_of("certificates"));
@@ -180,8 +211,20 @@ impl Bundle {
                 VerificationMaterial::Certificate(b64(&cert, "rawBytes")?)
             }
         };
-        let tlog_entries = vm.opt_array("tlogEntries")?.to_vec();
+        let tlog_entries = vm.opt_array("tlogEntries")?;
+        at_most(
+            "transparency log entries",
+            tlog_entries.len(),
+            limits.tlog_entries,
+        )?;
+        let tlog_entries = tlog_entries.to_vec();
         let timestamp_data = vm.get("timestampVerificationData").cloned();
+        let timestamps = timestamp_data
+            .as_ref()
+            .and_then(|t| t.get("rfc3161Timestamps"))
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        at_most("RFC 3161 timestamps", timestamps, limits.timestamps)?;
 
         if root.get("dsseEnvelope").is_none() {
             return Err(BundleError::NoEnvelope(

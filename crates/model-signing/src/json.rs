@@ -97,7 +97,9 @@ impl<'de> Visitor<'de> for StrictVisitor {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
         if self.depth >= MAX_DEPTH {
-            return Err(de::Error::custom("nesting too deep"));
+            return Err(de::Error::custom(format_args!(
+                "nesting deeper than {MAX_DEPTH} levels"
+            )));
         }
         let mut out = Vec::new();
         while let Some(v) = seq.next_element_seed(StrictSeed {
@@ -110,7 +112,9 @@ impl<'de> Visitor<'de> for StrictVisitor {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
         if self.depth >= MAX_DEPTH {
-            return Err(de::Error::custom("nesting too deep"));
+            return Err(de::Error::custom(format_args!(
+                "nesting deeper than {MAX_DEPTH} levels"
+            )));
         }
         let mut out = Map::new();
         while let Some(key) = map.next_key::<String>()? {

@@ -23,6 +23,7 @@ pub mod bundle;
 pub mod dsse;
 pub mod json;
 pub mod keys;
+pub mod limits;
 pub mod manifest;
 pub mod sign;
 pub mod statement;

@@ -3,7 +3,8 @@
 use std::path::Path;
 
 use model_signing_hash::{
-    hash_model, root_digest, HashAlgorithm, HashConfig, HashError, Method, Progress, ResourceDigest,
+    hash_files, root_digest, walk, FileEntry, HashAlgorithm, HashConfig, HashError, Method,
+    Progress, ResourceDigest,
 };
 use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
@@ -128,8 +129,23 @@ impl Manifest {
         config: &HashConfig,
         progress: &dyn Progress,
     ) -> Result<Self, HashError> {
+        Manifest::hash_except(path, config, progress, |_| false)
+    }
+
+    /// [`Manifest::hash`] without the files for which `skip` returns true.
+    /// Unlike an ignore path, what is skipped is not recorded in the
+    /// manifest, so a verifier sees any such file as one the signature does
+    /// not cover.
+    pub fn hash_except(
+        path: &Path,
+        config: &HashConfig,
+        progress: &dyn Progress,
+        skip: impl Fn(&FileEntry) -> bool,
+    ) -> Result<Self, HashError> {
         let config = config.clone().contain_links_in_hf_snapshot(path);
-        let digests = hash_model(path, &config, progress)?;
+        let mut files = walk(path, &config)?;
+        files.retain(|f| !skip(f));
+        let digests = hash_files(&files, &config, progress)?;
         Ok(Manifest::from_digests(model_name(path), &config, digests))
     }
 

@@ -5,11 +5,12 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use model_signing_hash::{HashConfig, HashError, Progress};
+use model_signing_hash::{FileEntry, HashConfig, HashError, Progress};
 
 use crate::bundle::{Bundle, VerificationMaterial};
 use crate::dsse::{pae, Envelope, IN_TOTO_PAYLOAD_TYPE};
 use crate::keys::{KeyError, PublicKey, SigningKey};
+use crate::limits::{Limits, MAX_CHAIN_CERTIFICATES};
 use crate::manifest::Manifest;
 use crate::statement::build_statement;
 use crate::x509::{check_signing_certificate, CertError, Certificate, ChainPolicy};
@@ -53,6 +54,18 @@ pub enum SignError {
         /// What went wrong, as the method reports it.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The signature would be refused by verifiers: it would hold more
+    /// resources, ignore paths or certificates, or more bytes, than
+    /// [`Limits`] accept.
+    #[error("the signature would hold {count} {what}, more than the {limit} verifiers accept")]
+    Limit {
+        /// What: `resources`, `ignore paths`, `certificates` or `bytes`.
+        what: &'static str,
+        /// How many it would hold.
+        count: usize,
+        /// The limit.
+        limit: usize,
     },
     /// The signature file cannot be written.
     #[error("cannot write the signature to {path}")]
@@ -140,14 +153,23 @@ pub struct CertificateSigner {
 
 impl CertificateSigner {
     /// A signer for `key` with its certificate `leaf` and the `chain` above it.
-    /// Refuses a key that does not match the certificate, and a certificate
-    /// that is not valid at `now` (Unix seconds) or not allowed to sign.
+    /// Refuses a key that does not match the certificate, a certificate
+    /// that is not valid at `now` (Unix seconds) or not allowed to sign, and
+    /// more than [`MAX_CHAIN_CERTIFICATES`] certificates in all.
     pub fn new(
         key: Box<dyn SigningKey>,
         leaf: Certificate,
         chain: Vec<Certificate>,
         now: i64,
     ) -> Result<Self, SignError> {
+        let count = chain.len().saturating_add(1);
+        if count > MAX_CHAIN_CERTIFICATES {
+            return Err(SignError::Limit {
+                what: "certificates",
+                count,
+                limit: MAX_CHAIN_CERTIFICATES,
+            });
+        }
         let public = key.public_key().map_err(SignError::Key)?;
         let subject = leaf.subject();
         let leaf_key = PublicKey::from_spki_der(leaf.spki_der()).map_err(|e| {
@@ -188,9 +210,43 @@ impl BundleSigner for CertificateSigner {
     }
 }
 
-/// Signs a manifest: statement, DSSE, bundle.
+/// Room left in a bundle for everything but the payload: certificates, log
+/// entries, timestamps, JSON punctuation.
+const BUNDLE_OVERHEAD: usize = 1 << 20;
+
+/// Signs a manifest: statement, DSSE, bundle. A manifest that verifiers would
+/// refuse (see [`Limits`]) is refused before the signer is called.
 pub fn sign_manifest(manifest: &Manifest, signer: &dyn BundleSigner) -> Result<Bundle, SignError> {
+    sign_manifest_with_limits(manifest, signer, &Limits::default())
+}
+
+/// [`sign_manifest`] with other bounds.
+pub fn sign_manifest_with_limits(
+    manifest: &Manifest,
+    signer: &dyn BundleSigner,
+    limits: &Limits,
+) -> Result<Bundle, SignError> {
+    let check = |what, count, limit| {
+        if count > limit {
+            Err(SignError::Limit { what, count, limit })
+        } else {
+            Ok(())
+        }
+    };
+    check("resources", manifest.resources.len(), limits.resources)?;
+    check(
+        "ignore paths",
+        manifest.serialization.ignore_paths.len(),
+        limits.ignore_paths,
+    )?;
     let payload = build_statement(manifest);
+    // The payload is stored base64-encoded.
+    let encoded = payload.len().div_ceil(3).saturating_mul(4);
+    check(
+        "bytes",
+        encoded.saturating_add(BUNDLE_OVERHEAD),
+        limits.bundle_bytes,
+    )?;
     let signed = signer.sign_pae(&pae(IN_TOTO_PAYLOAD_TYPE, &payload))?;
     let mut bundle = Bundle::new(
         signed.material,
@@ -206,7 +262,8 @@ pub fn sign_manifest(manifest: &Manifest, signer: &dyn BundleSigner) -> Result<B
     Ok(bundle)
 }
 
-/// Hashes the model at `model` and signs its manifest.
+/// Hashes the model at `model` and signs its manifest. To write the
+/// signature with [`write_atomic`] inside the model, use [`sign_model_to`].
 pub fn sign_model(
     model: &Path,
     config: &HashConfig,
@@ -218,13 +275,62 @@ pub fn sign_model(
     Ok((bundle, manifest))
 }
 
-fn temp_path(dest: &Path, tag: &str) -> PathBuf {
+/// The prefix of the temporary files that [`write_atomic`] makes beside
+/// `dest`: `.NAME.tmp-`, followed by the writer's process id, `-` and a
+/// nanosecond count.
+fn temp_prefix(dest: &Path) -> String {
     let name = dest
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    format!(".{name}.tmp-")
+}
+
+/// Whether `name` is that of a temporary file of [`write_atomic`] for a
+/// destination whose temporary files start with `prefix`.
+fn is_temp_name(name: &str, prefix: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    name.strip_prefix(prefix)
+        .and_then(|rest| rest.split_once('-'))
+        .is_some_and(|(pid, nanos)| digits(pid) && digits(nanos))
+}
+
+/// [`sign_model`] for a signature that [`write_atomic`] will write at
+/// `dest`. When `dest` lies inside the model, the temporary files of other
+/// writes to `dest` (another signer of the same model at the same moment)
+/// are not hashed: they are not files of the model, and the one that was
+/// hashed would be gone, renamed to `dest`, when the signature is verified.
+/// Such a file that is still there at verification is reported as a file
+/// the signature does not cover.
+pub fn sign_model_to(
+    model: &Path,
+    config: &HashConfig,
+    signer: &dyn BundleSigner,
+    progress: &dyn Progress,
+    dest: &Path,
+) -> Result<(Bundle, Manifest), SignError> {
+    let prefix = temp_prefix(dest);
+    let dest_dir = fs::canonicalize(parent_dir(dest)).ok();
+    let is_temp_of_dest = |f: &FileEntry| {
+        let path = f.path();
+        let named_like = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| is_temp_name(n, &prefix));
+        named_like
+            && dest_dir.is_some()
+            && path.parent().and_then(|p| fs::canonicalize(p).ok()) == dest_dir
+    };
+    let manifest =
+        Manifest::hash_except(model, config, progress, is_temp_of_dest).map_err(SignError::Hash)?;
+    let bundle = sign_manifest(&manifest, signer)?;
+    Ok((bundle, manifest))
+}
+
+fn temp_path(dest: &Path) -> PathBuf {
     let unique = format!(
-        ".{name}.{tag}-{}-{}",
+        "{}{}-{}",
+        temp_prefix(dest),
         std::process::id(),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -234,52 +340,109 @@ fn temp_path(dest: &Path, tag: &str) -> PathBuf {
     dest.with_file_name(unique)
 }
 
-/// Checks, before any hashing, that a signature can be written at `dest`.
+/// The directory that holds `dest`.
+fn parent_dir(dest: &Path) -> &Path {
+    match dest.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    }
+}
+
+/// Removes the temporary files that writes to `dest` left behind when their
+/// process was killed between creating the file and renaming it: those named
+/// by [`temp_path`] whose process no longer runs on this machine. A process
+/// that still runs keeps its file. Nothing is removed where the process table
+/// cannot be read (no `/proc`), and failures are ignored: a leftover is only
+/// clutter, never a signature.
+fn remove_stale_temps(dest: &Path) {
+    let proc = Path::new("/proc");
+    if !proc.join("self").exists() {
+        return;
+    }
+    let prefix = temp_prefix(dest);
+    let Ok(items) = fs::read_dir(parent_dir(dest)) else {
+        return;
+    };
+    for item in items.flatten() {
+        let name = item.file_name();
+        let Some(name) = name.to_str().filter(|n| is_temp_name(n, &prefix)) else {
+            continue;
+        };
+        let pid = name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.split('-').next())
+            .unwrap_or_default();
+        if proc.join(pid).exists() {
+            continue;
+        }
+        if item.file_type().is_ok_and(|t| t.is_file()) {
+            let _ = fs::remove_file(item.path());
+        }
+    }
+}
+
+/// Refuses a `dest` that exists (after following links) and is not a
+/// regular file: renaming over it would put a regular file in the place of a
+/// directory entry, a FIFO, a socket or a device node (`/dev/stdout` and
+/// `/dev/full` for root).
+fn check_replaceable(dest: &Path) -> io::Result<()> {
+    match fs::metadata(dest) {
+        Ok(m) if m.is_dir() => Err(io::Error::new(
+            io::ErrorKind::IsADirectory,
+            "it is a directory",
+        )),
+        Ok(m) if !m.is_file() => Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is not a regular file (a FIFO, socket or device), and the signature is written by replacing the file",
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Checks, before any hashing, that a signature can be written at `dest`,
+/// and removes the temporary files that an earlier [`write_atomic`] to
+/// `dest` left behind when its process was killed (see [`write_atomic`]).
+///
+/// Call it before hashing: when `dest` lies inside the model, a leftover
+/// would otherwise be hashed as a file of the model. The check creates a
+/// file that has no name where the system allows it (`O_TMPFILE` on Linux),
+/// so a walk of the directory running meanwhile cannot see it; elsewhere a
+/// named file is created and removed at once.
 pub fn check_writable(dest: &Path) -> Result<(), SignError> {
     let err = |source| SignError::Write {
         path: dest.to_owned(),
         source,
     };
-    if dest.is_dir() {
-        return Err(err(io::Error::new(
-            io::ErrorKind::IsADirectory,
-            "it is a directory",
-        )));
-    }
-    let probe = temp_path(dest, "probe");
-    let file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(&probe)
-        .map_err(err)?;
-    drop(file);
-    fs::remove_file(&probe).map_err(err)
+    check_replaceable(dest).map_err(err)?;
+    tempfile::tempfile_in(parent_dir(dest)).map_err(err)?;
+    remove_stale_temps(dest);
+    Ok(())
 }
 
 /// Writes `contents` to `dest` atomically: a temporary file in the same
-/// directory, flushed to disk, then renamed over `dest`. On failure the
-/// previous file at `dest` is untouched and the temporary file removed.
+/// directory (`.NAME.tmp-PID-NANOS`), flushed to disk, then renamed over
+/// `dest`. At every moment `dest` is either the previous file or the complete
+/// new one. On failure the previous file at `dest` is untouched and the
+/// temporary file removed.
+///
+/// A process killed while the temporary file exists (it is made only now,
+/// after hashing, and lives for one write, one flush and one rename) leaves it
+/// behind; the next [`check_writable`] for `dest` removes it.
 pub fn write_atomic(dest: &Path, contents: &[u8]) -> Result<(), SignError> {
     let err = |source| SignError::Write {
         path: dest.to_owned(),
         source,
     };
-    let tmp = temp_path(dest, "tmp");
+    check_replaceable(dest).map_err(err)?;
+    let tmp = temp_path(dest);
     let result = (|| -> io::Result<()> {
         let mut file: File = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         file.write_all(contents)?;
         file.sync_all()?;
         drop(file);
         fs::rename(&tmp, dest)?;
-        if let Some(dir) = dest.parent() {
-            let dir = if dir.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                dir
-            };
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
-            }
+        if let Ok(d) = File::open(parent_dir(dest)) {
+            let _ = d.sync_all();
         }
         Ok(())
     })();

@@ -7,6 +7,7 @@ use model_signing_hash::{HashAlgorithm, Method, RelPath, ResourceKey};
 use serde_json::{json, Value};
 
 use crate::json::{parse_strict, shorten, JsonError, Obj};
+use crate::limits::Limits;
 use crate::manifest::{Manifest, Resource, Serialization};
 
 /// The in-toto statement type.
@@ -16,7 +17,9 @@ pub const PREDICATE_TYPE: &str = "https://model_signing/signature/v1.0";
 /// The predicate type of signatures made by model-signing v0.2.
 pub const LEGACY_PREDICATE_TYPE: &str = "https://model_signing/Digests/v0.1";
 
-/// Largest payload accepted.
+/// Largest payload accepted. A payload travels base64-encoded inside a
+/// bundle of at most [`MAX_BUNDLE_BYTES`](crate::limits::MAX_BUNDLE_BYTES),
+/// so in practice that bound comes first.
 pub const MAX_PAYLOAD_BYTES: usize = 512 << 20;
 
 const KEY_ORDER: [&str; 13] = [
@@ -99,6 +102,23 @@ pub enum PayloadError {
     /// A bad `serialization` block.
     #[error("invalid serialization: {0}")]
     Serialization(String),
+    /// More resources or ignore paths than accepted.
+    #[error("the manifest lists {count} {what}; at most {limit} are accepted")]
+    TooMany {
+        /// What: `resources` or `ignore paths`.
+        what: &'static str,
+        /// How many the manifest lists.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+}
+
+fn at_most(what: &'static str, count: usize, limit: usize) -> Result<(), PayloadError> {
+    if count > limit {
+        return Err(PayloadError::TooMany { what, count, limit });
+    }
+    Ok(())
 }
 
 impl From<JsonError> for PayloadError {
@@ -233,7 +253,7 @@ pub fn parse_resource_name(name: &str, method: Method) -> Result<ResourceKey, Pa
     }
 }
 
-fn parse_serialization(pred: &Obj<'_>) -> Result<Serialization, PayloadError> {
+fn parse_serialization(pred: &Obj<'_>, limits: &Limits) -> Result<Serialization, PayloadError> {
     let path = pred.path_of("serialization");
     let s = pred.obj("serialization", &path)?;
     let hash_type: HashAlgorithm = s
@@ -258,8 +278,10 @@ fn parse_serialization(pred: &Obj<'_>) -> Result<Serialization, PayloadError> {
         }
     };
     let allow_symlinks = s.bool("allow_symlinks")?;
-    let mut ignore_paths = Vec::new();
-    for (i, p) in s.opt_array("ignore_paths")?.iter().enumerate() {
+    let listed = s.opt_array("ignore_paths")?;
+    at_most("ignore paths", listed.len(), limits.ignore_paths)?;
+    let mut ignore_paths = Vec::with_capacity(listed.len());
+    for (i, p) in listed.iter().enumerate() {
         let Value::String(p) = p else {
             return Err(PayloadError::Serialization(format!(
                 "ignore_paths[{i}] is not a string"
@@ -307,12 +329,24 @@ fn parse_digest(
 
 /// Reads a signed payload: the statement and predicate types, exactly one
 /// subject, the serialization, every resource name and digest, and the subject
-/// digest recomputed over the resources in listed order.
+/// digest recomputed over the resources in listed order. At most
+/// [`MAX_RESOURCES`](crate::limits::MAX_RESOURCES) resources and
+/// [`MAX_IGNORE_PATHS`](crate::limits::MAX_IGNORE_PATHS) ignore paths are
+/// accepted.
 pub fn parse_statement(payload_type: &str, payload: &[u8]) -> Result<SignedManifest, PayloadError> {
+    parse_statement_with_limits(payload_type, payload, &Limits::default())
+}
+
+/// [`parse_statement`] with other bounds.
+pub fn parse_statement_with_limits(
+    payload_type: &str,
+    payload: &[u8],
+    limits: &Limits,
+) -> Result<SignedManifest, PayloadError> {
     if payload_type != crate::dsse::IN_TOTO_PAYLOAD_TYPE {
         return Err(PayloadError::PayloadType(shorten(payload_type, 80)));
     }
-    let doc = parse_strict(payload, MAX_PAYLOAD_BYTES)?;
+    let doc = parse_strict(payload, limits.payload_bytes)?;
     let root = Obj::new(&doc, "")?;
     let ty = root.str("_type")?;
     if ty != STATEMENT_TYPE {
@@ -321,8 +355,8 @@ pub fn parse_statement(payload_type: &str, payload: &[u8]) -> Result<SignedManif
     let predicate_type = root.str("predicateType")?;
     let subjects = root.array("subject")?;
     match predicate_type {
-        PREDICATE_TYPE => parse_v1(&root, subjects),
-        LEGACY_PREDICATE_TYPE => parse_legacy(subjects),
+        PREDICATE_TYPE => parse_v1(&root, subjects, limits),
+        LEGACY_PREDICATE_TYPE => parse_legacy(subjects, limits),
         other => Err(PayloadError::PredicateType(shorten(other, 80))),
     }
 }
@@ -334,7 +368,11 @@ fn subject_digest(subject: &Obj<'_>) -> Result<String, PayloadError> {
     Ok(sha.to_owned())
 }
 
-fn parse_v1(root: &Obj<'_>, subjects: &[Value]) -> Result<SignedManifest, PayloadError> {
+fn parse_v1(
+    root: &Obj<'_>,
+    subjects: &[Value],
+    limits: &Limits,
+) -> Result<SignedManifest, PayloadError> {
     if subjects.len() != 1 {
         return Err(PayloadError::SubjectCount(subjects.len()));
     }
@@ -344,12 +382,13 @@ fn parse_v1(root: &Obj<'_>, subjects: &[Value]) -> Result<SignedManifest, Payloa
 
     let pred_path = root.path_of("predicate");
     let pred = root.obj("predicate", &pred_path)?;
-    let serialization = parse_serialization(&pred)?;
+    let serialization = parse_serialization(&pred, limits)?;
     let expected_algorithm = serialization.resource_algorithm();
     let list = pred.array("resources")?;
     if list.is_empty() {
         return Err(PayloadError::NoResources);
     }
+    at_most("resources", list.len(), limits.resources)?;
     let mut resources = Vec::with_capacity(list.len());
     let mut keys = Vec::with_capacity(list.len());
     let mut seen = HashSet::with_capacity(list.len());
@@ -405,10 +444,11 @@ fn parse_v1(root: &Obj<'_>, subjects: &[Value]) -> Result<SignedManifest, Payloa
     })
 }
 
-fn parse_legacy(subjects: &[Value]) -> Result<SignedManifest, PayloadError> {
+fn parse_legacy(subjects: &[Value], limits: &Limits) -> Result<SignedManifest, PayloadError> {
     if subjects.is_empty() {
         return Err(PayloadError::NoResources);
     }
+    at_most("resources", subjects.len(), limits.resources)?;
     let mut resources = Vec::with_capacity(subjects.len());
     let mut keys = Vec::with_capacity(subjects.len());
     let mut seen = HashSet::new();

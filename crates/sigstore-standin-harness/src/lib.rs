@@ -24,9 +24,14 @@
 //! Node.js >= 20 and npm must be on `PATH`; the npm packages are installed
 //! with `npm ci` on first use (serialized across processes by a lock file).
 //! Set `SIGSTORE_STANDIN_VERBOSE=1` to see every request on stderr.
+//!
+//! The stand-in's issuer has no interactive login; [`oauth::OAuthProvider`]
+//! is a loopback identity provider (in Rust, no Node.js) for testing one,
+//! with public and confidential clients.
 
 pub mod http;
 mod install;
+pub mod oauth;
 pub mod reference;
 
 use std::io::{BufRead, BufReader, Read};

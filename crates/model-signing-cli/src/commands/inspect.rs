@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use anyhow::Context;
+
 use model_signing::bundle::VerificationMaterial;
 use model_signing::statement::parse_statement;
 use model_signing::x509::Certificate;
@@ -119,7 +121,8 @@ pub fn run(args: InspectArgs, printer: &Printer) -> anyhow::Result<u8> {
     let path: PathBuf = args.signature;
     let bundle = read_bundle(&path)?;
     let manifest = parse_statement(&bundle.envelope.payload_type, &bundle.envelope.payload)
-        .map_err(model_signing::verify::VerifyError::Payload)?;
+        .map_err(model_signing::verify::VerifyError::Payload)
+        .with_context(|| format!("invalid signature file {}", path.display()))?;
     let (method, signer) = match &bundle.material {
         VerificationMaterial::PublicKey {
             hint,

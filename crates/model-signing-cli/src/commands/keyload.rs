@@ -1,6 +1,6 @@
 //! Loading keys and certificates named on the command line.
 
-use std::io::IsTerminal;
+use std::io::{IsTerminal, Read};
 use std::path::Path;
 
 use anyhow::{bail, Context};
@@ -12,10 +12,33 @@ use crate::cli::PasswordArgs;
 use crate::env;
 use crate::printer::Printer;
 
+/// Largest key, password or certificate file read. Real ones are a few
+/// kilobytes; a CA bundle of every public root is under 1 MiB.
+pub const MAX_KEY_FILE_BYTES: u64 = 16 << 20;
+
+/// Reads at most [`MAX_KEY_FILE_BYTES`] of `path` (a FIFO or a device
+/// reports no size, so the bound applies to the read itself) into a buffer
+/// wiped when dropped.
 fn read(path: &Path, what: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
-    std::fs::read(path)
-        .map(Zeroizing::new)
-        .with_context(|| format!("cannot read {what} {}", path.display()))
+    let context = || format!("cannot read {what} {}", path.display());
+    let file = std::fs::File::open(path).with_context(context)?;
+    // Sized up front so that no reallocation leaves a copy behind.
+    let size = file
+        .metadata()
+        .map_or(0, |m| m.len())
+        .min(MAX_KEY_FILE_BYTES)
+        + 1;
+    let mut bytes = Zeroizing::new(Vec::with_capacity(usize::try_from(size).unwrap_or(0)));
+    file.take(MAX_KEY_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(context)?;
+    if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
+        bail!(crate::exit::UsageError(format!(
+            "{what} {} is larger than {MAX_KEY_FILE_BYTES} bytes; it is not a {what}",
+            path.display()
+        )));
+    }
+    Ok(bytes)
 }
 
 /// The password for an encrypted key: `--password-file`, `--password`, the
@@ -36,7 +59,7 @@ fn password(
     }
     if let Some(p) = &args.password {
         printer.warn("--password is visible to other users in the process list; prefer --password-file or MODEL_SIGNING_PASSWORD");
-        return Ok(Zeroizing::new(p.as_bytes().to_vec()));
+        return Ok(Zeroizing::new(p.expose().as_bytes().to_vec()));
     }
     if let Some(p) = std::env::var_os(env::PASSWORD) {
         return Ok(Zeroizing::new(p.into_encoded_bytes()));

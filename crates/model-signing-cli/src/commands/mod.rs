@@ -25,10 +25,30 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<u8> {
         Command::Inspect(args) => inspect::run(args, printer),
         Command::Completions(args) => {
             use clap::CommandFactory;
+            use std::io::Write;
             let mut cmd = crate::cli::Cli::command();
+            // Generated into memory: clap_complete panics when its writer
+            // fails, and a closed stdout pipe is not an error.
+            let mut script = Vec::new();
+            clap_complete::generate(args.shell, &mut cmd, "model-signing", &mut script);
             let mut out = std::io::stdout().lock();
-            clap_complete::generate(args.shell, &mut cmd, "model-signing", &mut out);
+            out.write_all(&script)?;
+            out.flush()?;
             Ok(crate::exit::SUCCESS)
+        }
+        Command::Sign(args) if !args.default.unexpected.is_empty() => {
+            let first = args.default.model.unwrap_or_default();
+            let extra = &args.default.unexpected[0];
+            let message = if first.exists() || crate::hf::parse(&first).is_ok_and(|r| r.is_some()) {
+                format!(
+                    "unexpected argument `{}` after the model {}",
+                    extra.display(),
+                    first.display()
+                )
+            } else {
+                crate::cli::unknown_sign_method(&first.to_string_lossy())
+            };
+            Err(crate::exit::UsageError(message).into())
         }
         Command::Sign(args) => match args.into_command() {
             Some(cmd) => sign::run(cmd, printer),

@@ -39,7 +39,13 @@ pub fn certificate(args: SignPkcs11CertificateArgs, printer: &Printer) -> anyhow
     }
     let key = open(&args.token, printer)?;
     // Refuses a token key that is not the certificate's, before any hashing.
-    let signer = CertificateSigner::new(Box::new(key), leaf, chain, sign::now())?;
+    let signer =
+        CertificateSigner::new(Box::new(key), leaf, chain, sign::now()).with_context(|| {
+            format!(
+                "cannot sign with the PKCS#11 key and the certificate {}",
+                args.signing_certificate.display()
+            )
+        })?;
     sign::sign_with(&args.common, &signer, printer)
 }
 

@@ -2,14 +2,13 @@
 
 use anyhow::Context;
 use model_signing::sign::{
-    check_writable, sign_model, write_atomic, BundleSigner, CertificateSigner, KeySigner,
+    check_writable, sign_model_to, write_atomic, BundleSigner, CertificateSigner, KeySigner,
 };
 
 use crate::cli::{SignCertificateArgs, SignCommand, SignCommon, SignKeyArgs};
 use model_signing::bundle::VerificationMaterial;
 use model_signing::x509::Certificate;
 use serde::Serialize;
-use serde_json::json;
 
 use crate::commands::report::{HashingJson, JSON_VERSION};
 use crate::commands::{hashing, keyload};
@@ -50,7 +49,13 @@ fn certificate(args: SignCertificateArgs, printer: &Printer) -> anyhow::Result<u
     for path in &args.certificate_chain {
         chain.extend(keyload::certificates(path)?);
     }
-    let signer = CertificateSigner::new(Box::new(key), leaf, chain, now())?;
+    let signer = CertificateSigner::new(Box::new(key), leaf, chain, now()).with_context(|| {
+        format!(
+            "cannot sign with the private key {} and the certificate {}",
+            args.private_key.display(),
+            args.signing_certificate.display()
+        )
+    })?;
     sign_with(&args.common, &signer, printer)
 }
 
@@ -62,7 +67,23 @@ struct SignJson {
     digest: String,
     resources: usize,
     hashing: HashingJson,
-    signer: serde_json::Value,
+    signer: SignerJson,
+}
+
+/// Who signed, `kind` first (see docs/json.md).
+#[derive(Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+enum SignerJson {
+    Key {
+        hint: Option<String>,
+    },
+    Certificate {
+        subject: Option<String>,
+        fingerprint: Option<String>,
+    },
+    Sigstore {
+        identity: Option<String>,
+    },
 }
 
 pub fn now() -> i64 {
@@ -90,26 +111,25 @@ pub(super) fn sign_with(
     let config = hashing::config(&common.hashing, &model, extra, printer)?;
     check_writable(&common.signature)?;
     let progress = printer.hashing_progress("hashing");
-    let (bundle, manifest) = sign_model(&model, &config, signer, &progress)
-        .with_context(|| format!("cannot sign model {}", common.model.display()))?;
+    let (bundle, manifest) =
+        sign_model_to(&model, &config, signer, &progress, &common.signature)
+            .with_context(|| format!("cannot sign model {}", common.model.display()))?;
     write_atomic(&common.signature, bundle.to_json().as_bytes())?;
     if common.json {
         let signer = match &bundle.material {
-            VerificationMaterial::PublicKey { hint, .. } => json!({"kind": "key", "hint": hint}),
+            VerificationMaterial::PublicKey { hint, .. } => SignerJson::Key { hint: hint.clone() },
             VerificationMaterial::X509CertificateChain(certs) => {
                 let leaf = certs.first().and_then(|c| Certificate::from_der(c).ok());
-                json!({
-                    "kind": "certificate",
-                    "subject": leaf.as_ref().map(Certificate::subject),
-                    "fingerprint": leaf.as_ref().map(Certificate::fingerprint_sha256),
-                })
+                SignerJson::Certificate {
+                    subject: leaf.as_ref().map(Certificate::subject),
+                    fingerprint: leaf.as_ref().map(Certificate::fingerprint_sha256),
+                }
             }
             VerificationMaterial::Certificate(c) => {
                 let leaf = Certificate::from_der(c).ok();
-                json!({
-                    "kind": "sigstore",
-                    "identity": leaf.as_ref().map(|l| l.subject_alt_names().join(", ")),
-                })
+                SignerJson::Sigstore {
+                    identity: leaf.as_ref().map(|l| l.subject_alt_names().join(", ")),
+                }
             }
         };
         let doc = SignJson {

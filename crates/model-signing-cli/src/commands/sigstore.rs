@@ -13,10 +13,26 @@ fn usage(e: SigstoreError) -> anyhow::Error {
     exit::UsageError(e.to_string()).into()
 }
 
+/// The cause of a regex parse error on one line: the parser's message spans
+/// several (the pattern, a caret under the fault, then `error: CAUSE`).
+fn regex_cause(detail: &str) -> String {
+    match detail.lines().rev().find_map(|l| l.strip_prefix("error: ")) {
+        Some(cause) => cause.trim().to_owned(),
+        None => detail.split_whitespace().collect::<Vec<_>>().join(" "),
+    }
+}
+
 fn matcher(exact: &Option<String>, pattern: &Option<String>, flag: &str) -> anyhow::Result<Match> {
     match (exact, pattern) {
         (Some(value), None) => Ok(Match::exact(value.clone())),
-        (None, Some(pattern)) => Match::regex(pattern).map_err(usage),
+        (None, Some(pattern)) => Match::regex(pattern).map_err(|e| match e {
+            SigstoreError::Pattern { pattern, detail } => exit::UsageError(format!(
+                "invalid regular expression {pattern:?} for --{flag}-regexp: {}",
+                regex_cause(&detail)
+            ))
+            .into(),
+            other => usage(other),
+        }),
         // clap enforces exactly one of the two.
         _ => Err(exit::UsageError(format!("give --{flag} or --{flag}-regexp")).into()),
     }
@@ -36,6 +52,15 @@ fn trust(args: &VerifySigstoreArgs) -> anyhow::Result<TrustRoot> {
 }
 
 pub fn verify(args: VerifySigstoreArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let verifier = match verifier(&args, printer) {
+        Ok(v) => v,
+        Err(e) => return super::verify::setup_failed(&args.common, e, printer),
+    };
+    verify_with(&args.common, &verifier, false, printer)
+}
+
+/// The identity policy and trust material the flags ask for.
+fn verifier(args: &VerifySigstoreArgs, printer: &Printer) -> anyhow::Result<SigstoreVerifier> {
     let mut policy = IdentityPolicy::new(
         matcher(&args.identity, &args.identity_regexp, "identity")?,
         matcher(
@@ -50,12 +75,7 @@ pub fn verify(args: VerifySigstoreArgs, printer: &Printer) -> anyhow::Result<u8>
     if let Some(git_ref) = &args.github_ref {
         policy = policy.github_ref(git_ref.clone());
     }
-    let trust = trust(&args)?;
+    let trust = trust(args)?;
     printer.verbose(&format!("Sigstore trust material: {}", trust.origin()));
-    verify_with(
-        &args.common,
-        &SigstoreVerifier::new(trust, policy),
-        false,
-        printer,
-    )
+    Ok(SigstoreVerifier::new(trust, policy))
 }

@@ -4,12 +4,15 @@
 
 use std::io::{BufRead, IsTerminal, Read};
 use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use anyhow::Context;
 use model_signing_sigstore::{
-    IdentityToken, InteractiveLogin, LoginCallbacks, SigningConfig, SigningError, SigstoreSigner,
-    TokenSource,
+    IdentityToken, InteractiveLogin, LoginCallbacks, LoginError, OAuthEndpoint, Secret,
+    SigningConfig, SigningError, SigstoreSigner, TokenSource,
 };
+use zeroize::Zeroizing;
 
 use crate::cli::{SignSigstoreArgs, SigstoreSignOptions};
 use crate::commands::sign::sign_with;
@@ -36,10 +39,10 @@ fn parse_token(text: &str, origin: &str, printer: &Printer) -> anyhow::Result<Id
     Ok(token)
 }
 
-fn read_token_file(path: &Path) -> anyhow::Result<String> {
+fn read_token_file(path: &Path) -> anyhow::Result<Zeroizing<String>> {
     let file = std::fs::File::open(path)
         .with_context(|| format!("cannot read the identity token file {}", path.display()))?;
-    let mut text = String::new();
+    let mut text = Zeroizing::new(String::with_capacity(8 << 10));
     file.take(MAX_TOKEN_BYTES + 1)
         .read_to_string(&mut text)
         .with_context(|| format!("cannot read the identity token file {}", path.display()))?;
@@ -66,7 +69,7 @@ fn token_sources(
 ) -> anyhow::Result<Vec<TokenSource>> {
     if let Some(text) = &opts.identity_token {
         return Ok(vec![TokenSource::Token(parse_token(
-            text,
+            text.expose(),
             "--identity-token",
             printer,
         )?)]);
@@ -80,6 +83,7 @@ fn token_sources(
     }
     if let Some(text) = std::env::var(ID_TOKEN_ENV)
         .ok()
+        .map(Zeroizing::new)
         .filter(|t| !t.trim().is_empty())
     {
         return Ok(vec![TokenSource::Token(parse_token(
@@ -110,7 +114,74 @@ fn token_sources(
 /// The login's prompts, on stderr (stdout is for results).
 struct TerminalLogin;
 
+/// Names the browser to open (commands separated like `PATH`; `%s` stands
+/// for the URL, else it is appended).
+pub const BROWSER_ENV: &str = "BROWSER";
+
+/// Runs a browser opener. Openers return at once; a browser that keeps the
+/// command running counts as opened.
+fn run_opener(program: &str, args: &[&str]) -> bool {
+    let Ok(mut child) = Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+    else {
+        return false;
+    };
+    for _ in 0..30 {
+        match child.try_wait() {
+            Ok(Some(status)) => return status.success(),
+            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
+            Err(_) => return false,
+        }
+    }
+    true
+}
+
+/// Opens `url` in a browser: `$BROWSER` when set, else the platform's
+/// opener (`open` on macOS, the URL handler on Windows, `xdg-open` in a
+/// graphical session elsewhere).
+fn open_browser(url: &str) -> bool {
+    if let Some(list) = std::env::var_os(BROWSER_ENV).filter(|v| !v.is_empty()) {
+        return open_with(&list, url);
+    }
+    if cfg!(target_os = "macos") {
+        run_opener("open", &[url])
+    } else if cfg!(windows) {
+        run_opener("rundll32", &["url.dll,FileProtocolHandler", url])
+    } else {
+        // Without a graphical session, xdg-open may start a text browser
+        // that fights over the terminal: log in out of band instead.
+        let graphical = ["DISPLAY", "WAYLAND_DISPLAY"]
+            .iter()
+            .any(|v| std::env::var_os(v).is_some_and(|v| !v.is_empty()));
+        graphical && run_opener("xdg-open", &[url])
+    }
+}
+
+/// Tries the commands of a `$BROWSER` list in turn.
+fn open_with(list: &std::ffi::OsStr, url: &str) -> bool {
+    std::env::split_paths(list).any(|entry| {
+        let entry = entry.to_string_lossy();
+        let mut words = entry.split_whitespace();
+        let Some(program) = words.next() else {
+            return false;
+        };
+        let mut args: Vec<&str> = words.map(|w| if w == "%s" { url } else { w }).collect();
+        if !entry.split_whitespace().any(|w| w == "%s") {
+            args.push(url);
+        }
+        run_opener(program, &args)
+    })
+}
+
 impl LoginCallbacks for TerminalLogin {
+    fn open_browser(&self, url: &str) -> bool {
+        open_browser(url)
+    }
+
     fn login_url(&self, url: &str, browser_opened: bool) {
         if browser_opened {
             eprintln!("Opened a browser to log in. If it did not open, visit:\n\n  {url}\n");
@@ -119,9 +190,9 @@ impl LoginCallbacks for TerminalLogin {
         }
     }
 
-    fn prompt_for_code(&self) -> std::io::Result<String> {
+    fn prompt_for_code(&self) -> std::io::Result<Secret> {
         eprint!("Enter verification code: ");
-        let mut line = String::new();
+        let mut line = zeroize::Zeroizing::new(String::new());
         std::io::stdin().lock().read_line(&mut line)?;
         let code = line.trim();
         if code.is_empty() {
@@ -130,7 +201,7 @@ impl LoginCallbacks for TerminalLogin {
                 "no verification code was entered",
             ));
         }
-        Ok(code.to_owned())
+        Ok(Secret::new(code))
     }
 
     fn waiting_for_browser(&self) {
@@ -160,6 +231,20 @@ pub fn hint(err: &anyhow::Error) -> Option<&'static str> {
         SigningError::TokenExpired { .. } => {
             Some("identity tokens live a few minutes: get a fresh one just before signing")
         }
+        SigningError::Login(LoginError::Status {
+            endpoint: OAuthEndpoint::Token,
+            status,
+            error,
+            ..
+        }) if *status == 401 || error.as_deref() == Some("invalid_client") => Some(
+            "the identity provider did not accept the client: check --client-id and --client-secret",
+        ),
+        SigningError::Login(LoginError::StateMismatch) => Some(
+            "another login answer reached the browser's redirect: log in again, or use --oauth-force-oob",
+        ),
+        SigningError::Login(LoginError::BrowserTimeout(_)) => {
+            Some("log in within five minutes, or use --oauth-force-oob to paste the code instead")
+        }
         _ => None,
     })
 }
@@ -182,4 +267,42 @@ pub fn sign(args: SignSigstoreArgs, printer: &Printer) -> anyhow::Result<u8> {
     ));
     let signer = SigstoreSigner::new(config, sources)?.with_callbacks(Box::new(TerminalLogin));
     sign_with(&args.common, &signer, printer)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `$BROWSER` entries are tried in turn; the URL replaces `%s` or is
+    /// appended.
+    #[cfg(unix)]
+    #[test]
+    fn browser_commands_from_the_environment() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tempdir");
+        let seen = dir.path().join("seen");
+        let script = dir.path().join("browser");
+        std::fs::write(
+            &script,
+            format!("#!/bin/sh\nprintf '%s|' \"$@\" > '{}'\n", seen.display()),
+        )
+        .expect("write");
+        std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        let url = "http://127.0.0.1:1/auth?a=1&b=2";
+        let script = script.display().to_string();
+
+        assert!(open_with(script.as_ref(), url));
+        assert_eq!(
+            std::fs::read_to_string(&seen).expect("read"),
+            format!("{url}|")
+        );
+        let list = format!("/nonexistent/browser:false:{script} --new-window %s --x");
+        assert!(open_with(list.as_ref(), url));
+        assert_eq!(
+            std::fs::read_to_string(&seen).expect("read"),
+            format!("--new-window|{url}|--x|")
+        );
+        assert!(!open_with("false".as_ref(), url));
+        assert!(!open_with("/nonexistent/browser".as_ref(), url));
+    }
 }

@@ -33,14 +33,20 @@ pub fn run(cmd: VerifyCommand, printer: &Printer) -> anyhow::Result<u8> {
 }
 
 fn key(args: VerifyKeyArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let key = keyload::public_key(&args.public_key)?;
+    let key = match keyload::public_key(&args.public_key) {
+        Ok(key) => key,
+        Err(e) => return setup_failed(&args.common, e, printer),
+    };
     verify_with(&args.common, &KeyVerifier::new(key), false, printer)
 }
 
 fn certificate(args: VerifyCertificateArgs, printer: &Printer) -> anyhow::Result<u8> {
     let mut anchors = Vec::new();
     for path in &args.certificate_chain {
-        anchors.extend(keyload::certificates(path)?);
+        match keyload::certificates(path) {
+            Ok(certs) => anchors.extend(certs),
+            Err(e) => return setup_failed(&args.common, e, printer),
+        }
     }
     verify_with(
         &args.common,
@@ -93,19 +99,42 @@ pub fn find_signature(
 }
 
 pub fn read_bundle(path: &Path) -> anyhow::Result<Bundle> {
-    let meta = std::fs::metadata(path)
-        .with_context(|| format!("cannot read signature {}", path.display()))?;
-    if meta.len() > MAX_BUNDLE_BYTES as u64 {
-        return Err(VerifyError::Bundle(
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let context = || format!("cannot read signature {}", path.display());
+    let too_large = |size: u64| {
+        Err(VerifyError::Bundle(
             model_signing::bundle::BundleError::Json(model_signing::json::JsonError::TooLarge {
-                size: usize::try_from(meta.len()).unwrap_or(usize::MAX),
+                size: usize::try_from(size).unwrap_or(usize::MAX),
                 limit: MAX_BUNDLE_BYTES,
             }),
         ))
-        .with_context(|| format!("cannot read signature {}", path.display()));
+        .with_context(context)
+    };
+    // Non-blocking: a FIFO named like a signature (it may come with the
+    // model) must not hang the verifier; it is refused below.
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+        .with_context(context)?;
+    let meta = file.metadata().with_context(context)?;
+    if !meta.is_file() {
+        return Err(anyhow::anyhow!("it is not a regular file")).with_context(context);
     }
-    let bytes =
-        std::fs::read(path).with_context(|| format!("cannot read signature {}", path.display()))?;
+    let size = meta.len();
+    if size > MAX_BUNDLE_BYTES as u64 {
+        return too_large(size);
+    }
+    // The bound applies to the read too: a file may grow after its size
+    // was read.
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.take(MAX_BUNDLE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .with_context(context)?;
+    if bytes.len() > MAX_BUNDLE_BYTES {
+        return too_large(bytes.len() as u64);
+    }
     Bundle::from_json(&bytes)
         .map_err(VerifyError::Bundle)
         .with_context(|| format!("invalid signature file {}", path.display()))
@@ -275,12 +304,8 @@ fn run_steps(
         Err(VerifyError::ModelMismatch(report)) => {
             out.unsigned_ignored = report.unsigned_ignored.clone();
             out.diff = Some((*report).clone());
-            Err(VerifyError::ModelMismatch(report)).with_context(|| {
-                format!(
-                    "verification failed: {} does not match its signature",
-                    common.model.display()
-                )
-            })
+            Err(VerifyError::ModelMismatch(report))
+                .with_context(|| format!("verification of {} failed", common.model.display()))
         }
         Err(e) => Err(e).with_context(|| format!("cannot verify model {}", common.model.display())),
     }
@@ -301,29 +326,7 @@ pub fn verify_with(
         Err(e) => exit::code_for(e),
     };
     if common.json {
-        let doc = VerifyJson {
-            version: JSON_VERSION,
-            verified: result.is_ok(),
-            model: common.model.display().to_string(),
-            signature: out.signature.as_ref().map(|p| p.display().to_string()),
-            method: out.method,
-            signer: out.signer.as_ref().map(SignerJson::from),
-            signed_at: out.signed_at.map(rfc3339),
-            hashing: out.hashing.as_ref(),
-            resources: out.resources,
-            differences: out
-                .diff
-                .as_ref()
-                .map(DifferencesJson::from)
-                .unwrap_or_default(),
-            unsigned_ignored: &out.unsigned_ignored,
-            warnings: &out.warnings,
-            error: result.as_ref().err().map(|e| ErrorJson {
-                kind: error_kind(e),
-                message: error_message(e),
-            }),
-        };
-        printer.out(&serde_json::to_string_pretty(&doc)?)?;
+        print_json(common, &out, &result, printer)?;
         return Ok(code);
     }
 
@@ -340,7 +343,7 @@ pub fn verify_with(
         }
         if out.unsigned_ignored.len() > SHOWN {
             printer.diag(&format!(
-                "  ... and {} more",
+                "  ... and {} more (use --json for the full list)",
                 out.unsigned_ignored.len() - SHOWN
             ));
         }
@@ -372,4 +375,53 @@ pub fn verify_with(
             }
         }
     }
+}
+
+/// Prints the one JSON object of `verify --json` for `result`.
+fn print_json(
+    common: &VerifyCommon,
+    out: &Outcome,
+    result: &anyhow::Result<()>,
+    printer: &Printer,
+) -> anyhow::Result<()> {
+    let doc = VerifyJson {
+        version: JSON_VERSION,
+        verified: result.is_ok(),
+        model: common.model.display().to_string(),
+        signature: out.signature.as_ref().map(|p| p.display().to_string()),
+        method: out.method,
+        signer: out.signer.as_ref().map(SignerJson::from),
+        signed_at: out.signed_at.map(rfc3339),
+        hashing: out.hashing.as_ref(),
+        resources: out.resources,
+        differences: out
+            .diff
+            .as_ref()
+            .map(DifferencesJson::from)
+            .unwrap_or_default(),
+        unsigned_ignored: &out.unsigned_ignored,
+        warnings: &out.warnings,
+        error: result.as_ref().err().map(|e| ErrorJson {
+            kind: error_kind(e),
+            message: error_message(e),
+        }),
+    };
+    printer.out(&serde_json::to_string_pretty(&doc)?)?;
+    Ok(())
+}
+
+/// A failure before the signature is looked at (the trusted key, certificates
+/// or trust material cannot be loaded): with `--json` it is reported in the
+/// JSON object like any other failure, with the same exit code.
+pub fn setup_failed(
+    common: &VerifyCommon,
+    err: anyhow::Error,
+    printer: &Printer,
+) -> anyhow::Result<u8> {
+    if !common.json {
+        return Err(err);
+    }
+    let code = exit::code_for(&err);
+    print_json(common, &Outcome::default(), &Err(err), printer)?;
+    Ok(code)
 }

@@ -12,6 +12,8 @@
 //!   refs/main                        the commit hash, no newline
 //!   snapshots/<commit>/config.json -> ../../blobs/<hash>
 //!   snapshots/<commit>/sub/x.bin   -> ../../../blobs/<hash>
+//!   .no_exist/<commit>/<path>        empty: files the client asked for and the hub lacked
+//! .locks/models--ORG--NAME/          the client's download locks, beside the repositories
 //! ```
 //!
 //! A `--local-dir` download: real files, plus
@@ -129,11 +131,21 @@ pub struct CachedRepo {
 impl CachedRepo {
     /// Creates (or reopens) `models--ORG--NAME` for `repo_id` (`ORG/NAME`) in `cache`.
     pub fn new(cache: &Path, repo_id: &str, sha256: fn(&[u8]) -> Vec<u8>) -> Self {
-        let dir = cache.join(format!("models--{}", repo_id.replace('/', "--")));
+        let folder = format!("models--{}", repo_id.replace('/', "--"));
+        let dir = cache.join(&folder);
         for sub in ["blobs", "refs", "snapshots"] {
             fs::create_dir_all(dir.join(sub)).expect("create the repository folders");
         }
+        fs::create_dir_all(cache.join(".locks").join(&folder)).expect("create the locks folder");
         CachedRepo { dir, sha256 }
+    }
+
+    /// Records that `path` does not exist at `commit`, as the client does
+    /// when a library asks for an optional file (`.no_exist/<commit>/<path>`).
+    pub fn mark_missing(&self, commit: &str, path: &str) {
+        let marker = self.dir.join(".no_exist").join(commit).join(path);
+        fs::create_dir_all(marker.parent().expect("parent")).expect("create .no_exist folders");
+        fs::write(marker, b"").expect("write .no_exist marker");
     }
 
     /// The blob name of a file: SHA-256 for LFS files, git SHA-1 otherwise.

@@ -1,0 +1,69 @@
+//! Bounds on everything read from a signature, and on what signing writes
+//! into one, so that a hostile or broken signature costs a bounded amount of
+//! memory and time. `docs/security.md` lists every bound with its value.
+//!
+//! Each bound is a constant, the default of a field of [`Limits`]; the
+//! `*_with_limits` functions take other values (tests use small ones).
+//! Signing refuses to write a signature that verifying would refuse.
+
+/// Largest signature file (Sigstore bundle) read: 512 MiB. A manifest of a
+/// million files with typical names is about 200 MB.
+pub const MAX_BUNDLE_BYTES: usize = 512 << 20;
+
+/// Most certificates in a bundle's `x509CertificateChain` (the signing
+/// certificate and the chain above it). Real chains have two to four.
+pub const MAX_CHAIN_CERTIFICATES: usize = 32;
+
+/// Most transparency log entries in a bundle (Sigstore verification then
+/// requires exactly one, or none for an instance without a log).
+pub const MAX_TLOG_ENTRIES: usize = 8;
+
+/// Most RFC 3161 timestamps in a bundle (clients attach one per timestamp
+/// authority; each one is verified, so the count bounds the work).
+pub const MAX_TIMESTAMPS: usize = 8;
+
+/// Most resources (files or shards) a signed manifest may list: the same
+/// bound as hashing ([`model_signing_hash::MAX_RESOURCES`]), so that nothing
+/// this library signs is refused when verified.
+pub const MAX_RESOURCES: usize = model_signing_hash::MAX_RESOURCES;
+
+/// Most `ignore_paths` a signed manifest may list. Every file of the model
+/// is checked against each of them when it is walked.
+pub const MAX_IGNORE_PATHS: usize = 10_000;
+
+pub use crate::json::MAX_DEPTH as MAX_JSON_DEPTH;
+pub use crate::statement::MAX_PAYLOAD_BYTES;
+
+/// The bounds in force; [`Limits::default`] holds the constants of this
+/// module.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest bundle, in bytes ([`MAX_BUNDLE_BYTES`]).
+    pub bundle_bytes: usize,
+    /// Largest signed payload, in bytes ([`MAX_PAYLOAD_BYTES`]).
+    pub payload_bytes: usize,
+    /// Most certificates in `x509CertificateChain` ([`MAX_CHAIN_CERTIFICATES`]).
+    pub chain_certificates: usize,
+    /// Most transparency log entries ([`MAX_TLOG_ENTRIES`]).
+    pub tlog_entries: usize,
+    /// Most RFC 3161 timestamps ([`MAX_TIMESTAMPS`]).
+    pub timestamps: usize,
+    /// Most resources in a manifest ([`MAX_RESOURCES`]).
+    pub resources: usize,
+    /// Most ignore paths in a manifest ([`MAX_IGNORE_PATHS`]).
+    pub ignore_paths: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            bundle_bytes: MAX_BUNDLE_BYTES,
+            payload_bytes: MAX_PAYLOAD_BYTES,
+            chain_certificates: MAX_CHAIN_CERTIFICATES,
+            tlog_entries: MAX_TLOG_ENTRIES,
+            timestamps: MAX_TIMESTAMPS,
+            resources: MAX_RESOURCES,
+            ignore_paths: MAX_IGNORE_PATHS,
+        }
+    }
+}
