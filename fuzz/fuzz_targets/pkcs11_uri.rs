@@ -1,0 +1,80 @@
+//! `Pkcs11Uri::parse` on arbitrary text. Parsing never loads a module: this
+//! target only parses and prints.
+//!
+//! A URI that parses must print (PIN redacted) as a URI that parses to the
+//! same attributes, and neither its `Display`, its `Debug` nor any error
+//! message may show the PIN.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use model_signing_pkcs11::Pkcs11Uri;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let uri = match Pkcs11Uri::parse(text) {
+        Ok(uri) => uri,
+        Err(e) => {
+            let message = e.to_string();
+            let debug = format!("{e:?}");
+            if let Some(pin) = pin_of(text) {
+                assert!(!message.contains(pin), "an error shows the PIN: {message}");
+                assert!(
+                    !debug.contains(pin),
+                    "an error's Debug shows the PIN: {debug}"
+                );
+            }
+            return;
+        }
+    };
+    let shown = uri.to_string();
+    let debug = format!("{uri:?}");
+    if uri.has_pin_value() {
+        assert!(uri.pin_value().is_some());
+        assert!(shown.contains("pin-value=REDACTED"), "{shown}");
+        if let Some(pin) = pin_of(text) {
+            assert!(!shown.contains(pin), "Display shows the PIN: {shown}");
+            assert!(!debug.contains(pin), "Debug shows the PIN: {debug}");
+        }
+    }
+
+    let again = Pkcs11Uri::parse(&shown)
+        .unwrap_or_else(|e| panic!("{shown:?}, printed from {text:?}, does not parse: {e}"));
+    assert_eq!(again.to_string(), shown, "printing is not stable");
+    assert_eq!(again.token(), uri.token());
+    assert_eq!(again.manufacturer(), uri.manufacturer());
+    assert_eq!(again.serial(), uri.serial());
+    assert_eq!(again.model(), uri.model());
+    assert_eq!(again.library_manufacturer(), uri.library_manufacturer());
+    assert_eq!(again.library_description(), uri.library_description());
+    assert_eq!(again.library_version(), uri.library_version());
+    assert_eq!(again.object(), uri.object());
+    assert_eq!(again.object_type(), uri.object_type());
+    assert_eq!(again.id(), uri.id());
+    assert_eq!(again.slot_description(), uri.slot_description());
+    assert_eq!(again.slot_manufacturer(), uri.slot_manufacturer());
+    assert_eq!(again.slot_id(), uri.slot_id());
+    assert_eq!(again.pin_source(), uri.pin_source());
+    assert_eq!(again.has_pin_value(), uri.has_pin_value());
+    assert_eq!(again.module_name(), uri.module_name());
+    assert_eq!(again.module_path(), uri.module_path());
+});
+
+/// The raw `pin-value` text of a URI, when it is distinctive enough that
+/// finding it in a message cannot be chance: letters and digits, at least
+/// six, found nowhere else in the URI, which has no percent-escapes.
+fn pin_of(text: &str) -> Option<&str> {
+    let query = text.split_once('?')?.1;
+    let pin = query
+        .split('&')
+        .find_map(|part| part.strip_prefix("pin-value="))?;
+    let distinctive = pin.len() >= 6
+        && pin.bytes().all(|b| b.is_ascii_alphanumeric())
+        && pin.bytes().any(|b| b.is_ascii_digit())
+        && pin.bytes().any(|b| b.is_ascii_alphabetic())
+        && text.matches(pin).count() == 1
+        && !text.contains('%');
+    distinctive.then_some(pin)
+}
