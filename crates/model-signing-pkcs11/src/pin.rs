@@ -7,7 +7,7 @@
 //! prints or reads the environment.
 
 use std::fmt;
-use std::io::{self, Read};
+use std::io;
 use std::path::Path;
 
 use zeroize::Zeroizing;
@@ -43,14 +43,14 @@ impl Pin {
         let file = std::fs::File::open(path)?;
         // Room for the largest PIN file up front: no reallocation leaves a
         // copy of the PIN behind.
-        let mut bytes = Zeroizing::new(Vec::with_capacity(MAX_PIN_FILE_BYTES as usize + 1));
-        file.take(MAX_PIN_FILE_BYTES + 1).read_to_end(&mut bytes)?;
-        if bytes.len() as u64 > MAX_PIN_FILE_BYTES {
+        let Some(mut bytes) =
+            model_signing::limits::read_bounded(file, MAX_PIN_FILE_BYTES, MAX_PIN_FILE_BYTES)?
+        else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidData,
                 format!("a PIN file holds at most {MAX_PIN_FILE_BYTES} bytes"),
             ));
-        }
+        };
         if bytes.last() == Some(&b'\n') {
             bytes.pop();
             if bytes.last() == Some(&b'\r') {

@@ -354,25 +354,17 @@ fn read_file(path: &Path) -> Result<Vec<u8>, SigningError> {
             format!("larger than the {MAX_TRUST_FILE_BYTES} bytes accepted"),
         )
     };
-    let meta = std::fs::metadata(path).map_err(io)?;
-    if meta.len() > MAX_TRUST_FILE_BYTES {
+    let file = std::fs::File::open(path).map_err(io)?;
+    let size = file.metadata().map_err(io)?.len();
+    if size > MAX_TRUST_FILE_BYTES {
         return Err(too_large());
     }
     // Bounded read too: the file may grow after its size was read, and a
     // device or pipe has no size.
-    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
-    std::io::Read::read_to_end(
-        &mut std::io::Read::take(
-            std::fs::File::open(path).map_err(io)?,
-            MAX_TRUST_FILE_BYTES + 1,
-        ),
-        &mut bytes,
-    )
-    .map_err(io)?;
-    if bytes.len() as u64 > MAX_TRUST_FILE_BYTES {
-        return Err(too_large());
+    match model_signing::limits::read_bounded(file, MAX_TRUST_FILE_BYTES, size).map_err(io)? {
+        Some(mut bytes) => Ok(std::mem::take(&mut *bytes)),
+        None => Err(too_large()),
     }
-    Ok(bytes)
 }
 
 /// A finished Sigstore bundle (v0.3) and what it says about its signer.

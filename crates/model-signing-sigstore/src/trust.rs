@@ -5,7 +5,6 @@
 //! the snapshots embedded in `sigstore-trust-root`; other roots are read from
 //! files.
 
-use std::io::Read;
 use std::path::Path;
 
 use model_signing::x509::Certificate;
@@ -84,14 +83,10 @@ fn read_file(path: &Path) -> Result<Vec<u8>, SigstoreError> {
     }
     // Read through the bound as well: a FIFO or a device reports no size, and
     // a file may grow after its size was read.
-    let mut bytes = Vec::new();
-    file.take(MAX_TRUST_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .map_err(io)?;
-    if bytes.len() as u64 > MAX_TRUST_FILE_BYTES {
-        return Err(too_large(None));
+    match model_signing::limits::read_bounded(file, MAX_TRUST_FILE_BYTES, meta.len()).map_err(io)? {
+        Some(mut bytes) => Ok(std::mem::take(&mut *bytes)),
+        None => Err(too_large(None)),
     }
-    Ok(bytes)
 }
 
 fn parse_json(bytes: &[u8], origin: &str) -> Result<Value, SigstoreError> {

@@ -32,6 +32,27 @@ pub const MAX_RESOURCES: usize = model_signing_hash::MAX_RESOURCES;
 pub const MAX_IGNORE_PATHS: usize = 10_000;
 
 pub use crate::json::MAX_DEPTH as MAX_JSON_DEPTH;
+
+/// Reads `reader` to its end, but never more than one byte past `limit`:
+/// `Ok(None)` when it holds more than `limit` bytes. The bound applies to the
+/// read itself, since a FIFO or a device reports no size and a file may grow
+/// after its size was read. Room for `expected` bytes (at most `limit + 1`)
+/// is reserved up front, so a file of the size it reported is read without
+/// reallocating, which would leave an unwiped copy of a secret behind; the
+/// buffer is wiped when dropped.
+pub fn read_bounded(
+    reader: impl std::io::Read,
+    limit: u64,
+    expected: u64,
+) -> std::io::Result<Option<zeroize::Zeroizing<Vec<u8>>>> {
+    let cap = expected.min(limit).saturating_add(1);
+    let mut bytes = zeroize::Zeroizing::new(Vec::with_capacity(usize::try_from(cap).unwrap_or(0)));
+    std::io::Read::read_to_end(
+        &mut std::io::Read::take(reader, limit.saturating_add(1)),
+        &mut bytes,
+    )?;
+    Ok((bytes.len() as u64 <= limit).then_some(bytes))
+}
 pub use crate::statement::MAX_PAYLOAD_BYTES;
 
 /// The bounds in force; [`Limits::default`] holds the constants of this

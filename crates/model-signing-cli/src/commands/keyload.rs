@@ -1,10 +1,11 @@
 //! Loading keys and certificates named on the command line.
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::{bail, Context};
 use model_signing::keys::{is_encrypted_pem, EcPrivateKey, PublicKey};
+use model_signing::limits::read_bounded;
 use model_signing::x509::Certificate;
 use zeroize::Zeroizing;
 
@@ -22,23 +23,14 @@ pub const MAX_KEY_FILE_BYTES: u64 = 16 << 20;
 fn read(path: &Path, what: &str) -> anyhow::Result<Zeroizing<Vec<u8>>> {
     let context = || format!("cannot read {what} {}", path.display());
     let file = std::fs::File::open(path).with_context(context)?;
-    // Sized up front so that no reallocation leaves a copy behind.
-    let size = file
-        .metadata()
-        .map_or(0, |m| m.len())
-        .min(MAX_KEY_FILE_BYTES)
-        + 1;
-    let mut bytes = Zeroizing::new(Vec::with_capacity(usize::try_from(size).unwrap_or(0)));
-    file.take(MAX_KEY_FILE_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .with_context(context)?;
-    if bytes.len() as u64 > MAX_KEY_FILE_BYTES {
-        bail!(crate::exit::UsageError(format!(
+    let size = file.metadata().map_or(0, |m| m.len());
+    match read_bounded(file, MAX_KEY_FILE_BYTES, size).with_context(context)? {
+        Some(bytes) => Ok(bytes),
+        None => bail!(crate::exit::UsageError(format!(
             "{what} {} is larger than {MAX_KEY_FILE_BYTES} bytes; it is not a {what}",
             path.display()
-        )));
+        ))),
     }
-    Ok(bytes)
 }
 
 /// The password for an encrypted key: `--password-file`, `--password`, the

@@ -99,7 +99,7 @@ pub fn find_signature(
 }
 
 pub fn read_bundle(path: &Path) -> anyhow::Result<Bundle> {
-    use std::io::Read;
+    use model_signing::limits::read_bounded;
     use std::os::unix::fs::OpenOptionsExt;
     let context = || format!("cannot read signature {}", path.display());
     let too_large = |size: u64| {
@@ -128,13 +128,10 @@ pub fn read_bundle(path: &Path) -> anyhow::Result<Bundle> {
     }
     // The bound applies to the read too: a file may grow after its size
     // was read.
-    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    file.take(MAX_BUNDLE_BYTES as u64 + 1)
-        .read_to_end(&mut bytes)
-        .with_context(context)?;
-    if bytes.len() > MAX_BUNDLE_BYTES {
-        return too_large(bytes.len() as u64);
-    }
+    let Some(bytes) = read_bounded(file, MAX_BUNDLE_BYTES as u64, size).with_context(context)?
+    else {
+        return too_large(MAX_BUNDLE_BYTES as u64 + 1);
+    };
     Bundle::from_json(&bytes)
         .map_err(VerifyError::Bundle)
         .with_context(|| format!("invalid signature file {}", path.display()))

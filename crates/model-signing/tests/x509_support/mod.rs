@@ -615,76 +615,8 @@ impl Ca {
     }
 }
 
-/// SHA-1 (FIPS 180-4), only to make genuinely SHA-1-signed certificates that
-/// must be refused.
-pub fn sha1(data: &[u8]) -> [u8; 20] {
-    let mut h: [u32; 5] = [
-        0x6745_2301,
-        0xEFCD_AB89,
-        0x98BA_DCFE,
-        0x1032_5476,
-        0xC3D2_E1F0,
-    ];
-    let mut msg = data.to_vec();
-    let bit_len = (data.len() as u64).wrapping_mul(8);
-    msg.push(0x80);
-    while msg.len() % 64 != 56 {
-        msg.push(0);
-    }
-    msg.extend_from_slice(&bit_len.to_be_bytes());
-    for block in msg.chunks(64) {
-        let mut w = [0u32; 80];
-        for (i, word) in block.chunks(4).enumerate() {
-            w[i] = u32::from_be_bytes([word[0], word[1], word[2], word[3]]);
-        }
-        for i in 16..80 {
-            w[i] = (w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16]).rotate_left(1);
-        }
-        let [mut a, mut b, mut c, mut d, mut e] = h;
-        for (i, wi) in w.iter().enumerate() {
-            let (f, k) = match i {
-                0..=19 => ((b & c) | (!b & d), 0x5A82_7999),
-                20..=39 => (b ^ c ^ d, 0x6ED9_EBA1),
-                40..=59 => ((b & c) | (b & d) | (c & d), 0x8F1B_BCDC),
-                _ => (b ^ c ^ d, 0xCA62_C1D6),
-            };
-            let t = a
-                .rotate_left(5)
-                .wrapping_add(f)
-                .wrapping_add(e)
-                .wrapping_add(k)
-                .wrapping_add(*wi);
-            e = d;
-            d = c;
-            c = b.rotate_left(30);
-            b = a;
-            a = t;
-        }
-        for (x, y) in h.iter_mut().zip([a, b, c, d, e]) {
-            *x = x.wrapping_add(y);
-        }
-    }
-    let mut out = [0u8; 20];
-    for (i, word) in h.iter().enumerate() {
-        out[i * 4..i * 4 + 4].copy_from_slice(&word.to_be_bytes());
-    }
-    out
-}
-
-#[test]
-fn sha1_matches_known_vectors() {
-    assert_eq!(
-        hex::encode(sha1(b"abc")),
-        "a9993e364706816aba3e25717850c26c9cd0d89d"
-    );
-    assert_eq!(
-        hex::encode(sha1(b"")),
-        "da39a3ee5e6b4b0d3255bfef95601890afd80709"
-    );
-    assert_eq!(
-        hex::encode(sha1(
-            b"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
-        )),
-        "84983e441c3bd26ebaae4aa1f95129e5e54670f1"
-    );
-}
+/// SHA-1, only to make genuinely SHA-1-signed certificates that must be
+/// refused (shared with the Hugging Face test support, which names git blobs).
+#[path = "../../../model-signing-hash/tests/sha1_support/mod.rs"]
+mod sha1_support;
+pub use sha1_support::sha1;
