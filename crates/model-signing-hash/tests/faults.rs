@@ -19,9 +19,9 @@ use std::os::unix::fs::{symlink, FileExt};
 use std::os::unix::net::UnixListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
 use model_signing_hash::{
     hash_files, hash_model, walk, HashAlgorithm, HashConfig, HashError, NoProgress, Progress,
@@ -204,35 +204,66 @@ fn file_rewritten_with_its_modification_time_restored_while_hashed() {
     });
 }
 
+/// Holds the first read of the file until the writer thread has appended at
+/// least once more, so that the file grows between the walk and the engine's
+/// last check of it. Without this gate the test raced: on a loaded machine
+/// the writer could sleep through the whole hash (a few milliseconds for
+/// BLAKE3), and the engine then rightly gave the digest of the one version it
+/// read.
+struct WaitForAppend {
+    appends: Arc<AtomicU64>,
+    waited: AtomicBool,
+}
+
+impl Progress for WaitForAppend {
+    fn advance(&self, _bytes: u64) {
+        if self.waited.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        let seen = self.appends.load(Ordering::SeqCst);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.appends.load(Ordering::SeqCst) == seen {
+            assert!(
+                Instant::now() < deadline,
+                "the writer thread did not append for 10 seconds"
+            );
+            std::thread::sleep(Duration::from_micros(100));
+        }
+    }
+}
+
 /// A real concurrent writer: a thread appends to the file for as long as the
-/// engine hashes it.
+/// engine hashes it, and at least once while the engine reads it.
 #[test]
 fn file_growing_under_a_concurrent_writer() {
     for (name, config) in configs() {
         let (_tmp, model, w) = big_model();
         let stop = Arc::new(AtomicBool::new(false));
+        let appends = Arc::new(AtomicU64::new(0));
         let writer = std::thread::spawn({
-            let (w, stop) = (w.clone(), Arc::clone(&stop));
+            let (w, stop, appends) = (w.clone(), Arc::clone(&stop), Arc::clone(&appends));
             move || {
                 let mut f = OpenOptions::new().append(true).open(&w).expect("open");
-                let mut appended = 0u64;
-                while !stop.load(Ordering::Relaxed) {
+                while !stop.load(Ordering::SeqCst) {
                     f.write_all(&[0x5a; 512]).expect("append");
-                    appended += 512;
+                    appends.fetch_add(1, Ordering::SeqCst);
                     std::thread::sleep(Duration::from_micros(200));
                 }
-                appended
             }
         });
         // Let the writer start before the walk sees the file.
         std::thread::sleep(Duration::from_millis(5));
+        let progress = WaitForAppend {
+            appends: Arc::clone(&appends),
+            waited: AtomicBool::new(false),
+        };
         let result = within_20s({
             let (model, config) = (model.clone(), config.clone());
-            move || hash_model(&model, &config, &NoProgress)
+            move || hash_model(&model, &config, &progress)
         });
-        stop.store(true, Ordering::Relaxed);
-        let appended = writer.join().expect("writer thread");
-        assert!(appended > 0);
+        stop.store(true, Ordering::SeqCst);
+        writer.join().expect("writer thread");
+        assert!(appends.load(Ordering::SeqCst) > 0);
         let err = match result {
             Ok(r) => panic!("{name}: a growing file gave {} digests", r.len()),
             Err(e) => e,
