@@ -47,10 +47,7 @@ fn digest(seed: &str, len: usize) -> Vec<u8> {
 }
 
 fn resource(path: &[&str], range: Option<(u64, u64)>, len: usize) -> ResourceDigest {
-    let key = ResourceKey {
-        path: path.iter().map(|s| (*s).to_owned()).collect(),
-        range,
-    };
+    let key = ResourceKey::from_components(path, range).expect("valid test name");
     ResourceDigest {
         digest: digest(&key.to_string(), len),
         key,

@@ -282,10 +282,7 @@ fn hash_files_with(
             .into_inner()
             .expect("every resource is hashed when no thread failed");
         out.push(ResourceDigest {
-            key: ResourceKey {
-                path: r.entry.components.clone(),
-                range: r.shard,
-            },
+            key: ResourceKey::from_walked(&r.entry.components, r.shard),
             digest,
         });
     }

@@ -47,5 +47,5 @@ pub use config::{
 pub use engine::{hash_files, hash_model, root_digest, MAX_RESOURCES};
 pub use error::{ConfigError, HashError};
 pub use progress::{NoProgress, Progress};
-pub use resource::{ResourceDigest, ResourceKey};
+pub use resource::{check_component, check_path, NameError, ResourceDigest, ResourceKey};
 pub use walk::{walk, FileEntry, ModelFiles, MAX_FILES};

@@ -209,24 +209,20 @@ fn parse_offset(s: &str, name: &str) -> Result<u64, PayloadError> {
         .map_err(|_| name_error(name, "a shard offset is out of range"))
 }
 
+/// The key of `path` (the path part of resource `name`, `.` for a
+/// single-file model).
+fn key_of(path: &str, name: &str, range: Option<(u64, u64)>) -> Result<ResourceKey, PayloadError> {
+    if path.contains('\\') {
+        return Err(name_error(name, "it contains a backslash"));
+    }
+    ResourceKey::from_path(path, range).map_err(|e| name_error(name, e.reason()))
+}
+
 /// Parses a resource name under the given method. The single-file name `.` is
 /// returned as an empty path.
 pub fn parse_resource_name(name: &str, method: Method) -> Result<ResourceKey, PayloadError> {
-    let path_of = |p: &str| -> Result<Vec<String>, PayloadError> {
-        if p == "." {
-            Ok(Vec::new())
-        } else {
-            parse_path(p).map_err(|e| match e {
-                PayloadError::ResourceName { reason, .. } => name_error(name, reason),
-                other => other,
-            })
-        }
-    };
     match method {
-        Method::Files => Ok(ResourceKey {
-            path: path_of(name)?,
-            range: None,
-        }),
+        Method::Files => key_of(name, name, None),
         Method::Shards { shard_size } => {
             let mut parts = name.rsplitn(3, ':');
             let (Some(end), Some(start), Some(path)) = (parts.next(), parts.next(), parts.next())
@@ -245,10 +241,7 @@ pub fn parse_resource_name(name: &str, method: Method) -> Result<ResourceKey, Pa
                     "the shard does not fit the signed shard size",
                 ));
             }
-            Ok(ResourceKey {
-                path: path_of(path)?,
-                range: Some((start, end)),
-            })
+            key_of(path, name, Some((start, end)))
         }
     }
 }
@@ -418,7 +411,8 @@ fn parse_v1(
     }
     // `.` names the model itself: a single file, hashed whole or in shards
     // (`.:0:N`, `.:N:2N`, ...). It cannot sit beside named files.
-    if keys.iter().any(|k| k.path.is_empty()) && keys.iter().any(|k| !k.path.is_empty()) {
+    if keys.iter().any(ResourceKey::is_single_file) && !keys.iter().all(ResourceKey::is_single_file)
+    {
         return Err(name_error(
             ".",
             "the single-file name `.` appears beside other resources",
@@ -499,17 +493,11 @@ mod tests {
             &config,
             vec![
                 model_signing_hash::ResourceDigest {
-                    key: ResourceKey {
-                        path: vec!["a".into()],
-                        range: None,
-                    },
+                    key: ResourceKey::from_path("a", None).expect("valid"),
                     digest: vec![1; 32],
                 },
                 model_signing_hash::ResourceDigest {
-                    key: ResourceKey {
-                        path: vec!["b".into(), "c".into()],
-                        range: None,
-                    },
+                    key: ResourceKey::from_path("b/c", None).expect("valid"),
                     digest: vec![2; 32],
                 },
             ],
@@ -523,7 +511,7 @@ mod tests {
         let parsed = parse_statement(crate::dsse::IN_TOTO_PAYLOAD_TYPE, &payload).expect("parse");
         assert_eq!(parsed.manifest, m);
         assert!(!parsed.legacy);
-        assert_eq!(parsed.keys[1].path, ["b", "c"]);
+        assert_eq!(parsed.keys[1].components().collect::<Vec<_>>(), ["b", "c"]);
     }
 
     fn mutated(f: impl FnOnce(&mut Value)) -> Result<SignedManifest, PayloadError> {
@@ -617,12 +605,11 @@ mod tests {
             shard_size: std::num::NonZeroU64::new(4).expect("nonzero"),
         };
         let k = parse_resource_name("a:b:4:8", m).expect("valid");
-        assert_eq!(k.path, ["a:b"]);
+        assert_eq!(k.path(), "a:b");
         assert_eq!(k.range, Some((4, 8)));
-        assert_eq!(
-            parse_resource_name(".:0:3", m).expect("valid").path,
-            Vec::<String>::new()
-        );
+        assert!(parse_resource_name(".:0:3", m)
+            .expect("valid")
+            .is_single_file());
         for bad in [
             "a:4",
             "a:04:8",

@@ -433,7 +433,7 @@ impl Verified<SignedManifest> {
             .ignore_hf_download_cache(false)
             .ignore_paths(&s.ignore_paths)?
             .ignore_rel_paths(options.extra_ignore_paths.iter().cloned());
-        let covered = |path: &RelPath| self.value.keys.iter().any(|k| path.is_prefix_of(&k.path));
+        let covered = |path: &RelPath| self.value.keys.iter().any(|k| k.is_under(path));
         let mut defaults = Vec::new();
         if options.ignore_git_paths {
             defaults.extend(GIT_PATHS);
@@ -474,24 +474,22 @@ impl Verified<SignedManifest> {
                 .file_name()
                 .and_then(|n| n.to_str())
                 .map(str::to_owned);
-            let all_named = file_name.as_ref().is_some_and(|n| {
-                expected_keys
-                    .iter()
-                    .all(|k| k.path.len() == 1 && k.path[0] == *n)
-            });
+            let all_named = file_name
+                .as_ref()
+                .is_some_and(|n| expected_keys.iter().all(|k| k.path() == n));
             if all_named {
-                for k in &mut expected_keys {
-                    k.path.clear();
-                }
+                expected_keys = expected_keys
+                    .into_iter()
+                    .map(ResourceKey::into_single_file)
+                    .collect();
             }
         }
 
         let mut unsigned_ignored = Vec::new();
         if options.ignore_unsigned_files {
-            let signed: BTreeSet<&[String]> =
-                expected_keys.iter().map(|k| k.path.as_slice()).collect();
+            let signed: BTreeSet<&str> = expected_keys.iter().map(|k| k.path_name()).collect();
             files.retain(|e| {
-                let keep = signed.contains(e.components());
+                let keep = signed.contains(e.name().as_str());
                 if !keep {
                     unsigned_ignored.push(e.name());
                 }
