@@ -52,10 +52,3 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
     }
     OTHER
 }
-
-pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|c| {
-        c.downcast_ref::<std::io::Error>()
-            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
-    })
-}

@@ -1,30 +1,90 @@
-//! Everything the tool writes: results on stdout, progress and diagnostics on stderr.
+//! Everything the tool writes: results on stdout, progress and diagnostics on
+//! stderr, into the streams [`crate::Io`] gives.
+//!
+//! Two rules hold here for every command:
+//!
+//! - **Output never decides the exit code of a failure.** Writing is
+//!   best-effort: a stream whose reader has gone (EPIPE) or that fails in any
+//!   other way is noted, never propagated and never a panic, so a failed
+//!   verification exits 1 whatever happens to its output. Only a success
+//!   whose result could not be written to stdout (other than EPIPE) turns into
+//!   exit 3 ([`Printer::output_error`]).
+//! - **Untrusted text never reaches a terminal raw.** Every line is passed
+//!   through [`model_signing::text`] (controls, bidi characters and invalid
+//!   UTF-8 escaped; newlines of our own kept), names and error messages are
+//!   escaped whole (newlines included) where they are formatted, and JSON is
+//!   written with [`model_signing::text::json_pretty`].
 
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use model_signing::hashing::{HashError, Progress};
+use model_signing::text::{escape, escape_keep_newlines};
 use model_signing::verify::VerifyError;
 
 use crate::cli::GlobalArgs;
+
+/// An output stream that tolerates failure: the first error is kept.
+struct Sink {
+    stream: Box<dyn Write + Send>,
+    /// The first write error other than EPIPE.
+    error: Option<io::Error>,
+    /// Whether the reader has gone (EPIPE): nothing more is written.
+    closed: bool,
+}
+
+impl Sink {
+    fn new(stream: Box<dyn Write + Send>) -> Mutex<Self> {
+        Mutex::new(Sink {
+            stream,
+            error: None,
+            closed: false,
+        })
+    }
+
+    fn write(&mut self, text: &str) {
+        if self.closed || self.error.is_some() {
+            return;
+        }
+        let result = self
+            .stream
+            .write_all(text.as_bytes())
+            .and_then(|()| self.stream.flush());
+        match result {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => self.closed = true,
+            Err(e) => self.error = Some(e),
+        }
+    }
+}
+
+fn lock(sink: &Mutex<Sink>) -> std::sync::MutexGuard<'_, Sink> {
+    // A panic while printing leaves the sink usable.
+    sink.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
 
 pub struct Printer {
     quiet: bool,
     verbose: u8,
     stderr_tty: bool,
     color: bool,
+    out: Mutex<Sink>,
+    err: Mutex<Sink>,
 }
 
 impl Printer {
-    pub fn new(global: &GlobalArgs) -> Self {
-        let stderr_tty = io::stderr().is_terminal();
+    pub fn new(global: &GlobalArgs, io: crate::Io) -> Self {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Printer {
             quiet: global.quiet,
             verbose: global.verbose,
-            stderr_tty,
-            color: stderr_tty && !no_color,
+            stderr_tty: io.stderr_is_terminal,
+            color: io.stderr_is_terminal && !no_color,
+            out: Sink::new(io.stdout),
+            err: Sink::new(io.stderr),
         }
     }
 
@@ -34,6 +94,11 @@ impl Printer {
         } else {
             text.to_owned()
         }
+    }
+
+    /// Whether diagnostics go to a terminal (prompts need one).
+    pub fn stderr_is_terminal(&self) -> bool {
+        self.stderr_tty
     }
 
     /// A progress reporter for hashing: a bar on a terminal, nothing otherwise.
@@ -46,44 +111,83 @@ impl Printer {
         BarProgress { bar, label }
     }
 
-    /// Writes one line of results to stdout.
-    pub fn out(&self, line: &str) -> io::Result<()> {
-        let mut out = io::stdout().lock();
-        writeln!(out, "{line}")?;
-        out.flush()
+    /// Writes results to stdout, one line (or several of our own).
+    pub fn out(&self, text: &str) {
+        let mut line = escape_keep_newlines(text).into_owned();
+        line.push('\n');
+        lock(&self.out).write(&line);
+    }
+
+    /// Writes text of our own (help, with its colour codes) to stdout as it is.
+    pub fn out_raw(&self, text: &str) {
+        lock(&self.out).write(&format!("{text}\n"));
+    }
+
+    /// Writes `value` to stdout as one pretty-printed JSON document.
+    pub fn out_json<T: serde::Serialize>(&self, value: &T) -> anyhow::Result<()> {
+        let text = model_signing::text::json_pretty(value)?;
+        self.out(&text);
+        Ok(())
+    }
+
+    /// The first error (other than a closed pipe) met writing results: a
+    /// success whose result was lost is not a success.
+    pub fn output_error(&self) -> Option<String> {
+        lock(&self.out).error.as_ref().map(ToString::to_string)
+    }
+
+    fn err_line(&self, text: &str) {
+        let mut line = escape_keep_newlines(text).into_owned();
+        line.push('\n');
+        lock(&self.err).write(&line);
     }
 
     pub fn warn(&self, msg: &str) {
-        eprintln!("{} {msg}", self.paint("1;33", "warning:"));
+        let label = self.paint("1;33", "warning:");
+        self.err_line_labelled(&label, msg);
+    }
+
+    fn err_line_labelled(&self, label: &str, msg: &str) {
+        let line = format!("{label} {}\n", escape_keep_newlines(msg));
+        lock(&self.err).write(&line);
     }
 
     /// A diagnostic line on stderr (always shown).
     pub fn diag(&self, msg: &str) {
-        eprintln!("{msg}");
+        self.err_line(msg);
     }
 
     pub fn info(&self, msg: &str) {
         if !self.quiet {
-            eprintln!("{msg}");
+            self.err_line(msg);
         }
     }
 
     pub fn verbose(&self, msg: &str) {
         if self.verbose > 0 && !self.quiet {
-            eprintln!("{msg}");
+            self.err_line(msg);
         }
     }
 
-    /// `error:` line, one `caused by:` line per source, and a `hint:` where one helps.
+    /// `error:` line, one `caused by:` line per source, and a `hint:` where
+    /// one helps. Each message is escaped whole: errors quote names.
     pub fn error(&self, err: &anyhow::Error) {
-        let mut stderr = io::stderr().lock();
-        let _ = writeln!(stderr, "{} {err}", self.paint("1;31", "error:"));
+        let mut text = format!(
+            "{} {}\n",
+            self.paint("1;31", "error:"),
+            escape(&err.to_string())
+        );
         for cause in err.chain().skip(1) {
-            let _ = writeln!(stderr, "  {} {cause}", self.paint("1", "caused by:"));
+            text.push_str(&format!(
+                "  {} {}\n",
+                self.paint("1", "caused by:"),
+                escape(&cause.to_string())
+            ));
         }
         if let Some(hint) = hint_for(err) {
-            let _ = writeln!(stderr, "  {} {hint}", self.paint("1;36", "hint:"));
+            text.push_str(&format!("  {} {hint}\n", self.paint("1;36", "hint:")));
         }
+        lock(&self.err).write(&text);
     }
 }
 

@@ -27,6 +27,7 @@ pub mod limits;
 pub mod manifest;
 pub mod sign;
 pub mod statement;
+pub mod text;
 pub mod verify;
 pub mod x509;
 

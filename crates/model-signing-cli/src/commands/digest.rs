@@ -40,9 +40,9 @@ pub fn run(args: DigestArgs, printer: &Printer) -> anyhow::Result<u8> {
             digest,
             manifest: &manifest,
         };
-        printer.out(&serde_json::to_string_pretty(&doc)?)?;
+        printer.out_json(&doc)?;
     } else {
-        printer.out(&digest)?;
+        printer.out(&digest);
     }
     Ok(exit::SUCCESS)
 }

@@ -198,7 +198,7 @@ pub fn run(args: InspectArgs, printer: &Printer) -> anyhow::Result<u8> {
             .collect(),
     };
     if args.json {
-        printer.out(&serde_json::to_string_pretty(&doc)?)?;
+        printer.out_json(&doc)?;
         return Ok(exit::SUCCESS);
     }
     let mut lines = vec![
@@ -291,7 +291,8 @@ pub fn run(args: InspectArgs, printer: &Printer) -> anyhow::Result<u8> {
         lines.push(format!("  {}  {}  {}", r.digest, r.algorithm, r.name));
     }
     for l in lines {
-        printer.out(&l)?;
+        // Each line is one line: untrusted fields cannot start another.
+        printer.out(&model_signing::text::escape(&l));
     }
     Ok(exit::SUCCESS)
 }

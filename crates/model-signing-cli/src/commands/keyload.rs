@@ -56,7 +56,7 @@ fn password(
     if let Some(p) = std::env::var_os(env::PASSWORD) {
         return Ok(Zeroizing::new(p.into_encoded_bytes()));
     }
-    if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() {
+    if std::io::stdin().is_terminal() && printer.stderr_is_terminal() {
         let p = rpassword::prompt_password(format!("Password for {}: ", key_path.display()))
             .context("cannot read the password from the terminal")?;
         return Ok(Zeroizing::new(p.into_bytes()));

@@ -25,15 +25,11 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<u8> {
         Command::Inspect(args) => inspect::run(args, printer),
         Command::Completions(args) => {
             use clap::CommandFactory;
-            use std::io::Write;
             let mut cmd = crate::cli::Cli::command();
-            // Generated into memory: clap_complete panics when its writer
-            // fails, and a closed stdout pipe is not an error.
+            // Generated into memory: clap_complete panics when its writer fails.
             let mut script = Vec::new();
             clap_complete::generate(args.shell, &mut cmd, "model-signing", &mut script);
-            let mut out = std::io::stdout().lock();
-            out.write_all(&script)?;
-            out.flush()?;
+            printer.out_raw(String::from_utf8_lossy(&script).trim_end_matches('\n'));
             Ok(crate::exit::SUCCESS)
         }
         Command::Sign(args) if !args.default.unexpected.is_empty() => {

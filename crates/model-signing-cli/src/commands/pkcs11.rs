@@ -84,7 +84,7 @@ impl Callbacks for TerminalPin<'_> {
         if let Some(pin) = std::env::var_os(env::PKCS11_PIN) {
             return Ok(Some(Pin::new(pin.into_encoded_bytes())));
         }
-        if !(io::stdin().is_terminal() && io::stderr().is_terminal()) {
+        if !(io::stdin().is_terminal() && self.printer.stderr_is_terminal()) {
             return Ok(None);
         }
         if request.final_try {

@@ -141,15 +141,15 @@ pub(super) fn sign_with(
             hashing: HashingJson::from(&manifest.serialization),
             signer,
         };
-        printer.out(&serde_json::to_string_pretty(&doc)?)?;
+        printer.out_json(&doc)?;
         return Ok(exit::SUCCESS);
     }
     printer.out(&format!(
         "Signed {} ({} resources, sha256:{}) -> {}",
-        common.model.display(),
+        model_signing::text::escape_path(&common.model),
         manifest.resources.len(),
         manifest.root_digest_hex(),
-        common.signature.display()
-    ))?;
+        model_signing::text::escape_path(&common.signature)
+    ));
     Ok(exit::SUCCESS)
 }

@@ -177,6 +177,16 @@ fn open_with(list: &std::ffi::OsStr, url: &str) -> bool {
     })
 }
 
+/// A line on the process's stderr: a closed or failing stderr is not an
+/// error (the login goes on), and never a panic as `eprintln!` would be.
+fn login_message(text: &str) {
+    use std::io::Write;
+    let text = model_signing::text::escape_keep_newlines(text);
+    let mut err = std::io::stderr().lock();
+    let _ = err.write_all(text.as_bytes());
+    let _ = err.flush();
+}
+
 impl LoginCallbacks for TerminalLogin {
     fn open_browser(&self, url: &str) -> bool {
         open_browser(url)
@@ -184,14 +194,20 @@ impl LoginCallbacks for TerminalLogin {
 
     fn login_url(&self, url: &str, browser_opened: bool) {
         if browser_opened {
-            eprintln!("Opened a browser to log in. If it did not open, visit:\n\n  {url}\n");
+            login_message(&format!(
+                "Opened a browser to log in. If it did not open, visit:\n\n  {}\n\n",
+                model_signing::text::escape(url)
+            ));
         } else {
-            eprintln!("Go to the following link in a browser to log in:\n\n  {url}\n");
+            login_message(&format!(
+                "Go to the following link in a browser to log in:\n\n  {}\n\n",
+                model_signing::text::escape(url)
+            ));
         }
     }
 
     fn prompt_for_code(&self) -> std::io::Result<Secret> {
-        eprint!("Enter verification code: ");
+        login_message("Enter verification code: ");
         let mut line = zeroize::Zeroizing::new(String::new());
         std::io::stdin().lock().read_line(&mut line)?;
         let code = line.trim();
@@ -205,7 +221,7 @@ impl LoginCallbacks for TerminalLogin {
     }
 
     fn waiting_for_browser(&self) {
-        eprintln!("Waiting for the browser login...");
+        login_message("Waiting for the browser login...\n");
     }
 }
 

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use model_signing::bundle::{Bundle, VerificationMaterial, MAX_BUNDLE_BYTES};
+use model_signing::text::{escape, escape_path};
 use model_signing::verify::{
     verify_bundle, CertificateVerifier, DiffReport, KeyVerifier, ModelCheckOptions,
     SignatureVerifier, Signer, VerifyError,
@@ -83,7 +84,7 @@ pub fn find_signature(
     candidates.push(parent.join("model.sig"));
     for c in &candidates {
         if c.is_file() {
-            printer.info(&format!("using signature {}", c.display()));
+            printer.info(&format!("using signature {}", escape_path(c)));
             return Ok(c.clone());
         }
     }
@@ -147,8 +148,10 @@ fn describe(signer: &Signer) -> String {
             subject,
             fingerprint,
             ..
-        } => format!("certificate {subject} (sha256:{fingerprint})"),
-        Signer::Sigstore { identity, issuer } => format!("{identity} (issuer {issuer})"),
+        } => format!("certificate {} (sha256:{fingerprint})", escape(subject)),
+        Signer::Sigstore { identity, issuer } => {
+            format!("{} (issuer {})", escape(identity), escape(issuer))
+        }
         _ => "unknown signer".to_owned(),
     }
 }
@@ -182,17 +185,28 @@ fn print_report(report: &DiffReport, printer: &Printer) {
             .map(|c| {
                 format!(
                     "{}  expected {}..  actual {}..",
-                    c.name,
+                    escape(&c.name),
                     short(&c.expected),
                     short(&c.actual)
                 )
             })
             .collect(),
     );
-    group("missing", report.missing.clone());
+    group(
+        "missing",
+        report
+            .missing
+            .iter()
+            .map(|n| escape(n).into_owned())
+            .collect(),
+    );
     group(
         "unexpected (not in the signature)",
-        report.unexpected.clone(),
+        report
+            .unexpected
+            .iter()
+            .map(|n| escape(n).into_owned())
+            .collect(),
     );
     for l in lines {
         printer.diag(&l);
@@ -260,7 +274,7 @@ fn run_steps(
     if log_fingerprints && !common.json {
         if let Some(Signer::Certificate { path, .. }) = &out.signer {
             for (subject, fp) in path {
-                printer.diag(&format!("certificate {subject}: sha256:{fp}"));
+                printer.diag(&format!("certificate {}: sha256:{fp}", escape(subject)));
             }
         }
     }
@@ -336,7 +350,7 @@ pub fn verify_with(
             out.unsigned_ignored.len()
         ));
         for f in out.unsigned_ignored.iter().take(SHOWN) {
-            printer.diag(&format!("  {f}"));
+            printer.diag(&format!("  {}", escape(f)));
         }
         if out.unsigned_ignored.len() > SHOWN {
             printer.diag(&format!(
@@ -351,18 +365,18 @@ pub fn verify_with(
             let signer = out.signer.as_ref().map(describe).unwrap_or_default();
             printer.out(&format!(
                 "Verification succeeded: {} matches {} ({} resources), signed by {}",
-                common.model.display(),
-                signature.display(),
+                escape_path(&common.model),
+                escape_path(signature),
                 out.resources,
                 signer
-            ))?;
+            ));
             Ok(exit::SUCCESS)
         }
         Err(e) => {
             if let Some(report) = &out.diff {
                 printer.error(&anyhow::anyhow!(
                     "verification failed: {} does not match its signature ({})",
-                    common.model.display(),
+                    escape_path(&common.model),
                     report.summary()
                 ));
                 print_report(report, printer);
@@ -403,7 +417,7 @@ fn print_json(
             message: error_message(e),
         }),
     };
-    printer.out(&serde_json::to_string_pretty(&doc)?)?;
+    printer.out_json(&doc)?;
     Ok(())
 }
 
