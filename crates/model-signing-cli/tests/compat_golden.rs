@@ -1,8 +1,8 @@
 //! The command line tool verifies every key and certificate signature made
 //! by the reference's releases v0.2.0 to v1.1.0 (`model-transparency-golden`)
 //! and the valid OMS v1.0 vectors, and rejects the invalid vectors with exit
-//! code 1 and a message naming the cause. The data is read in place from the
-//! shared third-party folder beside the repository.
+//! code 1 and a message naming the cause. The data lies in
+//! `testdata/third_party/`.
 
 #[path = "../../model-signing/tests/support/mod.rs"]
 mod support;

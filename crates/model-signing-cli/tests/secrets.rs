@@ -8,6 +8,9 @@
 //! SoftHSM failures (wrong PIN, locked token, missing key) with a planted
 //! PIN are in `tests/pkcs11.rs` (`the_planted_pin_never_appears_in_any_output`).
 
+#[path = "../../model-signing/tests/third_party_support/mod.rs"]
+mod third_party_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -655,8 +658,7 @@ fn planted_identity_tokens_never_appear_in_any_output() {
     // loopback), for a token that is accepted and then sent nowhere.
     let mut config: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
-            Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/reference/trust/production/client_trust_config.json"),
+            third_party_support::trust("production").join("client_trust_config.json"),
         )
         .expect("production trust config"),
     )

@@ -1,9 +1,12 @@
 //! `model-signing verify sigstore`, run as a separate process, offline: the
 //! reference's Sigstore signatures verify with the embedded production root;
 //! wrong signers, tampered bundles and other instances' roots are refused.
-//! Data is read in place from `../shared/reference`.
+//! The data lies in `testdata/third_party/`.
 
-use std::path::{Path, PathBuf};
+#[path = "../../model-signing/tests/third_party_support/mod.rs"]
+mod third_party_support;
+
+use std::path::PathBuf;
 use std::process::{Command, Output};
 
 use serde_json::{json, Value};
@@ -11,16 +14,8 @@ use serde_json::{json, Value};
 const IDENTITY: &str = "stefanb@us.ibm.com";
 const ISSUER: &str = "https://sigstore.verify.ibm.com/oauth2";
 
-fn reference() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference");
-    assert!(dir.is_dir(), "{} is missing", dir.display());
-    dir
-}
-
 fn golden(version: &str) -> PathBuf {
-    reference().join(format!(
-        "third_party/model-transparency-golden/{version}-sigstore"
-    ))
+    third_party_support::golden().join(format!("{version}-sigstore"))
 }
 
 /// `verify sigstore <golden v1.1.0>` with `extra` arguments.
@@ -74,7 +69,7 @@ fn golden_signatures_verify() {
 
 #[test]
 fn oms_spec_vector_and_trust_files() {
-    let vector = reference().join("third_party/oms-spec-vectors/v1.0/valid/sigstore.bundle.json");
+    let vector = third_party_support::oms_vectors().join("valid/sigstore.bundle.json");
     let sig_in_model = golden("v1.1.0").join("model.sig");
     let mut args = OK.to_vec();
     let vector = vector.display().to_string();
@@ -82,7 +77,7 @@ fn oms_spec_vector_and_trust_files() {
     args.extend(["--signature", &vector, "--ignore-paths", &sig_in_model]);
     assert_code(&verify(&args), 0, "Verification succeeded");
 
-    let prod = reference().join("trust/production");
+    let prod = third_party_support::trust("production");
     for (flag, file) in [
         ("--trust_config", "client_trust_config.json"),
         ("--trust-config", "client_trust_config.json"),
@@ -178,7 +173,7 @@ fn other_instances_roots() {
         1,
         "sigstore verification failed",
     );
-    let github = reference().join("trust/github/trusted_root.json");
+    let github = third_party_support::trust("github").join("trusted_root.json");
     let github = github.display().to_string();
     assert_code(
         &verify(&[OK, &["--trusted-root", &github]].concat()),

@@ -15,12 +15,12 @@
 //! Each snapshot is the transcript of one or more runs: the command line, the
 //! exit code, stdout and stderr. What differs between machines and runs is
 //! replaced (see [`filtered`]): temporary folders by `[TMP]`, the workspace by
-//! `[ROOT]`, the shared reference data by `[SHARED]`, hex digests, hints and
-//! fingerprints by `[DIGEST]`, times by `[TIME]`; lists a device returns in no
-//! fixed order are sorted. The tool runs with an empty
-//! environment (no `SIGSTORE_ID_TOKEN`, `CI`, `GITHUB_ACTIONS`,
-//! `MODEL_SIGNING_*`, `HF_*`, `COLUMNS`...), `NO_COLOR` set, `HOME` in its
-//! temporary folder, no terminal and an empty stdin.
+//! `[ROOT]`, the third-party test data (`testdata/third_party`) by
+//! `[THIRD_PARTY]`, hex digests, hints and fingerprints by `[DIGEST]`, times
+//! by `[TIME]`; lists a device returns in no fixed order are sorted. The tool
+//! runs with an empty environment (no `SIGSTORE_ID_TOKEN`, `CI`,
+//! `GITHUB_ACTIONS`, `MODEL_SIGNING_*`, `HF_*`, `COLUMNS`...), `NO_COLOR` set,
+//! `HOME` in its temporary folder, no terminal and an empty stdin.
 
 #[path = "../../model-signing/tests/support/mod.rs"]
 mod support;
@@ -50,11 +50,9 @@ fn root() -> PathBuf {
     support::root()
 }
 
-/// The shared reference data beside the repository, canonical.
-fn shared() -> PathBuf {
+/// `testdata/third_party/`, canonical.
+fn third_party() -> PathBuf {
     support::third_party()
-        .canonicalize()
-        .expect("canonical shared reference data")
 }
 
 fn example(rel: &str) -> String {
@@ -179,7 +177,7 @@ fn filtered(dirs: &[&Path]) -> insta::Settings {
             paths.push((escape(&c), "[TMP]"));
         }
     }
-    paths.push((escape(&shared()), "[SHARED]"));
+    paths.push((escape(&third_party()), "[THIRD_PARTY]"));
     paths.push((escape(&root()), "[ROOT]"));
     // Longest first, so that a folder inside another is replaced whole.
     paths.sort_by_key(|(p, _)| std::cmp::Reverse(p.len()));
@@ -1304,12 +1302,12 @@ fn json_of_sign_verify_and_inspect_with_a_certificate() {
 
 // ------------------------------------------------------------- Sigstore
 
-/// The reference's v1.1.0 Sigstore signature (`shared/reference`), verified
+/// The reference's v1.1.0 Sigstore signature (`testdata/third_party`), verified
 /// offline with the embedded production root.
 #[test]
 fn sigstore_verification() {
     let sb = Sandbox::new();
-    let golden = shared().join("model-transparency-golden/v1.1.0-sigstore");
+    let golden = third_party().join("model-transparency-golden/v1.1.0-sigstore");
     let model = golden.display().to_string();
     let ignore = golden.join("ignore-me").display().to_string();
     let identity = "stefanb@us.ibm.com";
@@ -1887,14 +1885,14 @@ fn filters_remove_machine_specific_text() {
         "{} {} {} sha256:{} {}..  2026-11-26T10:00:00Z",
         sb.dir.display(),
         root().join("examples").display(),
-        shared().join("x").display(),
+        third_party().join("x").display(),
         "a".repeat(64),
         "b".repeat(12),
     );
     filtered(&[&sb.dir]).bind(|| {
         insta::assert_snapshot!(
             text,
-            @"[TMP] [ROOT]/examples [SHARED]/x sha256:[DIGEST] [DIGEST12]..  [TIME]"
+            @"[TMP] [ROOT]/examples [THIRD_PARTY]/x sha256:[DIGEST] [DIGEST12]..  [TIME]"
         );
     });
 }

@@ -1,8 +1,11 @@
 //! Runs every case of the sigstore-conformance `bundle-verify` suite, and the
 //! real bundles of `sigstore-bundles`, through the `model-signing-conformance`
 //! binary, offline: each by artifact path and by digest. Cases whose name ends
-//! in `_fail` must be rejected, the others accepted. Data is read in place from
-//! `../shared/reference/third_party` (see its README).
+//! in `_fail` must be rejected, the others accepted. The data lies in
+//! `testdata/third_party/` (see its README).
+
+#[path = "../../model-signing/tests/third_party_support/mod.rs"]
+mod third_party_support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -155,20 +158,6 @@ const REJECTION_REASONS: &[(&str, &str)] = &[
     ),
 ];
 
-fn third_party() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference/third_party");
-    assert!(
-        dir.is_dir(),
-        "{} is missing: these tests read the shared test data in place",
-        dir.display()
-    );
-    dir
-}
-
-fn trust_dir() -> PathBuf {
-    third_party().join("../trust")
-}
-
 fn sha256_hex(path: &Path) -> String {
     let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     hex::encode(Sha256::digest(bytes))
@@ -254,7 +243,7 @@ fn check(unexpected: BTreeMap<String, String>, known: &[(&str, &str)], total: us
 
 #[test]
 fn conformance_bundle_verify_suite() {
-    let suite = third_party().join("sigstore-conformance/bundle-verify");
+    let suite = third_party_support::third_party().join("sigstore-conformance/bundle-verify");
     let mut runs = Vec::new();
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&suite)
         .expect("read suite")
@@ -345,7 +334,7 @@ fn digest_from_bundle(bundle: &Value) -> String {
 
 #[test]
 fn real_bundles() {
-    let root = third_party().join("sigstore-bundles");
+    let root = third_party_support::third_party().join("sigstore-bundles");
     let mut dirs: Vec<PathBuf> = std::fs::read_dir(&root)
         .expect("read sigstore-bundles")
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -375,8 +364,8 @@ fn real_bundles() {
         } else if instance.contains("GitHub") {
             args.extend([
                 "--trusted-root".to_owned(),
-                trust_dir()
-                    .join("github/trusted_root.json")
+                third_party_support::trust("github")
+                    .join("trusted_root.json")
                     .display()
                     .to_string(),
             ]);

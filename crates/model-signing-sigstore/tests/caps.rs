@@ -7,7 +7,10 @@
 //! (`crates/model-signing/tests/caps.rs`).
 //!
 //! The reference's v1.1.0 production signature (one Rekor entry, one
-//! timestamp) is the template, read in place from `../shared/reference`.
+//! timestamp) is the template, from `testdata/third_party/`.
+
+#[path = "../../model-signing/tests/third_party_support/mod.rs"]
+mod third_party_support;
 
 use std::path::{Path, PathBuf};
 
@@ -26,10 +29,7 @@ const IDENTITY: &str = "stefanb@us.ibm.com";
 const ISSUER: &str = "https://sigstore.verify.ibm.com/oauth2";
 
 fn golden() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/reference/third_party/model-transparency-golden/v1.1.0-sigstore");
-    assert!(dir.is_dir(), "{} is missing", dir.display());
-    dir
+    third_party_support::golden().join("v1.1.0-sigstore")
 }
 
 fn template() -> Value {

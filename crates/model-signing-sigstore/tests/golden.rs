@@ -1,7 +1,10 @@
 //! The reference's Sigstore signatures (model-transparency-golden v0.3.1 to
 //! v1.1.0, and the OMS spec's sigstore vector) verify offline with the
 //! production root; tampered copies and wrong policies are refused with the
-//! right error. Data is read in place from `../shared/reference`.
+//! right error. The data lies in `testdata/third_party/`.
+
+#[path = "../../model-signing/tests/third_party_support/mod.rs"]
+mod third_party_support;
 
 use std::path::{Path, PathBuf};
 
@@ -19,16 +22,8 @@ const IDENTITY: &str = "stefanb@us.ibm.com";
 const ISSUER: &str = "https://sigstore.verify.ibm.com/oauth2";
 const VERSIONS: [&str; 4] = ["v0.3.1", "v1.0.0", "v1.0.1", "v1.1.0"];
 
-fn reference() -> PathBuf {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference");
-    assert!(dir.is_dir(), "{} is missing", dir.display());
-    dir
-}
-
 fn golden(version: &str) -> PathBuf {
-    reference().join(format!(
-        "third_party/model-transparency-golden/{version}-sigstore"
-    ))
+    third_party_support::golden().join(format!("{version}-sigstore"))
 }
 
 fn read_json(path: &Path) -> Value {
@@ -108,15 +103,13 @@ fn golden_signatures_verify_offline() {
 
 #[test]
 fn oms_spec_vector_verifies() {
-    let bundle = read_json(
-        &reference().join("third_party/oms-spec-vectors/v1.0/valid/sigstore.bundle.json"),
-    );
+    let bundle = read_json(&third_party_support::oms_vectors().join("valid/sigstore.bundle.json"));
     verify(&bundle, &exact(), "v1.1.0").expect("OMS sigstore vector");
 }
 
 #[test]
 fn trust_from_files() {
-    let trust = reference().join("trust/production");
+    let trust = third_party_support::trust("production");
     for root in [
         TrustRoot::from_trust_config_file(&trust.join("client_trust_config.json")),
         TrustRoot::from_trusted_root_file(&trust.join("trusted_root.json")),
@@ -130,8 +123,10 @@ fn trust_from_files() {
     // Another instance's roots do not verify production bundles.
     for root in [
         TrustRoot::staging().expect("staging"),
-        TrustRoot::from_trusted_root_file(&reference().join("trust/github/trusted_root.json"))
-            .expect("github"),
+        TrustRoot::from_trusted_root_file(
+            &third_party_support::trust("github").join("trusted_root.json"),
+        )
+        .expect("github"),
     ] {
         let v = SigstoreVerifier::new(root, IdentityPolicy::exact(IDENTITY, ISSUER));
         let e = sigstore_error(verify(&golden_bundle("v1.1.0"), &v, "v1.1.0"));
@@ -393,9 +388,7 @@ fn certificate_from_another_bundle() {
 
 #[test]
 fn wrong_method_and_changed_model() {
-    let key_sig = read_json(
-        &reference().join("third_party/model-transparency-golden/v1.1.0-elliptic-key/model.sig"),
-    );
+    let key_sig = read_json(&third_party_support::golden().join("v1.1.0-elliptic-key/model.sig"));
     let bundle = Bundle::from_json(key_sig.to_string().as_bytes()).expect("bundle");
     assert!(matches!(
         verify_bundle(&bundle, &exact()),

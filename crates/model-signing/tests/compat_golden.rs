@@ -1,6 +1,6 @@
 //! Compatibility with signatures made by the reference's releases (v0.2.0 to
 //! v1.1.0, `model-transparency-golden`) and with the OMS v1.0 test vectors,
-//! read in place from the shared third-party folder beside the repository.
+//! both in `testdata/third_party/`.
 
 mod support;
 

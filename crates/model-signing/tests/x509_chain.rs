@@ -882,7 +882,7 @@ fn chains_in_the_reference_certificate_bundles_validate() {
 /// (intermediates, roots).
 fn fulcio_production() -> (Vec<Certificate>, Vec<Certificate>) {
     use base64::Engine as _;
-    let path = golden_dir().join("../../../../trust/production/trusted_root.json");
+    let path = support::trust("production").join("trusted_root.json");
     let text = std::fs::read(&path).expect("read trusted root");
     let root: serde_json::Value = serde_json::from_slice(&text).expect("trusted root JSON");
     let mut intermediates = Vec::new();

@@ -7,12 +7,16 @@
 //! - [`certs`]: certificate chains and keys made at test time.
 //! - [`reference`]: the Python reference implementation's virtual environment.
 //! - [`matrix`]: the data-driven table of verification cases.
+//! - [`third_party`], [`golden`], [`oms_vectors`], [`trust`]: the third-party
+//!   test data in `testdata/third_party/`.
 
 #![allow(dead_code)]
 
 pub mod certs;
 pub mod matrix;
 pub mod reference;
+#[path = "../third_party_support/mod.rs"]
+mod third_party_support;
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +28,8 @@ use model_signing::sign::{sign_model, CertificateSigner, KeySigner};
 use serde_json::Value;
 
 pub use certs::{key, now, public, Key, Pki, PkiSpec};
+#[allow(unused_imports)] // not every test binary reads every folder
+pub use third_party_support::{golden, oms_vectors, third_party, trust};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
@@ -31,27 +37,6 @@ pub fn root() -> PathBuf {
         .join("../..")
         .canonicalize()
         .expect("workspace root")
-}
-
-/// The shared third-party reference data beside the repository.
-pub fn third_party() -> PathBuf {
-    let dir = root().join("../shared/reference/third_party");
-    assert!(
-        dir.is_dir(),
-        "{} is missing: the shared reference data must lie beside the repository",
-        dir.display()
-    );
-    dir
-}
-
-/// `model-transparency-golden/` (signatures made by every reference release).
-pub fn golden() -> PathBuf {
-    third_party().join("model-transparency-golden")
-}
-
-/// `oms-spec-vectors/v1.0/`.
-pub fn oms_vectors() -> PathBuf {
-    third_party().join("oms-spec-vectors/v1.0")
 }
 
 /// `testdata/sign-verify/<name>`.

@@ -71,17 +71,19 @@ fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// The reference's own test CA material, read in place from the shared
-/// third-party folder beside the repository.
+/// The third-party test data in `testdata/third_party/`. `support/` loads the
+/// same file: a test binary with both modules (`caps.rs`) holds it twice,
+/// which is harmless.
+#[allow(clippy::duplicate_mod)]
+#[path = "../third_party_support/mod.rs"]
+mod third_party_support;
+#[allow(unused_imports)] // not every test binary reads every folder
+pub use third_party_support::trust;
+
+/// The reference's own test CA material
+/// (`testdata/third_party/model-transparency-golden/keys/certificate`).
 pub fn golden_dir() -> PathBuf {
-    let dir = repo_root()
-        .join("../shared/reference/third_party/model-transparency-golden/keys/certificate");
-    assert!(
-        dir.is_dir(),
-        "{} is missing: the shared reference data must lie beside the repository",
-        dir.display()
-    );
-    dir
+    third_party_support::golden().join("keys/certificate")
 }
 
 pub fn golden(file: &str) -> Vec<Certificate> {
