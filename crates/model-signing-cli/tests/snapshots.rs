@@ -140,7 +140,11 @@ fn quote(arg: &str) -> String {
     if plain {
         arg.to_owned()
     } else {
-        format!("'{}'", arg.replace('\'', r"'\''"))
+        // Escaped, so that the snapshot files hold no terminal controls either.
+        format!(
+            "'{}'",
+            model_signing::text::escape(&arg.replace('\'', r"'\''"))
+        )
     }
 }
 
@@ -1895,4 +1899,165 @@ fn filters_remove_machine_specific_text() {
             @"[TMP] [ROOT]/examples [THIRD_PARTY]/x sha256:[DIGEST] [DIGEST12]..  [TIME]"
         );
     });
+}
+
+// ------------------------------------------------------------- hostile names
+
+/// The runs' output (not the command lines the transcript echoes) holds no
+/// character that could drive a terminal.
+#[track_caller]
+fn assert_no_raw_controls(transcript: &str) {
+    for run in transcript.split("\n$ ") {
+        let output = run.split_once("\n--- stdout\n").map_or("", |(_, o)| o);
+        if let Some(c) = output
+            .chars()
+            .find(|&c| c != '\n' && model_signing::text::is_unsafe_char(c))
+        {
+            panic!("raw {c:?} in the output:\n{output}");
+        }
+    }
+}
+
+/// Names a hostile model uploader or signer picks: terminal escapes that
+/// move the cursor up and erase the screen before a fake success line, a
+/// bidi override, a newline, DEL, a C1 control.
+const ERASE_AND_FAKE: &str = "x\u{1b}[2A\r\u{1b}[JVerification succeeded: fake.bin";
+const BIDI: &str = "report\u{202e}fdp.exe";
+const NEWLINE: &str = "two\nlines\u{7f}\u{9b}31m.bin";
+
+/// Every place `verify` and `inspect` print a name from the disk or from the
+/// signature: changed, missing and unexpected files, skipped unsigned files,
+/// refused special files and links, the model and subject name, the success
+/// line, and the same in `--json`.
+#[test]
+fn hostile_names_are_escaped_everywhere_they_are_printed() {
+    let sb = Sandbox::new();
+    let (key, public) = demo_key();
+    let model = "m\u{1b}[31m\u{202e}odel";
+    for name in [ERASE_AND_FAKE, BIDI, NEWLINE, "plain.bin"] {
+        write(&sb.path(&format!("{model}/{name}")), name.as_bytes());
+    }
+    let mut parts = vec![sb.run(&[
+        "sign",
+        "key",
+        model,
+        "--private-key",
+        &key,
+        "--signature",
+        "model.sig",
+    ])];
+    let verify = |extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            "key",
+            model,
+            "--public-key",
+            &public,
+            "--signature",
+            "model.sig",
+        ];
+        args.extend_from_slice(extra);
+        sb.run(&args)
+    };
+    parts.push(verify(&[]));
+    parts.push(sb.run(&["inspect", "model.sig"]));
+    // Changed, missing and unexpected, each with a hostile name.
+    write(&sb.path(&format!("{model}/{ERASE_AND_FAKE}")), b"changed");
+    fs::remove_file(sb.path(&format!("{model}/{BIDI}"))).expect("remove");
+    write(
+        &sb.path(&format!("{model}/new {ERASE_AND_FAKE}")),
+        b"unsigned",
+    );
+    parts.push(verify(&[]));
+    parts.push(verify(&["--json"]));
+    parts.push(verify(&["--ignore-unsigned-files"]));
+    // A refused link and a refused FIFO, named in errors.
+    fs::remove_file(sb.path(&format!("{model}/new {ERASE_AND_FAKE}"))).expect("remove");
+    symlink(
+        "plain.bin",
+        sb.path(&format!("{model}/link {ERASE_AND_FAKE}")),
+    )
+    .expect("symlink");
+    parts.push(verify(&[]));
+    parts.push(sb.run(&[
+        "sign",
+        "key",
+        model,
+        "--private-key",
+        &key,
+        "--signature",
+        "other.sig",
+    ]));
+    let text = join(&parts);
+    assert_no_raw_controls(&text);
+    assert!(
+        text.contains("\\x1b[2A\\r\\x1b[JVerification succeeded: fake.bin"),
+        "{text}"
+    );
+    assert!(text.contains("report\\u{202e}fdp.exe"), "{text}");
+    assert!(text.contains("two\\nlines\\x7f\\u{9b}31m.bin"), "{text}");
+    let json = json_of(&parts[4]);
+    let unexpected = json["differences"]["unexpected"].to_string();
+    assert!(
+        unexpected.contains("\\u001b[2A\\r\\u001b[J"),
+        "{unexpected}"
+    );
+    assert_eq!(
+        json["differences"]["missing"][0],
+        serde_json::Value::String(BIDI.to_owned()),
+        "JSON keeps names exact"
+    );
+    sb.check("output__hostile_names", &text);
+}
+
+/// `inspect` of an unsigned bundle whose fields try to erase its
+/// UNVERIFIED banner.
+#[test]
+fn hostile_names_cannot_erase_the_unverified_banner_of_inspect() {
+    let sb = Sandbox::new();
+    let (key, _) = demo_key();
+    write(&sb.path("model/a.bin"), b"a");
+    sb.run(&[
+        "sign",
+        "key",
+        "model",
+        "--private-key",
+        &key,
+        "--signature",
+        "model.sig",
+    ]);
+    let bundle: serde_json::Value =
+        serde_json::from_slice(&fs::read(sb.path("model.sig")).expect("read")).expect("JSON");
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut statement: serde_json::Value = serde_json::from_slice(
+        &b64.decode(bundle["dsseEnvelope"]["payload"].as_str().expect("payload"))
+            .expect("base64"),
+    )
+    .expect("statement");
+    let erase = "\u{1b}[1A\u{1b}[2K\u{1b}[1A\u{1b}[2KVERIFIED by your security team";
+    statement["subject"][0]["name"] = serde_json::Value::String(erase.to_owned());
+    statement["predicate"]["resources"][0]["name"] =
+        serde_json::Value::String(format!("a.bin{erase}"));
+    let mut forged = bundle.clone();
+    forged["dsseEnvelope"]["payload"] =
+        serde_json::Value::String(b64.encode(serde_json::to_vec(&statement).expect("JSON")));
+    forged["verificationMaterial"]["publicKey"]["hint"] =
+        serde_json::Value::String(erase.to_owned());
+    write(
+        &sb.path("forged.sig"),
+        &serde_json::to_vec(&forged).expect("JSON"),
+    );
+    let parts = [
+        sb.run(&["inspect", "forged.sig"]),
+        sb.run(&["inspect", "forged.sig", "--json"]),
+    ];
+    let text = join(&parts);
+    assert_no_raw_controls(&text);
+    assert!(parts[0].contains("--- stdout\nUNVERIFIED"), "{text}");
+    assert_eq!(
+        json_of(&parts[1])["model_name"],
+        serde_json::Value::String(erase.to_owned())
+    );
+    sb.check("output__hostile_inspect", &text);
 }
