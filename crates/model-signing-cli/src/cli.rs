@@ -67,7 +67,7 @@ pub struct InspectArgs {
     /// The signature file (a Sigstore bundle, usually model.sig).
     #[arg(value_name = "SIGNATURE")]
     pub signature: PathBuf,
-    /// Print as one JSON object (see docs/json.md).
+    /// Print as one JSON object (fields: https://github.com/model-signing/model-signing-rs/blob/main/docs/json.md).
     #[arg(long)]
     pub json: bool,
 }
@@ -98,7 +98,7 @@ pub struct DefaultSignArgs {
     pub signature: PathBuf,
     #[command(flatten)]
     pub hashing: HashingArgs,
-    /// Print what was signed as one JSON object (see docs/json.md).
+    /// Print what was signed as one JSON object (fields: https://github.com/model-signing/model-signing-rs/blob/main/docs/json.md).
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]
@@ -172,7 +172,7 @@ pub struct SignCommon {
     pub signature: PathBuf,
     #[command(flatten)]
     pub hashing: HashingArgs,
-    /// Print what was signed as one JSON object (see docs/json.md).
+    /// Print what was signed as one JSON object (fields: https://github.com/model-signing/model-signing-rs/blob/main/docs/json.md).
     #[arg(long)]
     pub json: bool,
 }
@@ -427,7 +427,7 @@ pub struct VerifyCommon {
         allow_negative_numbers = true
     )]
     pub threads: Option<usize>,
-    /// Print the outcome as one JSON object (see docs/json.md). The exit code is the same.
+    /// Print the outcome as one JSON object (fields: https://github.com/model-signing/model-signing-rs/blob/main/docs/json.md). The exit code is the same.
     #[arg(long)]
     pub json: bool,
 }

@@ -574,3 +574,43 @@ fn no_progress_on_a_non_terminal_stderr() {
         );
     }
 }
+
+/// Regression: `digest MODEL` counted a `model.sig` inside the model, so it
+/// disagreed with the digest that very signature holds.
+#[test]
+fn digest_leaves_out_a_signature_inside_the_model_as_sign_does() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let model = tmp.path().join("model");
+    fs::create_dir(&model).expect("mkdir");
+    fs::write(model.join("weights.bin"), b"weights").expect("write");
+    let key = workspace_root().join("examples/keys/demo-signing-key.pem");
+    let bin = env!("CARGO_BIN_EXE_model-signing");
+    let sign = Command::new(bin)
+        .args(["sign", "key", "--json", "--private-key"])
+        .arg(&key)
+        .arg("--signature")
+        .arg(model.join("model.sig"))
+        .arg(&model)
+        .output()
+        .expect("sign runs");
+    assert!(sign.status.success(), "{sign:?}");
+    let signed: Value = serde_json::from_slice(&sign.stdout).expect("sign --json");
+    for cwd in [tmp.path(), model.as_path()] {
+        let digest = Command::new(bin)
+            .arg("digest")
+            .arg(&model)
+            .current_dir(cwd)
+            .output()
+            .expect("digest runs");
+        assert!(digest.status.success(), "{digest:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&digest.stdout).trim(),
+            signed["digest"].as_str().expect("digest"),
+            "{digest:?}"
+        );
+        assert!(
+            String::from_utf8_lossy(&digest.stderr).contains("leaving out"),
+            "{digest:?}"
+        );
+    }
+}

@@ -281,6 +281,17 @@ fn failure_cases(f: &Fixture) -> Vec<Case> {
             code: 3,
         },
         Case {
+            name: "key: missing model, no --signature",
+            args: os(&[
+                &"verify",
+                &"key",
+                &f.path("mistyped-modle"),
+                &"--public-key",
+                &f.path("key.pub"),
+            ]),
+            code: 3,
+        },
+        Case {
             name: "key: usage error",
             args: os(&[
                 &"verify",
@@ -455,4 +466,25 @@ fn verify_into_a_pipe_without_reader_exits_with_the_verdict() {
             }
         }
     }
+}
+
+/// Regression: `verify key mymodl` (a mistyped path) said "no signature given
+/// and none found" (exit 2).
+#[test]
+fn a_mistyped_model_path_is_named_as_missing() {
+    let f = Fixture::new();
+    let r = run_in_process(
+        &os(&[
+            &"verify",
+            &"key",
+            &f.path("modl"),
+            &"--public-key",
+            &f.path("key.pub"),
+        ]),
+        Stream::Working,
+        Stream::Working,
+    );
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("modl does not exist"), "{r:?}");
+    assert!(!r.stderr.contains("no signature"), "{r:?}");
 }

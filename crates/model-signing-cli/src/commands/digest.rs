@@ -1,5 +1,7 @@
 //! `model-signing digest`: the digest a signature of the model would carry.
 
+use std::path::PathBuf;
+
 use anyhow::Context;
 use model_signing::Manifest;
 use serde::Serialize;
@@ -8,6 +10,7 @@ use crate::cli::DigestArgs;
 use crate::commands::hashing;
 use crate::exit;
 use crate::hf;
+use crate::paths;
 use crate::printer::Printer;
 
 /// Version of the `digest --json` document.
@@ -23,7 +26,27 @@ struct DigestJson<'a> {
 
 pub fn run(args: DigestArgs, printer: &Printer) -> anyhow::Result<u8> {
     let model = hf::resolve_model(&args.model)?;
-    let config = hashing::config(&args.hashing, &model, Vec::new(), printer)?;
+    // A signature inside the model is left out, as `sign` leaves out the
+    // file it writes: `model.sig` in the model folder (where `verify` looks
+    // first) and the default `./model.sig`, when either lies inside.
+    let mut extra = Vec::new();
+    if let Ok(root) = paths::model_root(&model) {
+        for candidate in [model.join("model.sig"), PathBuf::from("model.sig")] {
+            let Ok(sig) = paths::resolve(&candidate) else {
+                continue;
+            };
+            if let Some(rel) = paths::inside(&root, &sig) {
+                if sig.is_file() && !extra.contains(&rel) {
+                    printer.info(&format!(
+                        "leaving out {}, a signature inside the model (as `sign` does)",
+                        model_signing::text::escape_path(&candidate)
+                    ));
+                    extra.push(rel);
+                }
+            }
+        }
+    }
+    let config = hashing::config(&args.hashing, &model, extra, printer)?;
     printer.verbose(&format!(
         "hashing {} ({}, {})",
         model.display(),

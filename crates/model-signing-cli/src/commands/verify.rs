@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use model_signing::bundle::{Bundle, VerificationMaterial, MAX_BUNDLE_BYTES};
+use model_signing::hashing::HashError;
 use model_signing::text::{escape, escape_path};
 use model_signing::verify::{
     verify_bundle, CertificateVerifier, DiffReport, KeyVerifier, ModelCheckOptions,
@@ -66,6 +67,13 @@ pub fn find_signature(
 ) -> anyhow::Result<PathBuf> {
     if let Some(sig) = &common.signature {
         return Ok(sig.clone());
+    }
+    // A mistyped model path is named as such, not as a missing signature.
+    if std::fs::symlink_metadata(model).is_err() {
+        return Err(VerifyError::Hash(HashError::ModelNotFound {
+            path: model.to_path_buf(),
+        }))
+        .with_context(|| format!("cannot verify model {}", common.model.display()));
     }
     let mut candidates = Vec::new();
     if model.is_dir() {
