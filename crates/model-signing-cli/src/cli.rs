@@ -1,6 +1,10 @@
 //! Command-line definitions. Every flag of the reference implementation is
 //! accepted in both its hyphen and underscore spellings.
 
+// The doc comments below are the `--help` text, written for a terminal
+// (`hf://ORG/NAME[@REVISION]`, bare links), not for rustdoc.
+#![allow(rustdoc::broken_intra_doc_links, rustdoc::bare_urls, rustdoc::invalid_html_tags)]
+
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};

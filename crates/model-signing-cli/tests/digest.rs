@@ -2,6 +2,9 @@
 //! Python reference implementation (`model-signing` 1.1.1, installed by
 //! `scripts/setup-reference-venv` on first use).
 
+#[path = "../../model-signing/tests/skip_support/mod.rs"]
+mod skip_support;
+
 use std::fs;
 use std::io::Write;
 use std::os::unix::fs::{symlink, PermissionsExt};
@@ -471,7 +474,10 @@ fn unreadable_file_exits_3() {
     let r = if fs::File::open(&secret).is_err() {
         run(&args)
     } else if Command::new("setpriv").arg("--version").output().is_err() {
-        eprintln!("skipped: permission bits are bypassed here and setpriv is not installed");
+        skip_support::prerequisite_missing(
+            "unreadable_file_exits_3",
+            "permission bits are bypassed here and setpriv is not installed",
+        );
         return;
     } else {
         let mut cmd = Command::new("setpriv");

@@ -14,6 +14,9 @@
 //!
 //! Linux only: progress and memory are read from `/proc`.
 
+#[path = "../../model-signing/tests/skip_support/mod.rs"]
+mod skip_support;
+
 #[path = "../../model-signing/tests/support/mod.rs"]
 mod support;
 
@@ -408,7 +411,10 @@ fn a_full_disk_fails_cleanly() {
     let mount = match Mount::tmpfs(&disk, "size=256k,nr_inodes=64") {
         Ok(m) => m,
         Err(why) => {
-            eprintln!("skipped: cannot mount a small tmpfs here ({why})");
+            skip_support::prerequisite_missing(
+                "a_full_disk_fails_cleanly",
+                &format!("cannot mount a small tmpfs here ({why})"),
+            );
             return;
         }
     };
@@ -698,8 +704,9 @@ fn unreadable_file_and_directory_are_reported_by_path() {
         ];
         for args in commands {
             let Some(r) = run_without_dac_override(&args) else {
-                eprintln!(
-                    "skipped: permission bits are bypassed here (root) and setpriv cannot drop that"
+                skip_support::prerequisite_missing(
+                    "unreadable_file_and_directory_are_reported_by_path",
+                    "permission bits are bypassed here (root) and setpriv cannot drop that",
                 );
                 fs::set_permissions(path, fs::Permissions::from_mode(restore)).expect("chmod");
                 return;

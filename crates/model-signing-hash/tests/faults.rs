@@ -11,6 +11,9 @@
 //! The plainer swaps (a FIFO with no writer, a symbolic link, a socket, a
 //! directory, a removed file) are in `refusals.rs`.
 
+#[path = "../../model-signing/tests/skip_support/mod.rs"]
+mod skip_support;
+
 mod support;
 
 use std::fs::{self, File, OpenOptions};
@@ -403,7 +406,10 @@ fn unregistered_char_major() -> Option<u32> {
 #[test]
 fn file_swapped_for_a_device_without_driver_is_labelled_a_device() {
     let Some(major) = unregistered_char_major() else {
-        eprintln!("skipped: no unregistered character device number found in /proc/devices");
+        skip_support::prerequisite_missing(
+            "file_swapped_for_a_device_without_driver_is_labelled_a_device",
+            "no unregistered character device number found in /proc/devices",
+        );
         return;
     };
     let mut made = true;
@@ -422,7 +428,10 @@ fn file_swapped_for_a_device_without_driver_is_labelled_a_device() {
         }
     });
     if !made {
-        eprintln!("skipped: cannot create a device node here (it needs root with CAP_MKNOD)");
+        skip_support::prerequisite_missing(
+            "file_swapped_for_a_device_without_driver_is_labelled_a_device",
+            "cannot create a device node here (it needs root with CAP_MKNOD)",
+        );
         return;
     }
     assert!(

@@ -1,6 +1,9 @@
 //! Every refusal of the engine: each test asserts the specific error, that
 //! its message names the offending path, and that no digest comes back.
 
+#[path = "../../model-signing/tests/skip_support/mod.rs"]
+mod skip_support;
+
 mod support;
 
 use std::ffi::OsStr;
@@ -286,7 +289,10 @@ fn device_is_refused() {
     let model = model_dir(tmp.path());
     let dev = model.join("null");
     if !mknod_null(&dev) {
-        eprintln!("skipped: cannot create a device node here (it needs root with CAP_MKNOD)");
+        skip_support::prerequisite_missing(
+            "device_is_refused",
+            "cannot create a device node here (it needs root with CAP_MKNOD)",
+        );
         return;
     }
     let err = hash_err_within_10s(model, HashConfig::new());
@@ -375,7 +381,10 @@ fn unreadable_file_and_directory() {
         Ok(o) => o,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
             // Nothing can be made unreadable to this process without it.
-            eprintln!("skipped: permission bits are bypassed here and setpriv is not installed");
+            skip_support::prerequisite_missing(
+                "unreadable_file_and_directory",
+                "permission bits are bypassed here and setpriv is not installed",
+            );
             return;
         }
         Err(e) => panic!("cannot run setpriv: {e}"),

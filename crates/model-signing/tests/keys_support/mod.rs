@@ -3,6 +3,9 @@
 
 #![allow(dead_code)]
 
+#[path = "../skip_support/mod.rs"]
+mod skip_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -47,7 +50,7 @@ pub fn openssl_file(dir: &Path, args: &[&str], output: &str) -> Vec<u8> {
 ///
 /// `MODEL_SIGNING_REFERENCE_VENV` (set by `scripts/test`) makes it required;
 /// without it the default `target/reference-venv` is used when present, and
-/// the interoperability tests are skipped, loudly, when it is not.
+/// the interoperability tests are skipped (see `skip_support`) when it is not.
 pub fn python() -> Option<PathBuf> {
     let (venv, required) = match std::env::var_os("MODEL_SIGNING_REFERENCE_VENV") {
         Some(dir) => (PathBuf::from(dir), true),
@@ -62,9 +65,12 @@ pub fn python() -> Option<PathBuf> {
         "MODEL_SIGNING_REFERENCE_VENV is set but {} does not exist: run scripts/setup-reference-venv",
         python.display()
     );
-    eprintln!(
-        "SKIPPED: the Python reference is not installed in {} (run scripts/setup-reference-venv, or scripts/test)",
-        venv.display()
+    skip_support::prerequisite_missing(
+        "the interoperability tests with the Python reference",
+        &format!(
+            "the Python reference is not installed in {} (run scripts/setup-reference-venv, or scripts/test)",
+            venv.display()
+        ),
     );
     None
 }
