@@ -145,9 +145,9 @@ pub(super) fn sign_with(
         return Ok(exit::SUCCESS);
     }
     printer.out(&format!(
-        "Signed {} ({} resources, sha256:{}) -> {}",
+        "Signed {} ({}, sha256:{}) -> {}",
         model_signing::text::escape_path(&common.model),
-        manifest.resources.len(),
+        super::verify::count(manifest.resources.len(), "resource", "resources"),
         manifest.root_digest_hex(),
         model_signing::text::escape_path(&common.signature)
     ));

@@ -164,6 +164,11 @@ fn describe(signer: &Signer) -> String {
     }
 }
 
+/// `1 resource`, `2 resources`.
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn short(hex: &str) -> &str {
     hex.get(..12).unwrap_or(hex)
 }
@@ -279,6 +284,8 @@ fn run_steps(
     out.signer = Some(verified.check().signer.clone());
     out.signed_at = verified.check().signed_at;
     out.hashing = Some(HashingJson::from(&verified.value().manifest.serialization));
+    // What the signature lists, reported even when the model then fails.
+    out.resources = verified.value().manifest.resources.len();
     if log_fingerprints && !common.json {
         if let Some(Signer::Certificate { path, .. }) = &out.signer {
             for (subject, fp) in path {
@@ -372,10 +379,10 @@ pub fn verify_with(
             let signature = out.signature.as_deref().unwrap_or(Path::new("model.sig"));
             let signer = out.signer.as_ref().map(describe).unwrap_or_default();
             printer.out(&format!(
-                "Verification succeeded: {} matches {} ({} resources), signed by {}",
+                "Verification succeeded: {} matches {} ({}), signed by {}",
                 escape_path(&common.model),
                 escape_path(signature),
-                out.resources,
+                count(out.resources, "resource", "resources"),
                 signer
             ));
             Ok(exit::SUCCESS)

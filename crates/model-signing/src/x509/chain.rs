@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use super::signature::verify_signed_by;
-use super::{CertError, Certificate, ChainPolicy, LeafCaRule, EKU_ANY};
+use super::{CertError, Certificate, ChainPolicy, LeafCaRule, ObjectIdentifier, EKU_ANY};
 
 /// The most signature checks one [`verify_chain`] call performs before giving
 /// up (each issuer/subject pair is checked at most once).
@@ -168,7 +168,7 @@ fn check_leaf(leaf: &Certificate, policy: &ChainPolicy) -> Result<(), CertError>
             return Err(CertError::ExtendedKeyUsage {
                 subject: subject(),
                 detail: match policy.required_eku {
-                    Some(oid) => format!("the extension is missing ({oid} required)"),
+                    Some(oid) => format!("the extension is missing ({} required)", eku_name(oid)),
                     None => "the extension is missing".into(),
                 },
             });
@@ -190,7 +190,7 @@ fn check_leaf(leaf: &Certificate, policy: &ChainPolicy) -> Result<(), CertError>
                     };
                     return Err(CertError::ExtendedKeyUsage {
                         subject: subject(),
-                        detail: format!("{required} is not listed{any}"),
+                        detail: format!("{} is not listed{any}", eku_name(required)),
                     });
                 }
             }
@@ -406,5 +406,37 @@ impl<'a> Search<'a> {
             },
         );
         Ok(None)
+    }
+}
+
+/// An extended key usage by its name, with the OID: `codeSigning
+/// (1.3.6.1.5.5.7.3.3)`; unknown purposes by their OID alone.
+pub(crate) fn eku_name(oid: ObjectIdentifier) -> String {
+    let name = match oid.to_string().as_str() {
+        "1.3.6.1.5.5.7.3.1" => "serverAuth",
+        "1.3.6.1.5.5.7.3.2" => "clientAuth",
+        "1.3.6.1.5.5.7.3.3" => "codeSigning",
+        "1.3.6.1.5.5.7.3.4" => "emailProtection",
+        "1.3.6.1.5.5.7.3.8" => "timeStamping",
+        "1.3.6.1.5.5.7.3.9" => "OCSPSigning",
+        "2.5.29.37.0" => "anyExtendedKeyUsage",
+        _ => return oid.to_string(),
+    };
+    format!("{name} ({oid})")
+}
+
+#[cfg(test)]
+mod eku_tests {
+    use super::*;
+
+    #[test]
+    fn extended_key_usages_are_named() {
+        assert_eq!(
+            eku_name(crate::x509::EKU_CODE_SIGNING),
+            "codeSigning (1.3.6.1.5.5.7.3.3)"
+        );
+        assert_eq!(eku_name(EKU_ANY), "anyExtendedKeyUsage (2.5.29.37.0)");
+        let unknown = ObjectIdentifier::new_unwrap("1.2.3.4");
+        assert_eq!(eku_name(unknown), "1.2.3.4");
     }
 }
