@@ -141,6 +141,13 @@ impl IdentityPolicy {
     }
 
     pub(crate) fn check(&self, id: &CertIdentity, claims: &CiClaims) -> Result<(), SigstoreError> {
+        self.check_identity(id)?;
+        self.check_claims(claims)
+    }
+
+    /// The identity and issuer checks of [`check`](Self::check), without the
+    /// CI claims.
+    pub(crate) fn check_identity(&self, id: &CertIdentity) -> Result<(), SigstoreError> {
         if !self.identity.matches(id.identity.as_deref()) {
             return Err(SigstoreError::IdentityMismatch {
                 expected: self.identity.to_string(),
@@ -153,6 +160,10 @@ impl IdentityPolicy {
                 found: id.issuer.clone(),
             });
         }
+        Ok(())
+    }
+
+    fn check_claims(&self, claims: &CiClaims) -> Result<(), SigstoreError> {
         for (claim, want) in &self.claims {
             let (name, found, ok) = match claim {
                 Claim::GitHubRepository => {

@@ -1,14 +1,18 @@
 //! Verification of Sigstore bundles: the checks of sigstore-verify, plus our
 //! own structure, certificate-chain and identity checks on top.
 
-use model_signing::bundle::{Bundle, VerificationMaterial, MAX_BUNDLE_BYTES};
-use model_signing::json::parse_strict;
-use model_signing::limits::{MAX_CHAIN_CERTIFICATES, MAX_TIMESTAMPS};
+use model_signing::bundle::{
+    array_len, check_known_fields, read_known_fields, Bundle, BundleError, VerificationMaterial,
+};
+use model_signing::dsse::PaeEncoding;
+use model_signing::json::{parse_shaped, Node, Obj, Shape};
+use model_signing::keys::PublicKey;
+use model_signing::limits::{Limits, MAX_CHAIN_CERTIFICATES, MAX_PAYLOAD_BYTES, MAX_TIMESTAMPS};
 use model_signing::verify::{SignatureCheck, SignatureVerifier, Signer, VerifyError};
 use model_signing::x509::{verify_chain, Certificate, ChainPolicy};
 use serde_json::Value;
 use sigstore_types::bundle::VerificationMaterialContent;
-use sigstore_types::{HashAlgorithm, SignatureContent};
+use sigstore_types::{HashAlgorithm, PayloadBytes, SignatureContent};
 use sigstore_verify::{PublicKeyVerificationPolicy, VerificationPolicy};
 
 use crate::error::{from_sigstore, Check, SigstoreError};
@@ -17,33 +21,93 @@ use crate::trust::TrustRoot;
 
 /// A parsed Sigstore bundle of any content (message signature or DSSE
 /// envelope), not yet verified.
+///
+/// It is built from the known fields of the document only (see
+/// [`read_known_fields`]): an unknown field, however large, is skipped while
+/// the document is read and never reaches sigstore-verify's parser, which
+/// would buffer it whole.
 #[derive(Debug, Clone)]
 pub struct SigstoreBundle {
     inner: sigstore_types::Bundle,
-    raw: Value,
+    media_type: String,
+    counts: Counts,
+}
+
+/// How many log entries, timestamps and chain certificates the document
+/// holds (those beyond the bounds are counted, not kept).
+#[derive(Debug, Clone, Copy)]
+struct Counts {
+    tlog_entries: usize,
+    timestamps: usize,
+    certificates: usize,
 }
 
 impl SigstoreBundle {
     /// Parses a bundle strictly: size bound, no duplicate JSON keys, known
-    /// media type, well-formed fields.
+    /// media type, well-formed fields, every field within its bound.
     pub fn from_json(bytes: &[u8]) -> Result<Self, SigstoreError> {
-        let raw = parse_strict(bytes, MAX_BUNDLE_BYTES)
+        let malformed = |e: BundleError| SigstoreError::MalformedBundle(e.to_string());
+        let node = read_known_fields(bytes, &Limits::default()).map_err(malformed)?;
+        check_known_fields(&node).map_err(malformed)?;
+        let vm = "verificationMaterial";
+        let counts = Counts {
+            tlog_entries: array_len(&node, &[vm, "tlogEntries"]),
+            timestamps: array_len(
+                &node,
+                &[vm, "timestampVerificationData", "rfc3161Timestamps"],
+            ),
+            certificates: array_len(&node, &[vm, "x509CertificateChain", "certificates"]),
+        };
+        let known = node.to_value();
+        drop(node);
+        let inner = sigstore_types::Bundle::from_json(&known.to_string())
             .map_err(|e| SigstoreError::MalformedBundle(e.to_string()))?;
-        Self::from_value(raw)
+        let media_type = known
+            .get("mediaType")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_owned();
+        Ok(SigstoreBundle {
+            inner,
+            media_type,
+            counts,
+        })
     }
 
-    fn from_value(raw: Value) -> Result<Self, SigstoreError> {
-        let inner = sigstore_types::Bundle::from_json(&raw.to_string())
+    /// The bundle a model signature was read into, for sigstore-verify: its
+    /// fields written out without the payload, parsed, and the payload bytes
+    /// attached as they are (no base64 text of a large payload is made).
+    fn from_model_bundle(bundle: &Bundle) -> Result<Self, SigstoreError> {
+        let mut inner = sigstore_types::Bundle::from_json(&bundle.to_json_without_payload())
             .map_err(|e| SigstoreError::MalformedBundle(e.to_string()))?;
-        Ok(SigstoreBundle { inner, raw })
+        let SignatureContent::DsseEnvelope(env) = &mut inner.content else {
+            return Err(SigstoreError::Inconsistent("content"));
+        };
+        env.payload = PayloadBytes::new(bundle.envelope.payload.clone());
+        let material = &inner.verification_material;
+        let counts = Counts {
+            tlog_entries: material.tlog_entries.len(),
+            timestamps: material
+                .timestamp_verification_data
+                .rfc3161_timestamps
+                .len(),
+            certificates: match &material.content {
+                VerificationMaterialContent::X509CertificateChain { certificates } => {
+                    certificates.len()
+                }
+                _ => 0,
+            },
+        };
+        Ok(SigstoreBundle {
+            inner,
+            media_type: bundle.media_type.clone(),
+            counts,
+        })
     }
 
     /// The bundle's `mediaType`.
     pub fn media_type(&self) -> &str {
-        self.raw
-            .get("mediaType")
-            .and_then(Value::as_str)
-            .unwrap_or("")
+        &self.media_type
     }
 }
 
@@ -160,28 +224,22 @@ fn material_name(m: &VerificationMaterialContent) -> &'static str {
 /// [`MAX_CHAIN_CERTIFICATES`](model_signing::limits::MAX_CHAIN_CERTIFICATES)
 /// certificates (each is parsed).
 fn check_structure(trust: &TrustRoot, bundle: &SigstoreBundle) -> Result<(), SigstoreError> {
-    let material = &bundle.inner.verification_material;
     let expected = usize::from(trust.has_transparency_log());
-    let found = material.tlog_entries.len();
+    let found = bundle.counts.tlog_entries;
     if found != expected {
         return Err(SigstoreError::TlogEntryCount { expected, found });
     }
-    let timestamps = material
-        .timestamp_verification_data
-        .rfc3161_timestamps
-        .len();
+    let timestamps = bundle.counts.timestamps;
     if timestamps > MAX_TIMESTAMPS {
         return Err(SigstoreError::MalformedBundle(format!(
             "{timestamps} RFC 3161 timestamps; at most {MAX_TIMESTAMPS} are accepted"
         )));
     }
-    if let VerificationMaterialContent::X509CertificateChain { certificates } = &material.content {
-        if certificates.len() > MAX_CHAIN_CERTIFICATES {
-            return Err(SigstoreError::MalformedBundle(format!(
-                "{} certificates in x509CertificateChain; at most {MAX_CHAIN_CERTIFICATES} are accepted",
-                certificates.len()
-            )));
-        }
+    let certificates = bundle.counts.certificates;
+    if certificates > MAX_CHAIN_CERTIFICATES {
+        return Err(SigstoreError::MalformedBundle(format!(
+            "{certificates} certificates in x509CertificateChain; at most {MAX_CHAIN_CERTIFICATES} are accepted"
+        )));
     }
     Ok(())
 }
@@ -341,6 +399,53 @@ impl SigstoreVerifier {
         })
     }
 
+    /// Checks made before the payload is handed to sigstore-verify, which
+    /// parses the whole statement into a tree (several times the payload's
+    /// size) before any cryptography: the signing certificate chains to a
+    /// trusted Fulcio CA (at its own notBefore; the full check at every
+    /// verified time follows), names the expected identity and issuer, and
+    /// its key signed the envelope. Only a payload signed by the expected
+    /// signer goes further; each check here is repeated, or made stronger,
+    /// by what follows.
+    fn precheck(&self, bundle: &Bundle, leaf_der: &[u8]) -> Result<(), SigstoreError> {
+        if let VerificationMaterial::X509CertificateChain(ders) = &bundle.material {
+            for der in ders {
+                let cert = Certificate::from_der(der).map_err(SigstoreError::Certificate)?;
+                if cert.is_self_issued() {
+                    return Err(SigstoreError::RootCertificateInBundle);
+                }
+            }
+        }
+        let leaf = Certificate::from_der(leaf_der).map_err(SigstoreError::Certificate)?;
+        if leaf.is_self_issued() {
+            return Err(SigstoreError::RootCertificateInBundle);
+        }
+        let issued = leaf.not_before();
+        let anchors: Vec<Certificate> = self
+            .trust
+            .fulcio
+            .iter()
+            .filter(|ca| {
+                ca.valid_for.is_none_or(|w| {
+                    w.start.as_second() <= issued && w.end.is_none_or(|e| issued <= e.as_second())
+                })
+            })
+            .flat_map(|ca| ca.certificates.iter().cloned())
+            .collect();
+        verify_chain(&leaf, &[], &anchors, &ChainPolicy::sigstore(issued))
+            .map_err(SigstoreError::Certificate)?;
+        self.policy.check_identity(&certificate_identity(&leaf)?)?;
+        let key = PublicKey::from_spki_der(leaf.spki_der())
+            .map_err(|e| SigstoreError::rejected(Check::Signature, e.to_string()))?;
+        match bundle.envelope.verify(&key) {
+            Ok(PaeEncoding::Standard) => Ok(()),
+            _ => Err(SigstoreError::rejected(
+                Check::Signature,
+                "DSSE signature verification failed: the signing certificate's key did not sign the envelope",
+            )),
+        }
+    }
+
     fn verify_model_bundle(&self, bundle: &Bundle) -> Result<SignatureCheck, SigstoreError> {
         let leaf_der = match &bundle.material {
             VerificationMaterial::Certificate(der) => der.as_slice(),
@@ -355,8 +460,16 @@ impl SigstoreVerifier {
                 })
             }
         };
+        let expected = usize::from(self.trust.has_transparency_log());
+        if bundle.tlog_entries.len() != expected {
+            return Err(SigstoreError::TlogEntryCount {
+                expected,
+                found: bundle.tlog_entries.len(),
+            });
+        }
+        self.precheck(bundle, leaf_der)?;
         let digest = subject_sha256(&bundle.envelope.payload)?;
-        let sb = SigstoreBundle::from_value(bundle.raw.clone())?;
+        let sb = SigstoreBundle::from_model_bundle(bundle)?;
         let verification = self.verify_artifact(
             &sb,
             &Artifact::Digest {
@@ -368,8 +481,8 @@ impl SigstoreVerifier {
         // Model signatures are logged with an inclusion proof and a signed
         // checkpoint whatever media type the bundle claims: a bundle
         // relabelled v0.1 (where a SET alone is allowed) must not skip them.
-        if self.trust.has_transparency_log() {
-            let proof = &sb.raw["verificationMaterial"]["tlogEntries"][0]["inclusionProof"];
+        if let Some(entry) = bundle.tlog_entries.first() {
+            let proof = &entry["inclusionProof"];
             let checkpoint = proof["checkpoint"]["envelope"].as_str().unwrap_or("");
             if checkpoint.is_empty() {
                 return Err(SigstoreError::rejected(
@@ -379,7 +492,6 @@ impl SigstoreVerifier {
             }
             // Rekor v2 logs have one index: the proof's must be the entry's
             // (the proof is checked at the entry's index).
-            let entry = &sb.raw["verificationMaterial"]["tlogEntries"][0];
             if entry["kindVersion"]["version"].as_str() == Some("0.0.2") {
                 let index = |v: &serde_json::Value| match v {
                     serde_json::Value::String(s) => Some(s.clone()),
@@ -425,26 +537,36 @@ impl SigstoreVerifier {
     }
 }
 
-/// The single sha256 subject digest of an in-toto statement.
+/// The single sha256 subject digest of an in-toto statement, read without
+/// building a tree of the statement: everything but the subject is skipped.
 fn subject_sha256(payload: &[u8]) -> Result<Vec<u8>, SigstoreError> {
-    let statement = parse_strict(payload, MAX_BUNDLE_BYTES)
+    let shape = Shape::object([(
+        "subject",
+        Shape::array(
+            1,
+            Shape::object([("digest", Shape::object([("sha256", Shape::Scalar)]))]),
+        ),
+    )]);
+    let statement = parse_shaped(payload, MAX_PAYLOAD_BYTES, usize::MAX, &shape)
         .map_err(|e| SigstoreError::NoSubjectDigest(e.to_string()))?;
-    let subjects = statement
-        .get("subject")
-        .and_then(Value::as_array)
-        .ok_or_else(|| SigstoreError::NoSubjectDigest("no subject list".into()))?;
-    let [subject] = subjects.as_slice() else {
+    let none = |what: &str| SigstoreError::NoSubjectDigest(what.to_owned());
+    let root = Obj::new(&statement, "").map_err(|_| none("no subject list"))?;
+    let Some(Node::Array(subjects)) = root.get("subject") else {
+        return Err(none("no subject list"));
+    };
+    let (Some(subject), 1) = (subjects.items.first(), subjects.len) else {
         return Err(SigstoreError::NoSubjectDigest(format!(
             "{} subjects",
-            subjects.len()
+            subjects.len
         )));
     };
-    let hex_digest = subject
-        .get("digest")
-        .and_then(|d| d.get("sha256"))
-        .and_then(Value::as_str)
-        .ok_or_else(|| SigstoreError::NoSubjectDigest("the subject has no sha256 digest".into()))?;
-    let digest = hex::decode(hex_digest)
+    let hex_digest = Obj::new(subject, "subject[0]")
+        .ok()
+        .and_then(|s| s.get("digest"))
+        .and_then(|d| Obj::new(d, "subject[0].digest").ok())
+        .and_then(|d| d.opt_str("sha256").ok().flatten())
+        .ok_or_else(|| none("the subject has no sha256 digest"))?;
+    let digest = hex::decode(hex_digest.as_bytes())
         .map_err(|_| SigstoreError::NoSubjectDigest("the sha256 digest is not hex".into()))?;
     if digest.len() != 32 {
         return Err(SigstoreError::NoSubjectDigest(

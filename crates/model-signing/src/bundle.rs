@@ -5,9 +5,11 @@ use base64::Engine as _;
 use serde_json::{json, Value};
 
 use crate::dsse::Envelope;
-use crate::json::{parse_strict, JsonError, Obj};
+use crate::json::{parse_shaped, JsonError, Node, Obj, Shape, MAX_ESCAPED_STRING};
 use crate::limits::Limits;
-pub use crate::limits::MAX_BUNDLE_BYTES;
+pub use crate::limits::{
+    MAX_BUNDLE_BYTES, MAX_CERTIFICATE_BYTES, MAX_FIELD_BYTES, MAX_PROOF_HASHES,
+};
 
 /// The media type written for every new signature.
 pub const BUNDLE_V03_MEDIA_TYPE: &str = "application/vnd.dev.sigstore.bundle.v0.3+json";
@@ -98,20 +100,168 @@ impl VerificationMaterial {
 }
 
 /// A parsed bundle. The signature is not checked by parsing.
+///
+/// Only the fields of the Sigstore bundle format are kept: unknown fields are
+/// skipped while the document is read, never stored, and never reach a
+/// verifier.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Bundle {
     /// The bundle's media type (one of [`KNOWN_MEDIA_TYPES`]).
     pub media_type: String,
     /// The signer's key or certificates.
     pub material: VerificationMaterial,
-    /// Transparency log entries, as raw JSON (interpreted by Sigstore verification).
+    /// Transparency log entries (their known fields, as JSON; interpreted by
+    /// Sigstore verification).
     pub tlog_entries: Vec<Value>,
-    /// `timestampVerificationData`, as raw JSON, if any.
+    /// `timestampVerificationData` (its known fields, as JSON), if any.
     pub timestamp_data: Option<Value>,
     /// The signed envelope.
     pub envelope: Envelope,
-    /// The whole document as read.
-    pub raw: Value,
+}
+
+/// What of a bundle document is read: the fields of the Sigstore bundle
+/// format (v0.1 to v0.3), with their counts bounded by `limits`.
+fn bundle_shape(limits: &Limits) -> Shape {
+    let s = || Shape::Scalar;
+    let cert = || Shape::object([("rawBytes", s())]);
+    let tlog_entry = Shape::object([
+        ("logIndex", s()),
+        ("logId", Shape::object([("keyId", s())])),
+        (
+            "kindVersion",
+            Shape::object([("kind", s()), ("version", s())]),
+        ),
+        ("integratedTime", s()),
+        (
+            "inclusionPromise",
+            Shape::object([("signedEntryTimestamp", s())]),
+        ),
+        (
+            "inclusionProof",
+            Shape::object([
+                ("logIndex", s()),
+                ("rootHash", s()),
+                ("treeSize", s()),
+                ("hashes", Shape::array(MAX_PROOF_HASHES, s())),
+                ("checkpoint", Shape::object([("envelope", s())])),
+            ]),
+        ),
+        ("canonicalizedBody", s()),
+    ]);
+    Shape::object([
+        ("mediaType", s()),
+        (
+            "verificationMaterial",
+            Shape::object([
+                (
+                    "publicKey",
+                    Shape::object([("hint", s()), ("rawBytes", s()), ("keyDetails", s())]),
+                ),
+                (
+                    "x509CertificateChain",
+                    Shape::object([(
+                        "certificates",
+                        Shape::array(limits.chain_certificates, cert()),
+                    )]),
+                ),
+                ("certificate", cert()),
+                ("tlogEntries", Shape::array(limits.tlog_entries, tlog_entry)),
+                (
+                    "timestampVerificationData",
+                    Shape::object([(
+                        "rfc3161Timestamps",
+                        Shape::array(limits.timestamps, Shape::object([("signedTimestamp", s())])),
+                    )]),
+                ),
+            ]),
+        ),
+        (
+            "dsseEnvelope",
+            Shape::object([
+                ("payload", s()),
+                ("payloadType", s()),
+                (
+                    "signatures",
+                    Shape::array(1, Shape::object([("sig", s()), ("keyid", s())])),
+                ),
+            ]),
+        ),
+        (
+            "messageSignature",
+            Shape::object([
+                (
+                    "messageDigest",
+                    Shape::object([("algorithm", s()), ("digest", s())]),
+                ),
+                ("signature", s()),
+            ]),
+        ),
+    ])
+}
+
+/// The longest string accepted at `path` of a bundle: the payload is bounded
+/// by the bundle size alone, a certificate by [`MAX_CERTIFICATE_BYTES`],
+/// anything else by [`MAX_FIELD_BYTES`].
+fn field_bound(path: &str) -> usize {
+    if path == "dsseEnvelope.payload" {
+        usize::MAX
+    } else if path.starts_with("verificationMaterial.x509CertificateChain.certificates")
+        || path == "verificationMaterial.certificate.rawBytes"
+    {
+        MAX_CERTIFICATE_BYTES
+    } else {
+        MAX_FIELD_BYTES
+    }
+}
+
+/// Reads a bundle document under the shape of the Sigstore bundle format:
+/// the known fields only, their strings borrowed from `bytes`, every string
+/// and array within its bound. What the verifiers of this library and of
+/// Sigstore are given is made of these fields alone.
+pub fn read_known_fields<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Node<'a>, BundleError> {
+    let node = parse_shaped(
+        bytes,
+        limits.bundle_bytes,
+        MAX_ESCAPED_STRING,
+        &bundle_shape(limits),
+    )?;
+    Ok(node)
+}
+
+/// The arrays whose length the reader of a bundle checks itself, with an
+/// error of its own: certificates, log entries and timestamps.
+pub const COUNTED_ARRAYS: [&str; 3] = [
+    "verificationMaterial.x509CertificateChain.certificates",
+    "verificationMaterial.tlogEntries",
+    "verificationMaterial.timestampVerificationData.rfc3161Timestamps",
+];
+
+/// Checks a document read with [`read_known_fields`]: every string within
+/// its bound ([`MAX_CERTIFICATE_BYTES`], [`MAX_FIELD_BYTES`]; the payload
+/// within the bundle size), and no array longer than its bound but the
+/// [`COUNTED_ARRAYS`], whose lengths the caller checks.
+pub fn check_known_fields(doc: &Node<'_>) -> Result<(), BundleError> {
+    doc.check_bounds("", &field_bound, &|path| COUNTED_ARRAYS.contains(&path))?;
+    Ok(())
+}
+
+/// The length of the array at `path` (keys from the root) in a document
+/// read with [`read_known_fields`]; 0 when absent or not an array.
+pub fn array_len(doc: &Node<'_>, path: &[&str]) -> usize {
+    let mut node = doc;
+    for key in path {
+        let Node::Object(fields) = node else {
+            return 0;
+        };
+        match fields.iter().find(|(k, _)| k == key) {
+            Some((_, v)) => node = v,
+            None => return 0,
+        }
+    }
+    match node {
+        Node::Array(a) => a.len,
+        _ => 0,
+    }
 }
 
 fn b64(o: &Obj<'_>, key: &str) -> Result<Vec<u8>, BundleError> {
@@ -137,15 +287,22 @@ impl Bundle {
     /// are bundles over [`MAX_BUNDLE_BYTES`] or with more than
     /// [`MAX_CHAIN_CERTIFICATES`](crate::limits::MAX_CHAIN_CERTIFICATES)
     /// certificates, [`MAX_TLOG_ENTRIES`](crate::limits::MAX_TLOG_ENTRIES) log
-    /// entries or [`MAX_TIMESTAMPS`](crate::limits::MAX_TIMESTAMPS) timestamps.
+    /// entries or [`MAX_TIMESTAMPS`](crate::limits::MAX_TIMESTAMPS)
+    /// timestamps, a certificate over [`MAX_CERTIFICATE_BYTES`], an inclusion
+    /// proof of more than [`MAX_PROOF_HASHES`] hashes, or any other string
+    /// but the payload over [`MAX_FIELD_BYTES`].
+    ///
+    /// Memory: the decoded payload (three quarters of its base64 text) and
+    /// the other fields, whose total the bounds above keep to a few MiB; no
+    /// tree of the document is built, and unknown fields are skipped unread.
     pub fn from_json(bytes: &[u8]) -> Result<Self, BundleError> {
         Self::from_json_with_limits(bytes, &Limits::default())
     }
 
     /// [`from_json`](Self::from_json) with other bounds.
     pub fn from_json_with_limits(bytes: &[u8], limits: &Limits) -> Result<Self, BundleError> {
-        let raw = parse_strict(bytes, limits.bundle_bytes)?;
-        let root = Obj::new(&raw, "")?;
+        let doc = read_known_fields(bytes, limits)?;
+        let root = Obj::new(&doc, "")?;
         let media_type = root.str("mediaType")?;
         if !KNOWN_MEDIA_TYPES.contains(&media_type) {
             return Err(BundleError::UnknownMediaType(crate::json::shorten(
@@ -166,6 +323,44 @@ impl Bundle {
                 present.join(", ")
             }));
         }
+        at_most(
+            "certificates in x509CertificateChain",
+            array_len(
+                &doc,
+                &[
+                    "verificationMaterial",
+                    "x509CertificateChain",
+                    "certificates",
+                ],
+            ),
+            limits.chain_certificates,
+        )?;
+        let tlog_entries = vm.opt_array("tlogEntries")?;
+        at_most(
+            "transparency log entries",
+            tlog_entries.map_or(0, |a| a.len),
+            limits.tlog_entries,
+        )?;
+        let timestamp_data = vm.get("timestampVerificationData");
+        at_most(
+            "RFC 3161 timestamps",
+            array_len(
+                &doc,
+                &[
+                    "verificationMaterial",
+                    "timestampVerificationData",
+                    "rfc3161Timestamps",
+                ],
+            ),
+            limits.timestamps,
+        )?;
+        let signatures = array_len(&doc, &["dsseEnvelope", "signatures"]);
+        if signatures > 1 {
+            return Err(BundleError::SignatureCount(signatures));
+        }
+        // Every string and array within its bound before anything is decoded.
+        check_known_fields(&doc)?;
+
         let material = match present[0] {
             "publicKey" => {
                 let p = vm.path_of("publicKey");
@@ -190,16 +385,11 @@ impl Bundle {
                 let p = vm.path_of("x509CertificateChain");
                 let chain = vm.obj("x509CertificateChain", &p)?;
                 let certs = chain.array("certificates")?;
-                if certs.is_empty() {
+                if certs.len == 0 {
                     return Err(BundleError::Empty(chain.path_of("certificates")));
                 }
-                at_most(
-                    "certificates in x509CertificateChain",
-                    certs.len(),
-                    limits.chain_certificates,
-                )?;
-                let mut out = Vec::with_capacity(certs.len());
-                for (i, c) in certs.iter().enumerate() {
+                let mut out = Vec::with_capacity(certs.items.len());
+                for (i, c) in certs.items.iter().enumerate() {
                     let cp = format!("{}[{i}]", chain.path_of("certificates"));
                     out.push(b64(&Obj::new(c, &cp)?, "rawBytes")?);
                 }
@@ -211,20 +401,10 @@ impl Bundle {
                 VerificationMaterial::Certificate(b64(&cert, "rawBytes")?)
             }
         };
-        let tlog_entries = vm.opt_array("tlogEntries")?;
-        at_most(
-            "transparency log entries",
-            tlog_entries.len(),
-            limits.tlog_entries,
-        )?;
-        let tlog_entries = tlog_entries.to_vec();
-        let timestamp_data = vm.get("timestampVerificationData").cloned();
-        let timestamps = timestamp_data
-            .as_ref()
-            .and_then(|t| t.get("rfc3161Timestamps"))
-            .and_then(Value::as_array)
-            .map_or(0, Vec::len);
-        at_most("RFC 3161 timestamps", timestamps, limits.timestamps)?;
+        let tlog_entries = tlog_entries
+            .map(|a| a.items.iter().map(Node::to_value).collect())
+            .unwrap_or_default();
+        let timestamp_data = timestamp_data.map(Node::to_value);
 
         if root.get("dsseEnvelope").is_none() {
             return Err(BundleError::NoEnvelope(
@@ -242,16 +422,17 @@ impl Bundle {
         }
         let env_path = root.path_of("dsseEnvelope");
         let env = root.obj("dsseEnvelope", &env_path)?;
-        let payload = b64(&env, "payload")?;
         let payload_type = env.str("payloadType")?.to_owned();
         let sigs = env.array("signatures")?;
-        if sigs.len() != 1 {
-            return Err(BundleError::SignatureCount(sigs.len()));
-        }
+        let [sig] = sigs.items.as_slice() else {
+            return Err(BundleError::SignatureCount(sigs.len));
+        };
         let sig_path = format!("{}[0]", env.path_of("signatures"));
-        let sig_obj = Obj::new(&sigs[0], &sig_path)?;
+        let sig_obj = Obj::new(sig, &sig_path)?;
         let signature = b64(&sig_obj, "sig")?;
         let keyid = sig_obj.opt_str("keyid")?.map(str::to_owned);
+        // Last: the one large field.
+        let payload = b64(&env, "payload")?;
 
         Ok(Bundle {
             media_type: media_type.to_owned(),
@@ -264,25 +445,28 @@ impl Bundle {
                 signature,
                 keyid,
             },
-            raw,
         })
     }
 
     /// A new v0.3 bundle for key or certificate signatures (no log entries).
     pub fn new(material: VerificationMaterial, envelope: Envelope) -> Self {
-        let mut b = Bundle {
+        Bundle {
             media_type: BUNDLE_V03_MEDIA_TYPE.to_owned(),
             material,
             tlog_entries: Vec::new(),
             timestamp_data: None,
             envelope,
-            raw: Value::Null,
-        };
-        b.raw = b.to_value();
-        b
+        }
     }
 
-    fn to_value(&self) -> Value {
+    /// The bundle as JSON with the payload left empty (`""`): what a
+    /// verifier that is handed the payload bytes separately reads, without
+    /// a second base64 copy of a large payload.
+    pub fn to_json_without_payload(&self) -> String {
+        self.to_value(false).to_string()
+    }
+
+    fn to_value(&self, with_payload: bool) -> Value {
         let material = match &self.material {
             VerificationMaterial::PublicKey {
                 hint,
@@ -322,7 +506,7 @@ impl Bundle {
             "mediaType": self.media_type,
             "verificationMaterial": Value::Object(vm),
             "dsseEnvelope": {
-                "payload": STANDARD.encode(&self.envelope.payload),
+                "payload": if with_payload { STANDARD.encode(&self.envelope.payload) } else { String::new() },
                 "payloadType": self.envelope.payload_type,
                 "signatures": [{
                     "sig": STANDARD.encode(&self.envelope.signature),
@@ -334,7 +518,7 @@ impl Bundle {
 
     /// The bundle as pretty-printed JSON with a fixed key order, newline-terminated.
     pub fn to_json(&self) -> String {
-        let mut s = to_pretty(&self.to_value());
+        let mut s = to_pretty(&self.to_value(true));
         s.push('\n');
         s
     }
@@ -474,5 +658,144 @@ mod tests {
         ));
         assert!(Bundle::from_json(b"").is_err());
         assert!(Bundle::from_json(b"[]").is_err());
+    }
+
+    fn edited(f: impl FnOnce(&mut Value)) -> Vec<u8> {
+        let mut v: Value = serde_json::from_str(&sample().to_json()).expect("json");
+        f(&mut v);
+        v.to_string().into_bytes()
+    }
+
+    fn entry() -> Value {
+        json!({
+            "logIndex": "1",
+            "logId": {"keyId": "AAAA"},
+            "kindVersion": {"kind": "dsse", "version": "0.0.1"},
+            "integratedTime": "1700000000",
+            "inclusionProof": {"logIndex": "1", "rootHash": "AAAA", "treeSize": "2",
+                               "hashes": ["AAAA"], "checkpoint": {"envelope": "cp"}},
+            "canonicalizedBody": "e30=",
+        })
+    }
+
+    #[test]
+    fn unknown_fields_are_dropped_wherever_they_are() {
+        let bytes = edited(|v| {
+            v["x"] = json!(vec![0; 10_000]);
+            v["verificationMaterial"]["y"] = json!({"z": [1, 2, 3]});
+            let mut e = entry();
+            e["unknown"] = json!("a".repeat(1000));
+            e["inclusionProof"]["extra"] = json!([[1]]);
+            v["verificationMaterial"]["tlogEntries"] = json!([e]);
+            v["verificationMaterial"]["timestampVerificationData"] =
+                json!({"rfc3161Timestamps": [{"signedTimestamp": "AAAA", "w": 1}], "v": 2});
+            v["dsseEnvelope"]["signatures"][0]["other"] = json!(true);
+        });
+        let b = Bundle::from_json(&bytes).expect("reads");
+        assert_eq!(b.tlog_entries, [entry()]);
+        assert_eq!(
+            b.timestamp_data,
+            Some(json!({"rfc3161Timestamps": [{"signedTimestamp": "AAAA"}]}))
+        );
+        let written = b.to_json();
+        for unknown in [
+            "\"x\"", "\"y\"", "unknown", "extra", "\"w\"", "\"v\"", "other",
+        ] {
+            assert!(!written.contains(unknown), "{unknown} in {written}");
+        }
+        let without: Value = serde_json::from_str(&b.to_json_without_payload()).expect("json");
+        assert_eq!(without["dsseEnvelope"]["payload"], "");
+        assert_eq!(
+            without["verificationMaterial"]["tlogEntries"],
+            json!([entry()])
+        );
+    }
+
+    #[test]
+    fn fields_over_their_bound_are_refused_before_decoding() {
+        let long_cert = "A".repeat(MAX_CERTIFICATE_BYTES + 4);
+        let cases: [(Vec<u8>, &str); 5] = [
+            (
+                edited(|v| {
+                    v["verificationMaterial"] = json!({"certificate": {"rawBytes": long_cert}})
+                }),
+                "verificationMaterial.certificate.rawBytes",
+            ),
+            (
+                edited(|v| {
+                    v["dsseEnvelope"]["signatures"][0]["sig"] =
+                        json!("A".repeat(MAX_FIELD_BYTES + 4))
+                }),
+                "dsseEnvelope.signatures[0].sig",
+            ),
+            (
+                edited(|v| {
+                    v["verificationMaterial"]["publicKey"]["hint"] =
+                        json!("a".repeat(MAX_FIELD_BYTES + 1))
+                }),
+                "verificationMaterial.publicKey.hint",
+            ),
+            (
+                edited(|v| {
+                    let mut e = entry();
+                    e["canonicalizedBody"] = json!("A".repeat(MAX_FIELD_BYTES + 4));
+                    v["verificationMaterial"]["tlogEntries"] = json!([e]);
+                }),
+                "verificationMaterial.tlogEntries[0].canonicalizedBody",
+            ),
+            (
+                edited(|v| {
+                    let mut e = entry();
+                    e["inclusionProof"]["hashes"] = json!(vec!["AAAA"; MAX_PROOF_HASHES + 1]);
+                    v["verificationMaterial"]["tlogEntries"] = json!([e]);
+                }),
+                "verificationMaterial.tlogEntries[0].inclusionProof.hashes",
+            ),
+        ];
+        for (bytes, path) in cases {
+            match Bundle::from_json(&bytes) {
+                Err(BundleError::Json(JsonError::Invalid { path: p, .. })) => assert_eq!(p, path),
+                other => panic!("{path}: {other:?}"),
+            }
+        }
+        // At the bounds.
+        let mut e = entry();
+        e["inclusionProof"]["hashes"] = json!(vec!["AAAA"; MAX_PROOF_HASHES]);
+        e["canonicalizedBody"] = json!("A".repeat(MAX_FIELD_BYTES));
+        Bundle::from_json(&edited(|v| {
+            v["verificationMaterial"]["tlogEntries"] = json!([e])
+        }))
+        .expect("at the bounds");
+    }
+
+    #[test]
+    fn a_long_payload_with_escape_sequences_is_refused() {
+        let payload = STANDARD.encode(vec![0xffu8; 3 * MAX_ESCAPED_STRING]);
+        let escaped = payload.replace('/', "\\/");
+        assert!(escaped.len() > payload.len(), "the payload has a `/`");
+        let text = String::from_utf8(edited(|v| v["dsseEnvelope"]["payload"] = json!("PAYLOAD")))
+            .expect("utf-8");
+        let e =
+            Bundle::from_json(text.replace("PAYLOAD", &escaped).as_bytes()).expect_err("escaped");
+        assert!(e.to_string().contains("escape sequences"), "{e}");
+        // Unescaped, or escaped but short, it reads.
+        let b = Bundle::from_json(text.replace("PAYLOAD", &payload).as_bytes()).expect("plain");
+        assert_eq!(b.envelope.payload.len(), 3 * MAX_ESCAPED_STRING);
+        let b = Bundle::from_json(text.replace("PAYLOAD", "e30\\u003d").as_bytes()).expect("short");
+        assert_eq!(b.envelope.payload, b"{}");
+    }
+
+    #[test]
+    fn the_document_is_refused_before_it_is_read_when_too_deep() {
+        let deep = format!("{}1{}", "[".repeat(40), "]".repeat(40));
+        let bytes = edited(|v| v["unknown"] = json!("DEEP"));
+        let text = String::from_utf8(bytes)
+            .expect("utf-8")
+            .replace("\"DEEP\"", &deep);
+        let e = Bundle::from_json(text.as_bytes()).expect_err("too deep");
+        assert!(
+            e.to_string().contains("nesting deeper than 32 levels"),
+            "{e}"
+        );
     }
 }

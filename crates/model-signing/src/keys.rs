@@ -148,6 +148,23 @@ impl DigestAlgorithm {
             DigestAlgorithm::Sha512 => sha2::Sha512::digest(message).to_vec(),
         }
     }
+
+    /// The digest of the concatenation of `chunks`, without concatenating
+    /// them: a large message need not be copied to be signed or verified.
+    pub fn digest_chunks<'a>(self, chunks: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+        fn run<'a, D: sha2::Digest>(chunks: impl IntoIterator<Item = &'a [u8]>) -> Vec<u8> {
+            let mut h = D::new();
+            for c in chunks {
+                h.update(c);
+            }
+            h.finalize().to_vec()
+        }
+        match self {
+            DigestAlgorithm::Sha256 => run::<sha2::Sha256>(chunks),
+            DigestAlgorithm::Sha384 => run::<sha2::Sha384>(chunks),
+            DigestAlgorithm::Sha512 => run::<sha2::Sha512>(chunks),
+        }
+    }
 }
 
 impl fmt::Display for DigestAlgorithm {

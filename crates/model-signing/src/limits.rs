@@ -10,6 +10,21 @@
 /// million files with typical names is about 200 MB.
 pub const MAX_BUNDLE_BYTES: usize = 512 << 20;
 
+/// Longest base64 text of one certificate in a bundle: 256 KiB (a DER
+/// certificate of 192 KiB). A Fulcio certificate is about 1 KiB; public
+/// certificates with hundreds of names stay under 30 KiB.
+pub const MAX_CERTIFICATE_BYTES: usize = 256 << 10;
+
+/// Longest string of a bundle other than the payload and the certificates:
+/// 64 KiB. The largest, a Rekor entry body (a signature and a certificate)
+/// or an RFC 3161 timestamp with its certificates, are a few KiB. With the
+/// counts below, everything in a bundle but the payload stays under 12 MiB.
+pub const MAX_FIELD_BYTES: usize = 64 << 10;
+
+/// Most hashes in a transparency log inclusion proof: one per level of a
+/// Merkle tree of up to 2^64 entries.
+pub const MAX_PROOF_HASHES: usize = 64;
+
 /// Most certificates in a bundle's `x509CertificateChain` (the signing
 /// certificate and the chain above it). Real chains have two to four.
 pub const MAX_CHAIN_CERTIFICATES: usize = 32;

@@ -1,12 +1,12 @@
 //! The in-toto statement a model signature signs: building it, and reading it
 //! back with every check a verifier needs before any file is touched.
 
-use std::collections::HashSet;
-
 use model_signing_hash::{HashAlgorithm, Method, RelPath, ResourceKey};
 use serde_json::{json, Value};
 
-use crate::json::{parse_strict, shorten, JsonError, Obj};
+use crate::json::{
+    for_each_item, parse_shaped, shorten, Array, ItemError, JsonError, Node, Obj, Shape,
+};
 use crate::limits::Limits;
 use crate::manifest::{Manifest, Resource, Serialization};
 
@@ -251,11 +251,16 @@ fn parse_serialization(pred: &Obj<'_>, limits: &Limits) -> Result<Serialization,
         }
     };
     let allow_symlinks = s.bool("allow_symlinks")?;
-    let listed = s.opt_array("ignore_paths")?;
-    at_most("ignore paths", listed.len(), limits.ignore_paths)?;
+    let listed: &[Node<'_>] = match s.opt_array("ignore_paths")? {
+        Some(listed) => {
+            at_most("ignore paths", listed.len, limits.ignore_paths)?;
+            &listed.items
+        }
+        None => &[],
+    };
     let mut ignore_paths = Vec::with_capacity(listed.len());
     for (i, p) in listed.iter().enumerate() {
-        let Value::String(p) = p else {
+        let Node::Str(p) = p else {
             return Err(PayloadError::Serialization(format!(
                 "ignore_paths[{i}] is not a string"
             )));
@@ -306,8 +311,55 @@ fn parse_digest(
 /// [`MAX_RESOURCES`](crate::limits::MAX_RESOURCES) resources and
 /// [`MAX_IGNORE_PATHS`](crate::limits::MAX_IGNORE_PATHS) ignore paths are
 /// accepted.
+///
+/// The payload is read twice without building a tree of it: once for
+/// everything but the resources (which are only counted), then once more
+/// handing each resource, in turn, to the checks that turn it into its key
+/// and digest. Memory is the result's, allocated once the count is known.
 pub fn parse_statement(payload_type: &str, payload: &[u8]) -> Result<SignedManifest, PayloadError> {
     parse_statement_with_limits(payload_type, payload, &Limits::default())
+}
+
+/// What the first read of a statement keeps: the resource list (or, for
+/// legacy statements, the subject list) is only counted.
+fn statement_shape(limits: &Limits) -> Shape {
+    let s = || Shape::Scalar;
+    Shape::object([
+        ("_type", s()),
+        ("predicateType", s()),
+        ("subject", Shape::array(1, subject_shape())),
+        (
+            "predicate",
+            Shape::object([
+                (
+                    "serialization",
+                    Shape::object([
+                        ("method", s()),
+                        ("hash_type", s()),
+                        ("shard_size", s()),
+                        ("allow_symlinks", s()),
+                        ("ignore_paths", Shape::array(limits.ignore_paths, s())),
+                    ]),
+                ),
+                ("resources", Shape::array(0, s())),
+            ]),
+        ),
+    ])
+}
+
+fn subject_shape() -> Shape {
+    Shape::object([
+        ("name", Shape::Scalar),
+        ("digest", Shape::object([("sha256", Shape::Scalar)])),
+    ])
+}
+
+fn resource_shape() -> Shape {
+    Shape::object([
+        ("name", Shape::Scalar),
+        ("algorithm", Shape::Scalar),
+        ("digest", Shape::Scalar),
+    ])
 }
 
 /// [`parse_statement`] with other bounds.
@@ -319,7 +371,12 @@ pub fn parse_statement_with_limits(
     if payload_type != crate::dsse::IN_TOTO_PAYLOAD_TYPE {
         return Err(PayloadError::PayloadType(shorten(payload_type, 80)));
     }
-    let doc = parse_strict(payload, limits.payload_bytes)?;
+    let doc = parse_shaped(
+        payload,
+        limits.payload_bytes,
+        usize::MAX,
+        &statement_shape(limits),
+    )?;
     let root = Obj::new(&doc, "")?;
     let ty = root.str("_type")?;
     if ty != STATEMENT_TYPE {
@@ -328,8 +385,8 @@ pub fn parse_statement_with_limits(
     let predicate_type = root.str("predicateType")?;
     let subjects = root.array("subject")?;
     match predicate_type {
-        PREDICATE_TYPE => parse_v1(&root, subjects, limits),
-        LEGACY_PREDICATE_TYPE => parse_legacy(subjects, limits),
+        PREDICATE_TYPE => parse_v1(payload, &root, subjects, limits),
+        LEGACY_PREDICATE_TYPE => parse_legacy(payload, subjects, limits),
         other => Err(PayloadError::PredicateType(shorten(other, 80))),
     }
 }
@@ -341,15 +398,48 @@ fn subject_digest(subject: &Obj<'_>) -> Result<String, PayloadError> {
     Ok(sha.to_owned())
 }
 
+/// Hands each item of the array at `path` to `each`, one at a time.
+fn stream<'a>(
+    payload: &'a [u8],
+    path: &[&'static str],
+    item: &Shape,
+    each: &mut dyn FnMut(usize, Node<'a>) -> Result<(), PayloadError>,
+) -> Result<(), PayloadError> {
+    for_each_item(payload, path, item, each).map_err(|e| match e {
+        ItemError::Json(e) => PayloadError::Json(e),
+        ItemError::Item(e) => e,
+    })
+}
+
+/// The position of the first resource whose key an earlier one already has.
+/// Keys listed in signing order (what signers write) are checked in one
+/// pass; others are sorted by index.
+fn first_duplicate(keys: &[ResourceKey]) -> Option<usize> {
+    if keys.windows(2).all(|w| w[0] < w[1]) {
+        return None;
+    }
+    let mut order: Vec<usize> = (0..keys.len()).collect();
+    order.sort_by(|&a, &b| keys[a].cmp(&keys[b]).then(a.cmp(&b)));
+    order
+        .windows(2)
+        .filter(|w| keys[w[0]] == keys[w[1]])
+        .map(|w| w[1])
+        .min()
+}
+
 fn parse_v1(
+    payload: &[u8],
     root: &Obj<'_>,
-    subjects: &[Value],
+    subjects: &Array<'_>,
     limits: &Limits,
 ) -> Result<SignedManifest, PayloadError> {
-    if subjects.len() != 1 {
-        return Err(PayloadError::SubjectCount(subjects.len()));
+    let [subject] = subjects.items.as_slice() else {
+        return Err(PayloadError::SubjectCount(subjects.len));
+    };
+    if subjects.len != 1 {
+        return Err(PayloadError::SubjectCount(subjects.len));
     }
-    let subject = Obj::new(&subjects[0], "subject[0]")?;
+    let subject = Obj::new(subject, "subject[0]")?;
     let model_name = subject.opt_str("name")?.unwrap_or_default().to_owned();
     let expected_root = subject_digest(&subject)?;
 
@@ -357,37 +447,45 @@ fn parse_v1(
     let pred = root.obj("predicate", &pred_path)?;
     let serialization = parse_serialization(&pred, limits)?;
     let expected_algorithm = serialization.resource_algorithm();
-    let list = pred.array("resources")?;
-    if list.is_empty() {
+    let count = pred.array("resources")?.len;
+    if count == 0 {
         return Err(PayloadError::NoResources);
     }
-    at_most("resources", list.len(), limits.resources)?;
-    let mut resources = Vec::with_capacity(list.len());
-    let mut keys = Vec::with_capacity(list.len());
-    let mut seen = HashSet::with_capacity(list.len());
-    for (i, r) in list.iter().enumerate() {
-        let rp = format!("predicate.resources[{i}]");
-        let r = Obj::new(r, &rp)?;
-        let name = r.str("name")?;
-        let algorithm = r.str("algorithm")?;
-        if algorithm != expected_algorithm {
-            return Err(PayloadError::Algorithm {
-                name: shorten(name, 120),
-                found: shorten(algorithm, 60),
-                expected: expected_algorithm,
+    at_most("resources", count, limits.resources)?;
+    let mut resources = Vec::with_capacity(count);
+    let mut keys = Vec::with_capacity(count);
+    stream(
+        payload,
+        &["predicate", "resources"],
+        &resource_shape(),
+        &mut |i, node| {
+            let rp = format!("predicate.resources[{i}]");
+            let r = Obj::new(&node, &rp)?;
+            let name = r.str("name")?;
+            let algorithm = r.str("algorithm")?;
+            if algorithm != expected_algorithm {
+                return Err(PayloadError::Algorithm {
+                    name: shorten(name, 120),
+                    found: shorten(algorithm, 60),
+                    expected: expected_algorithm.clone(),
+                });
+            }
+            let key = parse_resource_name(name, serialization.method)?;
+            let digest = parse_digest(name, r.str("digest")?, serialization.hash_type)?;
+            resources.push(Resource {
+                name: key.to_string(),
+                algorithm: algorithm.to_owned(),
+                digest,
             });
-        }
-        let key = parse_resource_name(name, serialization.method)?;
-        let digest = parse_digest(name, r.str("digest")?, serialization.hash_type)?;
-        if !seen.insert(key.clone()) {
-            return Err(PayloadError::DuplicateResource(shorten(name, 120)));
-        }
-        resources.push(Resource {
-            name: key.to_string(),
-            algorithm: algorithm.to_owned(),
-            digest,
-        });
-        keys.push(key);
+            keys.push(key);
+            Ok(())
+        },
+    )?;
+    if let Some(i) = first_duplicate(&keys) {
+        return Err(PayloadError::DuplicateResource(shorten(
+            &resources[i].name,
+            120,
+        )));
     }
     // `.` names the model itself: a single file, hashed whole or in shards
     // (`.:0:N`, `.:N:2N`, ...). It cannot sit beside named files.
@@ -418,29 +516,36 @@ fn parse_v1(
     })
 }
 
-fn parse_legacy(subjects: &[Value], limits: &Limits) -> Result<SignedManifest, PayloadError> {
-    if subjects.is_empty() {
+fn parse_legacy(
+    payload: &[u8],
+    subjects: &Array<'_>,
+    limits: &Limits,
+) -> Result<SignedManifest, PayloadError> {
+    if subjects.len == 0 {
         return Err(PayloadError::NoResources);
     }
-    at_most("resources", subjects.len(), limits.resources)?;
-    let mut resources = Vec::with_capacity(subjects.len());
-    let mut keys = Vec::with_capacity(subjects.len());
-    let mut seen = HashSet::new();
-    for (i, s) in subjects.iter().enumerate() {
+    at_most("resources", subjects.len, limits.resources)?;
+    let mut resources = Vec::with_capacity(subjects.len);
+    let mut keys = Vec::with_capacity(subjects.len);
+    stream(payload, &["subject"], &subject_shape(), &mut |i, node| {
         let sp = format!("subject[{i}]");
-        let s = Obj::new(s, &sp)?;
+        let s = Obj::new(&node, &sp)?;
         let name = s.str("name")?;
         let key = parse_resource_name(name, Method::Files)?;
         let digest = parse_digest(name, &subject_digest(&s)?, HashAlgorithm::Sha256)?;
-        if !seen.insert(key.clone()) {
-            return Err(PayloadError::DuplicateResource(shorten(name, 120)));
-        }
         resources.push(Resource {
             name: key.to_string(),
             algorithm: "sha256".into(),
             digest,
         });
         keys.push(key);
+        Ok(())
+    })?;
+    if let Some(i) = first_duplicate(&keys) {
+        return Err(PayloadError::DuplicateResource(shorten(
+            &resources[i].name,
+            120,
+        )));
     }
     let manifest = Manifest {
         model_name: String::new(),
@@ -603,5 +708,81 @@ mod tests {
         ] {
             assert!(parse_resource_name(bad, m).is_err(), "{bad}");
         }
+    }
+
+    fn with_names(names: &[&str]) -> Result<SignedManifest, PayloadError> {
+        mutated(|v| {
+            let r = v["predicate"]["resources"][0].clone();
+            let list: Vec<Value> = names
+                .iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    let mut r = r.clone();
+                    r["name"] = json!(n);
+                    r["digest"] = json!(format!("{i:02x}").repeat(32));
+                    r
+                })
+                .collect();
+            v["predicate"]["resources"] = json!(list);
+            let digests: Vec<u8> = (0..names.len())
+                .flat_map(|i| vec![u8::try_from(i).expect("small"); 32])
+                .collect();
+            v["subject"][0]["digest"]["sha256"] =
+                json!(hex::encode(model_signing_hash::root_digest([
+                    digests.as_slice()
+                ])));
+        })
+    }
+
+    #[test]
+    fn resources_in_any_order_are_read_in_listed_order() {
+        let m = with_names(&["z", "a/b", "a"]).expect("any order");
+        let names: Vec<&str> = m
+            .manifest
+            .resources
+            .iter()
+            .map(|r| r.name.as_str())
+            .collect();
+        assert_eq!(names, ["z", "a/b", "a"]);
+        assert_eq!(m.keys[1].path(), "a/b");
+    }
+
+    #[test]
+    fn duplicates_are_found_whatever_the_order() {
+        for names in [
+            &["a", "b", "a"][..],
+            &["b", "a", "b"],
+            &["c", "b", "a", "a"],
+            &["x/y", "x", "x/y"],
+        ] {
+            match with_names(names) {
+                Err(PayloadError::DuplicateResource(n)) => assert!(names.contains(&n.as_str())),
+                other => panic!("{names:?}: {other:?}"),
+            }
+        }
+        let e = with_names(&["d", "c", "c", "d"]).expect_err("two duplicates");
+        assert_eq!(
+            e,
+            PayloadError::DuplicateResource("c".into()),
+            "the first one listed"
+        );
+    }
+
+    #[test]
+    fn a_bad_resource_deep_in_the_list_is_named_by_its_index() {
+        let mut names = vec!["n"; 0];
+        let owned: Vec<String> = (0..50).map(|i| format!("f{i:03}")).collect();
+        names.extend(owned.iter().map(String::as_str));
+        names[37] = "../up";
+        match with_names(&names) {
+            Err(PayloadError::ResourceName { name, .. }) => assert_eq!(name, "../up"),
+            other => panic!("{other:?}"),
+        }
+        let e =
+            mutated(|v| v["predicate"]["resources"][1]["digest"] = json!(7)).expect_err("mistyped");
+        assert_eq!(
+            e.to_string(),
+            "malformed payload: field `predicate.resources[1].digest` must be a string, found a number"
+        );
     }
 }

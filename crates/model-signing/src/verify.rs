@@ -14,8 +14,8 @@ use model_signing_hash::{
 };
 
 use crate::bundle::{Bundle, BundleError, VerificationMaterial};
-use crate::dsse::legacy_v02_pae;
-use crate::keys::{DigestAlgorithm, KeyError, PublicKey};
+use crate::dsse::PaeEncoding;
+use crate::keys::{KeyError, PublicKey};
 use crate::statement::{parse_statement, PayloadError, SignedManifest};
 use crate::x509::{verify_chain, CertError, Certificate, ChainPolicy, LeafCaRule};
 
@@ -160,18 +160,10 @@ pub fn verify_bundle(
 }
 
 fn verify_envelope(key: &PublicKey, bundle: &Bundle) -> Result<bool, VerifyError> {
-    let env = &bundle.envelope;
-    if key.verify(&env.pae(), &env.signature).is_ok() {
-        return Ok(false);
+    match bundle.envelope.verify(key) {
+        Ok(encoding) => Ok(encoding == PaeEncoding::LegacyV02),
+        Err(_) => Err(VerifyError::BadSignature),
     }
-    let legacy = legacy_v02_pae(&env.payload_type, &env.payload);
-    if key
-        .verify_with_digest(&legacy, &env.signature, DigestAlgorithm::Sha256)
-        .is_ok()
-    {
-        return Ok(true);
-    }
-    Err(VerifyError::BadSignature)
 }
 
 /// Verifies signatures made with a private key, given its public key.

@@ -206,12 +206,19 @@ impl PublicKey {
         der_signature: &[u8],
         digest: DigestAlgorithm,
     ) -> Result<(), KeyError> {
+        self.verify_prehashed(&digest.digest(message), der_signature)
+    }
+
+    /// Verifies a DER-encoded ECDSA signature over a message whose digest
+    /// is `prehash` (computed by the caller, for example over a message
+    /// given in pieces with [`DigestAlgorithm::digest_chunks`]), with the
+    /// rules of [`verify_with_digest`](Self::verify_with_digest).
+    pub fn verify_prehashed(&self, prehash: &[u8], der_signature: &[u8]) -> Result<(), KeyError> {
         check_der_shape(der_signature)?;
-        let prehash = digest.digest(message);
         match &self.inner {
-            Inner::P256(vk) => verify_prehash(vk, &prehash, der_signature),
-            Inner::P384(vk) => verify_prehash(vk, &prehash, der_signature),
-            Inner::P521(vk) => verify_prehash(vk, &prehash, der_signature),
+            Inner::P256(vk) => verify_prehash(vk, prehash, der_signature),
+            Inner::P384(vk) => verify_prehash(vk, prehash, der_signature),
+            Inner::P521(vk) => verify_prehash(vk, prehash, der_signature),
         }
     }
 }
