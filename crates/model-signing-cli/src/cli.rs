@@ -3,7 +3,11 @@
 
 // The doc comments below are the `--help` text, written for a terminal
 // (`hf://ORG/NAME[@REVISION]`, bare links), not for rustdoc.
-#![allow(rustdoc::broken_intra_doc_links, rustdoc::bare_urls, rustdoc::invalid_html_tags)]
+#![allow(
+    rustdoc::broken_intra_doc_links,
+    rustdoc::bare_urls,
+    rustdoc::invalid_html_tags
+)]
 
 use std::path::PathBuf;
 
@@ -42,6 +46,57 @@ pub struct GlobalArgs {
         display_order = 901
     )]
     pub verbose: u8,
+    /// The reference's logging level: DEBUG is --verbose, WARNING and above are --quiet.
+    #[arg(
+        long = "log-level",
+        alias = "log_level",
+        global = true,
+        value_enum,
+        ignore_case = true,
+        env = "MODEL_SIGNING_LOG_LEVEL",
+        value_name = "LEVEL",
+        display_order = 902
+    )]
+    pub log_level: Option<LogLevel>,
+}
+
+/// `--log-level`, with the reference's level names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "UPPER")]
+pub enum LogLevel {
+    Debug,
+    Info,
+    Warning,
+    Error,
+    Critical,
+}
+
+impl GlobalArgs {
+    /// Neither quiet nor verbose.
+    pub fn plain() -> Self {
+        GlobalArgs {
+            quiet: false,
+            verbose: 0,
+            log_level: None,
+        }
+    }
+
+    /// Whether only results and errors are printed.
+    pub fn is_quiet(&self) -> bool {
+        self.quiet
+            || matches!(
+                self.log_level,
+                Some(LogLevel::Warning | LogLevel::Error | LogLevel::Critical)
+            )
+    }
+
+    /// How much detail is printed beyond the default.
+    pub fn verbosity(&self) -> u8 {
+        match self.log_level {
+            Some(LogLevel::Debug) => self.verbose.max(1),
+            _ => self.verbose,
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -421,8 +476,20 @@ pub struct VerifyCommon {
     #[arg(long = "allow-symlinks", alias = "allow_symlinks")]
     pub allow_symlinks: bool,
     /// Check only the files the signature lists; list the others as skipped.
-    #[arg(long = "ignore-unsigned-files", alias = "ignore_unsigned_files")]
+    #[arg(
+        long = "ignore-unsigned-files",
+        alias = "ignore_unsigned_files",
+        overrides_with = "no_ignore_unsigned_files"
+    )]
     pub ignore_unsigned_files: bool,
+    /// Fail on files the signature does not list (default).
+    #[arg(
+        long = "no-ignore-unsigned-files",
+        alias = "no-ignore_unsigned_files",
+        alias = "no_ignore_unsigned_files",
+        overrides_with = "ignore_unsigned_files"
+    )]
+    pub no_ignore_unsigned_files: bool,
     /// Number of hashing threads (default: one per CPU).
     #[arg(
         long,

@@ -97,10 +97,7 @@ where
 
 /// Help, version and usage errors from the argument parser.
 fn parse_failed(e: &clap::Error, args: &[OsString], io: Io) -> u8 {
-    let quiet = cli::GlobalArgs {
-        quiet: false,
-        verbose: 0,
-    };
+    let quiet = cli::GlobalArgs::plain();
     let to_stderr = e.use_stderr();
     // Colour only for help on a terminal: usage errors quote arguments, which
     // are escaped like any untrusted text.

@@ -79,8 +79,8 @@ impl Printer {
     pub fn new(global: &GlobalArgs, io: crate::Io) -> Self {
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
         Printer {
-            quiet: global.quiet,
-            verbose: global.verbose,
+            quiet: global.is_quiet(),
+            verbose: global.verbosity(),
             stderr_tty: io.stderr_is_terminal,
             color: io.stderr_is_terminal && !no_color,
             out: Sink::new(io.stdout),
