@@ -88,13 +88,10 @@ fn ignore_path(bytes: &[u8]) {
     let Some(name) = text(bytes) else { return };
     match RelPath::parse(name) {
         Ok(p) => {
-            assert!(!p.components().is_empty());
+            assert!(p.components().next().is_some());
             let again = RelPath::parse(&p.to_string()).expect("a normalized path parses again");
             assert_eq!(again, p);
-            assert_eq!(
-                RelPath::from_components(p.components().to_vec()).ok(),
-                Some(p)
-            );
+            assert_eq!(RelPath::from_components(p.components()).ok(), Some(p));
         }
         Err(e) => {
             let _ = e.to_string();

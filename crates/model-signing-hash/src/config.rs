@@ -1,3 +1,4 @@
+use std::collections::HashSet;
 use std::fmt;
 use std::num::{NonZeroU64, NonZeroUsize};
 use std::path::{Path, PathBuf};
@@ -52,9 +53,14 @@ impl Method {
 
 /// A validated path relative to the model root: one or more components, none
 /// of them empty, `.` or `..`, none containing `/` or NUL.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+///
+/// Kept as one `/`-joined string, so that a path costs its length however
+/// many components it has (a signature may list 10,000 ignore paths of
+/// hundreds of components each). Ordered as the tuple of its components,
+/// each by Unicode code point.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RelPath {
-    components: Vec<String>,
+    path: Box<str>,
 }
 
 impl RelPath {
@@ -77,26 +83,45 @@ impl RelPath {
         if s.contains('\0') {
             return Err(invalid("it contains a NUL byte"));
         }
-        let mut components = Vec::new();
+        let mut path = String::with_capacity(s.len());
         for c in s.split('/') {
             match c {
                 "" | "." => {}
                 ".." => return Err(invalid("it contains `..`")),
-                c => components.push(c.to_owned()),
+                c => {
+                    if !path.is_empty() {
+                        path.push('/');
+                    }
+                    path.push_str(c);
+                }
             }
         }
-        if components.is_empty() {
+        if path.is_empty() {
             return Err(invalid("it names the model root itself"));
         }
-        Ok(RelPath { components })
+        Ok(RelPath {
+            path: path.into_boxed_str(),
+        })
     }
 
     /// Builds a path from components that were already checked by the caller
     /// (for example names read from a directory).
-    pub fn from_components(components: Vec<String>) -> Result<Self, ConfigError> {
-        let joined = components.join("/");
+    pub fn from_components<I, S>(components: I) -> Result<Self, ConfigError>
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        let mut joined = String::new();
+        let mut count = 0;
+        for (i, c) in components.into_iter().enumerate() {
+            if i > 0 {
+                joined.push('/');
+            }
+            joined.push_str(c.as_ref());
+            count += 1;
+        }
         let parsed = RelPath::parse(&joined)?;
-        if parsed.components != components {
+        if parsed.path.len() != joined.len() || parsed.components().count() != count {
             return Err(ConfigError::InvalidIgnorePath {
                 path: joined,
                 reason: "a component is empty, `.` or contains `/`",
@@ -105,20 +130,39 @@ impl RelPath {
         Ok(parsed)
     }
 
-    /// The components of the path.
-    pub fn components(&self) -> &[String] {
-        &self.components
+    /// The `/`-joined path.
+    pub fn as_str(&self) -> &str {
+        &self.path
     }
 
-    /// Whether `path` is this path or lies below it (whole components).
-    pub fn is_prefix_of(&self, path: &[String]) -> bool {
-        path.len() >= self.components.len() && path[..self.components.len()] == self.components[..]
+    /// The components of the path.
+    pub fn components(&self) -> std::str::Split<'_, char> {
+        self.path.split('/')
+    }
+
+    /// Whether the `/`-joined `path` is this path or lies below it (whole
+    /// components).
+    pub fn is_prefix_of(&self, path: &str) -> bool {
+        path.strip_prefix(&*self.path)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    }
+}
+
+impl Ord for RelPath {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        crate::walk::cmp_paths(&self.path, &other.path)
+    }
+}
+
+impl PartialOrd for RelPath {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
     }
 }
 
 impl fmt::Display for RelPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.components.join("/"))
+        f.write_str(&self.path)
     }
 }
 
@@ -190,23 +234,18 @@ impl HashConfig {
         S: AsRef<str>,
     {
         for p in paths {
-            let p = RelPath::parse(p.as_ref())?;
-            if !self.ignore_paths.contains(&p) {
-                self.ignore_paths.push(p);
-            }
+            self.ignore_paths.push(RelPath::parse(p.as_ref())?);
         }
-        self.ignore_paths.sort();
+        self.ignore_paths.sort_unstable();
+        self.ignore_paths.dedup();
         Ok(self)
     }
 
     /// Adds already validated ignore paths.
     pub fn ignore_rel_paths(mut self, paths: impl IntoIterator<Item = RelPath>) -> Self {
-        for p in paths {
-            if !self.ignore_paths.contains(&p) {
-                self.ignore_paths.push(p);
-            }
-        }
-        self.ignore_paths.sort();
+        self.ignore_paths.extend(paths);
+        self.ignore_paths.sort_unstable();
+        self.ignore_paths.dedup();
         self
     }
 
@@ -356,6 +395,19 @@ impl HashConfig {
         all
     }
 
+    /// Every ignored path, `/`-joined, for the walk's lookups: one per
+    /// directory entry, whatever the number of ignore paths.
+    pub(crate) fn ignore_set(&self) -> HashSet<&str> {
+        let mut set: HashSet<&str> = self.ignore_paths.iter().map(RelPath::as_str).collect();
+        if self.ignore_git_paths {
+            set.extend(GIT_PATHS);
+        }
+        if self.ignore_hf_download_cache {
+            set.insert(HF_DOWNLOAD_CACHE_PATH);
+        }
+        set
+    }
+
     /// The `algorithm` string of each resource: `sha256`, or
     /// `sha256-sharded-1000000000` for shards.
     pub fn resource_algorithm(&self) -> String {
@@ -396,8 +448,23 @@ mod tests {
     #[test]
     fn rel_path_normalizes() {
         let p = RelPath::parse("a//b/./c/").expect("valid");
-        assert_eq!(p.components(), ["a", "b", "c"]);
+        assert_eq!(p.components().collect::<Vec<_>>(), ["a", "b", "c"]);
         assert_eq!(p.to_string(), "a/b/c");
+        assert_eq!(RelPath::from_components(["a", "b", "c"]), Ok(p));
+        for bad in [&["a", ""][..], &["a/b"], &["."], &["a", ".."], &[]] {
+            assert!(RelPath::from_components(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn rel_path_orders_by_components() {
+        let mut paths: Vec<RelPath> = ["a.b/c", "a-b", "a/b", "A", "a"]
+            .iter()
+            .map(|p| RelPath::parse(p).expect("valid"))
+            .collect();
+        paths.sort();
+        let names: Vec<&str> = paths.iter().map(RelPath::as_str).collect();
+        assert_eq!(names, ["A", "a", "a/b", "a-b", "a.b/c"]);
     }
 
     #[test]
@@ -410,11 +477,11 @@ mod tests {
     #[test]
     fn prefix_is_by_whole_components() {
         let d = RelPath::parse("d").expect("valid");
-        let path = |s: &str| s.split('/').map(str::to_owned).collect::<Vec<_>>();
-        assert!(d.is_prefix_of(&path("d")));
-        assert!(d.is_prefix_of(&path("d/x")));
-        assert!(!d.is_prefix_of(&path("d2")));
-        assert!(!d.is_prefix_of(&path("x/d")));
+        assert!(d.is_prefix_of("d"));
+        assert!(d.is_prefix_of("d/x"));
+        assert!(!d.is_prefix_of("d2"));
+        assert!(!d.is_prefix_of("d2/x"));
+        assert!(!d.is_prefix_of("x/d"));
     }
 
     #[test]

@@ -187,11 +187,7 @@ impl ResourceKey {
     /// Whether `prefix` names this file or a directory above it (whole
     /// components: `d` covers `d/x`, not `d2`).
     pub fn is_under(&self, prefix: &RelPath) -> bool {
-        let mut mine = self.components();
-        prefix
-            .components()
-            .iter()
-            .all(|p| mine.next() == Some(p.as_str()))
+        prefix.is_prefix_of(&self.path)
     }
 
     /// The same resource renamed as the single file of a model (`.`).

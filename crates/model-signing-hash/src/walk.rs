@@ -5,7 +5,7 @@ use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use crate::config::{HashConfig, RelPath};
+use crate::config::HashConfig;
 use crate::error::HashError;
 
 /// Default upper bound on the number of files in one model
@@ -82,12 +82,14 @@ impl FileEntry {
     }
 }
 
-/// The files of a model, sorted by path components.
+/// The files of a model, sorted by path components, and the ignored paths
+/// the walk met.
 #[derive(Debug, Clone)]
 pub struct ModelFiles {
     pub(crate) root: PathBuf,
     pub(crate) single_file: bool,
     pub(crate) entries: Vec<FileEntry>,
+    pub(crate) ignored: Vec<String>,
 }
 
 impl ModelFiles {
@@ -109,6 +111,13 @@ impl ModelFiles {
     /// Keeps only the files for which `keep` returns true.
     pub fn retain(&mut self, mut keep: impl FnMut(&FileEntry) -> bool) {
         self.entries.retain(|e| keep(e));
+    }
+
+    /// The paths present in the model that an ignore path named, `/`-joined
+    /// and sorted by components: the top-most ones only, since nothing below
+    /// an ignored directory is read.
+    pub fn ignored(&self) -> &[String] {
+        &self.ignored
     }
 
     /// Total size in bytes.
@@ -174,23 +183,25 @@ fn follow_contained(path: &Path, container: &Path) -> Result<Metadata, HashError
     fs::metadata(&target).map_err(|e| HashError::io(path, e))
 }
 
-fn is_ignored(components: &[String], ignores: &[RelPath]) -> bool {
-    ignores.iter().any(|i| i.is_prefix_of(components))
-}
-
 struct PendingDir {
     fs_path: PathBuf,
     components: Vec<String>,
+    /// The components joined with `/` (empty at the root).
+    path: String,
     /// (dev, ino) of this directory and every ancestor up to the root.
     ancestors: Vec<(u64, u64)>,
 }
 
 /// Lists the files of the model at `root` under `config`'s ignore and symlink
-/// rules. Ignored paths are skipped before they are examined in any way.
+/// rules. Ignored paths are skipped before they are examined in any way, and
+/// listed in [`ModelFiles::ignored`].
 ///
 /// With [`HashConfig::contained_links`], a link is followed when its fully
 /// resolved target lies inside that folder and refused otherwise, whatever
 /// `allow_symlinks` says; the file keeps the link's name.
+///
+/// Matching costs one hash lookup per directory entry, whatever the number
+/// and the depth of the ignore paths.
 pub fn walk(root: &Path, config: &HashConfig) -> Result<ModelFiles, HashError> {
     let lmeta = match fs::symlink_metadata(root) {
         Ok(m) => m,
@@ -216,6 +227,7 @@ pub fn walk(root: &Path, config: &HashConfig) -> Result<ModelFiles, HashError> {
                 via_symlink: root_is_link,
                 snapshot: Snapshot::of(&meta),
             }],
+            ignored: Vec::new(),
         });
     }
     if !ft.is_dir() {
@@ -225,16 +237,18 @@ pub fn walk(root: &Path, config: &HashConfig) -> Result<ModelFiles, HashError> {
         });
     }
 
-    let ignores = config.effective_ignore_paths();
+    let ignores = config.ignore_set();
     let allow_symlinks = config.get_allow_symlinks();
     let container = match config.get_contained_links() {
         Some(c) => Some(fs::canonicalize(c).map_err(|e| HashError::io(c, e))?),
         None => None,
     };
     let mut entries = Vec::new();
+    let mut ignored = Vec::new();
     let mut stack = vec![PendingDir {
         fs_path: root.to_owned(),
         components: Vec::new(),
+        path: String::new(),
         ancestors: vec![(meta.dev(), meta.ino())],
     }];
 
@@ -246,11 +260,14 @@ pub fn walk(root: &Path, config: &HashConfig) -> Result<ModelFiles, HashError> {
             let Some(name) = item.file_name().to_str().map(str::to_owned) else {
                 return Err(HashError::NonUtf8Name { path: fs_path });
             };
-            let mut components = dir.components.clone();
-            components.push(name);
-            if is_ignored(&components, &ignores) {
+            let path = join(&dir.path, &name);
+            if ignores.contains(path.as_str()) {
+                ignored.push(path);
                 continue;
             }
+            let mut components = Vec::with_capacity(dir.components.len() + 1);
+            components.extend_from_slice(&dir.components);
+            components.push(name);
             // A file removed since its directory was read is not part of the
             // model, as if the walk had come a moment later (a signer's
             // temporary file renamed away, say). Removed after the walk, it
@@ -291,6 +308,7 @@ pub fn walk(root: &Path, config: &HashConfig) -> Result<ModelFiles, HashError> {
                 stack.push(PendingDir {
                     fs_path,
                     components,
+                    path,
                     ancestors,
                 });
             } else if ft.is_file() {
@@ -316,9 +334,36 @@ pub fn walk(root: &Path, config: &HashConfig) -> Result<ModelFiles, HashError> {
     }
 
     entries.sort_by(|a, b| a.components.cmp(&b.components));
+    ignored.sort_unstable_by(|a, b| cmp_paths(a, b));
     Ok(ModelFiles {
         root: root.to_owned(),
         single_file: false,
         entries,
+        ignored,
     })
+}
+
+/// Orders `/`-joined paths as tuples of components, each by Unicode code
+/// point: byte order with `/` ranked below every other byte (no component
+/// holds `/` or NUL), so that a component ends before any longer one.
+pub(crate) fn cmp_paths(a: &str, b: &str) -> std::cmp::Ordering {
+    let rank = |c: u8| if c == b'/' { 0 } else { u16::from(c) + 1 };
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    match a.iter().zip(b).position(|(x, y)| x != y) {
+        Some(i) => rank(a[i]).cmp(&rank(b[i])),
+        None => a.len().cmp(&b.len()),
+    }
+}
+
+/// `dir/name`, or `name` at the root.
+fn join(dir: &str, name: &str) -> String {
+    if dir.is_empty() {
+        name.to_owned()
+    } else {
+        let mut path = String::with_capacity(dir.len() + 1 + name.len());
+        path.push_str(dir);
+        path.push('/');
+        path.push_str(name);
+        path
+    }
 }
