@@ -37,6 +37,7 @@ mod error;
 mod progress;
 mod read;
 mod resource;
+mod tree;
 mod walk;
 
 pub use algorithm::HashAlgorithm;
@@ -48,4 +49,4 @@ pub use engine::{hash_files, hash_model, root_digest, MAX_RESOURCES};
 pub use error::{ConfigError, HashError};
 pub use progress::{NoProgress, Progress};
 pub use resource::{check_component, check_path, NameError, ResourceDigest, ResourceKey};
-pub use walk::{walk, FileEntry, ModelFiles, MAX_FILES};
+pub use walk::{cmp_paths, walk, walk_signed, FileEntry, ModelFiles, MAX_FILES};

@@ -5,8 +5,9 @@ use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
-use crate::config::HashConfig;
+use crate::config::{HashConfig, Method};
 use crate::error::HashError;
+use crate::tree::{NodeId, PathTree};
 
 /// Default upper bound on the number of files in one model
 /// ([`HashConfig::max_files`]): the walk stops there, before the engine's
@@ -82,14 +83,15 @@ impl FileEntry {
     }
 }
 
-/// The files of a model, sorted by path components, and the ignored paths
-/// the walk met.
+/// The files of a model, sorted by path components, and what the walk left
+/// out.
 #[derive(Debug, Clone)]
 pub struct ModelFiles {
     pub(crate) root: PathBuf,
     pub(crate) single_file: bool,
     pub(crate) entries: Vec<FileEntry>,
     pub(crate) ignored: Vec<String>,
+    pub(crate) unsigned: Vec<String>,
 }
 
 impl ModelFiles {
@@ -118,6 +120,14 @@ impl ModelFiles {
     /// an ignored directory is read.
     pub fn ignored(&self) -> &[String] {
         &self.ignored
+    }
+
+    /// With [`walk_signed`], the entries that are not signed, `/`-joined and
+    /// sorted by components: files, links, special files, and non-empty
+    /// directories reached through a link. None of them was opened, followed
+    /// or hashed. Always empty after [`walk`].
+    pub fn unsigned(&self) -> &[String] {
+        &self.unsigned
     }
 
     /// Total size in bytes.
@@ -183,6 +193,20 @@ fn follow_contained(path: &Path, container: &Path) -> Result<Metadata, HashError
     fs::metadata(&target).map_err(|e| HashError::io(path, e))
 }
 
+/// Where a directory lies relative to the signed paths, when walking for
+/// verification.
+#[derive(Debug, Clone, Copy)]
+enum Scope {
+    /// Not verifying: every file counts.
+    All,
+    /// The directory is the model root or lies above a signed path: its
+    /// entries are looked up in the tree of signed paths from this node.
+    Signed(NodeId),
+    /// A real directory inside the model that no signed path goes through:
+    /// every file in it is unsigned.
+    Unsigned,
+}
+
 struct PendingDir {
     fs_path: PathBuf,
     components: Vec<String>,
@@ -190,6 +214,10 @@ struct PendingDir {
     path: String,
     /// (dev, ino) of this directory and every ancestor up to the root.
     ancestors: Vec<(u64, u64)>,
+    scope: Scope,
+    /// Whether a followed symbolic link leads here: what lies below may be
+    /// outside the model.
+    below_link: bool,
 }
 
 /// Lists the files of the model at `root` under `config`'s ignore and symlink
@@ -201,8 +229,104 @@ struct PendingDir {
 /// `allow_symlinks` says; the file keeps the link's name.
 ///
 /// Matching costs one hash lookup per directory entry, whatever the number
-/// and the depth of the ignore paths.
+/// of ignore paths.
 pub fn walk(root: &Path, config: &HashConfig) -> Result<ModelFiles, HashError> {
+    walk_inner(root, config, None)
+}
+
+/// [`walk`] for comparing the model against a signature whose files are
+/// `signed` (`/`-joined paths relative to the model root, the file paths of
+/// its resources; the empty string for a single-file model).
+///
+/// Only the signed paths, and the directories above them, are examined as
+/// [`walk`] does. Any other entry is listed by its name in
+/// [`ModelFiles::unsigned`] and never opened, hashed or followed: a link is
+/// not followed wherever it points, and a FIFO, socket, device or dangling
+/// link is listed, not an error. A real directory inside the model that
+/// holds no signed path is read to list its files (a followed link is never
+/// read through to list unsigned files: the directory it leads to is listed
+/// by its name, unless it is empty). An empty regular file that is not
+/// signed is left out under the `shards` method, which gives empty files no
+/// resource.
+pub fn walk_signed<'a>(
+    root: &Path,
+    config: &HashConfig,
+    signed: impl IntoIterator<Item = &'a str>,
+) -> Result<ModelFiles, HashError> {
+    let tree = PathTree::new(signed);
+    walk_inner(root, config, Some(&tree))
+}
+
+/// The metadata of the final component of `fs_path`: the link's target for
+/// a link the walk follows, else the entry itself. Errors as [`walk`] reports
+/// them. `None` when the entry vanished since its directory was read.
+fn examine(
+    fs_path: &Path,
+    ft: &FileType,
+    allow_symlinks: bool,
+    container: Option<&Path>,
+) -> Result<Option<(Metadata, bool)>, HashError> {
+    if ft.is_symlink() {
+        if let Some(container) = container {
+            Ok(Some((follow_contained(fs_path, container)?, true)))
+        } else if allow_symlinks {
+            Ok(Some((follow(fs_path)?, true)))
+        } else {
+            Err(HashError::SymlinkNotAllowed {
+                path: fs_path.to_owned(),
+            })
+        }
+    } else if ft.is_file() || ft.is_dir() {
+        match fs::symlink_metadata(fs_path) {
+            Ok(meta) => Ok(Some((meta, false))),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(HashError::io(fs_path, e)),
+        }
+    } else {
+        Err(HashError::SpecialFile {
+            path: fs_path.to_owned(),
+            kind: special_kind(ft),
+        })
+    }
+}
+
+/// Whether an unsigned entry would give no resource: an empty regular file
+/// (or a link the walk would follow to one) under the `shards` method. Only
+/// metadata is read; nothing is walked through a link.
+fn gives_no_resource(
+    fs_path: &Path,
+    ft: &FileType,
+    config: &HashConfig,
+    container: Option<&Path>,
+) -> bool {
+    if !matches!(config.get_method(), Method::Shards { .. }) {
+        return false;
+    }
+    let meta = if ft.is_file() {
+        fs::symlink_metadata(fs_path).ok()
+    } else if ft.is_symlink() {
+        match container {
+            Some(container) => follow_contained(fs_path, container).ok(),
+            None if config.get_allow_symlinks() => fs::metadata(fs_path).ok(),
+            None => None,
+        }
+    } else {
+        None
+    };
+    meta.is_some_and(|m| m.is_file() && m.len() == 0)
+}
+
+/// Whether the directory at `path` holds at least one entry (or cannot be
+/// read, which is reported as holding something).
+fn has_entries(path: &Path) -> bool {
+    fs::read_dir(path).map_or(true, |mut d| d.next().is_some())
+}
+
+fn walk_inner(
+    root: &Path,
+    config: &HashConfig,
+    signed: Option<&PathTree<'_>>,
+) -> Result<ModelFiles, HashError> {
     let lmeta = match fs::symlink_metadata(root) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -228,6 +352,7 @@ pub fn walk(root: &Path, config: &HashConfig) -> Result<ModelFiles, HashError> {
                 snapshot: Snapshot::of(&meta),
             }],
             ignored: Vec::new(),
+            unsigned: Vec::new(),
         });
     }
     if !ft.is_dir() {
@@ -243,31 +368,52 @@ pub fn walk(root: &Path, config: &HashConfig) -> Result<ModelFiles, HashError> {
         Some(c) => Some(fs::canonicalize(c).map_err(|e| HashError::io(c, e))?),
         None => None,
     };
+    let container = container.as_deref();
+    let max_files = config.get_max_files();
     let mut entries = Vec::new();
     let mut ignored = Vec::new();
+    let mut unsigned = Vec::new();
     let mut stack = vec![PendingDir {
         fs_path: root.to_owned(),
         components: Vec::new(),
         path: String::new(),
         ancestors: vec![(meta.dev(), meta.ino())],
+        scope: match signed {
+            Some(_) => Scope::Signed(PathTree::ROOT),
+            None => Scope::All,
+        },
+        below_link: false,
     }];
+    let too_many = || HashError::TooMany {
+        what: "files",
+        limit: max_files,
+    };
 
     while let Some(dir) = stack.pop() {
         let read_dir = fs::read_dir(&dir.fs_path).map_err(|e| HashError::io(&dir.fs_path, e))?;
         for item in read_dir {
             let item = item.map_err(|e| HashError::io(&dir.fs_path, e))?;
             let fs_path = item.path();
-            let Some(name) = item.file_name().to_str().map(str::to_owned) else {
-                return Err(HashError::NonUtf8Name { path: fs_path });
+            let file_name = item.file_name();
+            let name = match file_name.to_str() {
+                Some(name) => name,
+                // No signature can name it: when verifying it is one more
+                // file the signature does not cover.
+                None if !matches!(dir.scope, Scope::All) => {
+                    if entries.len() + unsigned.len() >= max_files {
+                        return Err(too_many());
+                    }
+                    let lossy = file_name.to_string_lossy();
+                    unsigned.push(join(&dir.path, &lossy));
+                    continue;
+                }
+                None => return Err(HashError::NonUtf8Name { path: fs_path }),
             };
-            let path = join(&dir.path, &name);
+            let path = join(&dir.path, name);
             if ignores.contains(path.as_str()) {
                 ignored.push(path);
                 continue;
             }
-            let mut components = Vec::with_capacity(dir.components.len() + 1);
-            components.extend_from_slice(&dir.components);
-            components.push(name);
             // A file removed since its directory was read is not part of the
             // model, as if the walk had come a moment later (a signer's
             // temporary file renamed away, say). Removed after the walk, it
@@ -277,31 +423,79 @@ pub fn walk(root: &Path, config: &HashConfig) -> Result<ModelFiles, HashError> {
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
                 Err(e) => return Err(HashError::io(&fs_path, e)),
             };
-            let (meta, via_symlink) = if ft.is_symlink() {
-                if let Some(container) = &container {
-                    (follow_contained(&fs_path, container)?, true)
-                } else if allow_symlinks {
-                    (follow(&fs_path)?, true)
-                } else {
-                    return Err(HashError::SymlinkNotAllowed { path: fs_path });
+            let node = match dir.scope {
+                Scope::All => None,
+                Scope::Signed(parent) => signed.and_then(|t| t.child(parent, name)),
+                Scope::Unsigned => None,
+            };
+            let mut components = Vec::with_capacity(dir.components.len() + 1);
+            components.extend_from_slice(&dir.components);
+            components.push(name.to_owned());
+            if !matches!(dir.scope, Scope::All) && node.is_none() {
+                // Not signed and no signed path below it: listed by its
+                // name, never followed or opened.
+                if ft.is_dir() && !dir.below_link {
+                    let meta = match item.metadata() {
+                        Ok(m) => m,
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                        Err(e) => return Err(HashError::io(&fs_path, e)),
+                    };
+                    let id = (meta.dev(), meta.ino());
+                    if dir.ancestors.contains(&id) {
+                        return Err(HashError::SymlinkCycle { path: fs_path });
+                    }
+                    let mut ancestors = dir.ancestors.clone();
+                    ancestors.push(id);
+                    stack.push(PendingDir {
+                        fs_path,
+                        components,
+                        path,
+                        ancestors,
+                        scope: Scope::Unsigned,
+                        below_link: false,
+                    });
+                    continue;
                 }
-            } else if ft.is_file() || ft.is_dir() {
-                match fs::symlink_metadata(&fs_path) {
-                    Ok(meta) => (meta, false),
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                    Err(e) => return Err(HashError::io(&fs_path, e)),
+                if (ft.is_dir() && !has_entries(&fs_path))
+                    || gives_no_resource(&fs_path, &ft, config, container)
+                {
+                    continue;
                 }
-            } else {
-                return Err(HashError::SpecialFile {
-                    path: fs_path,
-                    kind: special_kind(&ft),
-                });
+                if entries.len() + unsigned.len() >= max_files {
+                    return Err(too_many());
+                }
+                unsigned.push(path);
+                continue;
+            }
+            let Some((meta, via_symlink)) = examine(&fs_path, &ft, allow_symlinks, container)?
+            else {
+                continue;
             };
             let ft = meta.file_type();
+            // When verifying, a signed file that is now a directory, or a
+            // directory above signed paths that is now a file, is unsigned
+            // under its new type.
+            let wanted = match (signed, node) {
+                (Some(tree), Some(node)) => {
+                    (ft.is_dir() && tree.is_inner(node)) || (ft.is_file() && tree.is_member(node))
+                }
+                _ => true,
+            };
             if ft.is_dir() {
                 let id = (meta.dev(), meta.ino());
                 if dir.ancestors.contains(&id) {
                     return Err(HashError::SymlinkCycle { path: fs_path });
+                }
+                let below_link = dir.below_link || via_symlink;
+                if !wanted && below_link {
+                    // Never read through a link to list what it does not sign.
+                    if has_entries(&fs_path) {
+                        if entries.len() + unsigned.len() >= max_files {
+                            return Err(too_many());
+                        }
+                        unsigned.push(path);
+                    }
+                    continue;
                 }
                 let mut ancestors = dir.ancestors.clone();
                 ancestors.push(id);
@@ -310,13 +504,22 @@ pub fn walk(root: &Path, config: &HashConfig) -> Result<ModelFiles, HashError> {
                     components,
                     path,
                     ancestors,
+                    scope: match node {
+                        Some(node) if wanted => Scope::Signed(node),
+                        Some(_) => Scope::Unsigned,
+                        None => Scope::All,
+                    },
+                    below_link,
                 });
             } else if ft.is_file() {
-                if entries.len() >= config.get_max_files() {
-                    return Err(HashError::TooMany {
-                        what: "files",
-                        limit: config.get_max_files(),
-                    });
+                if entries.len() + unsigned.len() >= max_files {
+                    return Err(too_many());
+                }
+                if !wanted {
+                    if !(meta.len() == 0 && matches!(config.get_method(), Method::Shards { .. })) {
+                        unsigned.push(path);
+                    }
+                    continue;
                 }
                 entries.push(FileEntry {
                     components,
@@ -335,18 +538,21 @@ pub fn walk(root: &Path, config: &HashConfig) -> Result<ModelFiles, HashError> {
 
     entries.sort_by(|a, b| a.components.cmp(&b.components));
     ignored.sort_unstable_by(|a, b| cmp_paths(a, b));
+    unsigned.sort_unstable_by(|a, b| cmp_paths(a, b));
     Ok(ModelFiles {
         root: root.to_owned(),
         single_file: false,
         entries,
         ignored,
+        unsigned,
     })
 }
 
 /// Orders `/`-joined paths as tuples of components, each by Unicode code
-/// point: byte order with `/` ranked below every other byte (no component
-/// holds `/` or NUL), so that a component ends before any longer one.
-pub(crate) fn cmp_paths(a: &str, b: &str) -> std::cmp::Ordering {
+/// point (the signing order of the reference implementation): byte order
+/// with `/` ranked below every other byte (no component holds `/` or NUL),
+/// so that a component ends before any longer one.
+pub fn cmp_paths(a: &str, b: &str) -> std::cmp::Ordering {
     let rank = |c: u8| if c == b'/' { 0 } else { u16::from(c) + 1 };
     let (a, b) = (a.as_bytes(), b.as_bytes());
     match a.iter().zip(b).position(|(x, y)| x != y) {
