@@ -21,6 +21,15 @@ pub struct Serialization {
     pub allow_symlinks: bool,
     /// Paths (relative to the model root) left out of the manifest, sorted.
     pub ignore_paths: Vec<String>,
+    /// Whether the payload has the `ignore_paths` field. Signatures made
+    /// before release 1.1 of the reference, and by the reference 1.1.1 when
+    /// its list is empty, leave it out, so its absence does not say that
+    /// nothing was ignored: verification then leaves out the git paths as
+    /// the reference does ([`ModelCheckOptions::ignore_git_paths`]). This
+    /// library always writes the field, even empty.
+    ///
+    /// [`ModelCheckOptions::ignore_git_paths`]: crate::verify::ModelCheckOptions::ignore_git_paths
+    pub ignore_paths_recorded: bool,
 }
 
 impl Serialization {
@@ -35,6 +44,7 @@ impl Serialization {
                 .iter()
                 .map(ToString::to_string)
                 .collect(),
+            ignore_paths_recorded: true,
         }
     }
 
@@ -61,7 +71,11 @@ impl Serialize for Serialization {
             st.skip_field("shard_size")?;
         }
         st.serialize_field("allow_symlinks", &self.allow_symlinks)?;
-        st.serialize_field("ignore_paths", &self.ignore_paths)?;
+        if self.ignore_paths_recorded {
+            st.serialize_field("ignore_paths", &self.ignore_paths)?;
+        } else {
+            st.skip_field("ignore_paths")?;
+        }
         st.end()
     }
 }

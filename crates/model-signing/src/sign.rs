@@ -283,12 +283,17 @@ fn temp_prefix(dest: &Path) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    temp_prefix_of(&name)
+}
+
+/// [`temp_prefix`] for a destination file named `name`.
+pub(crate) fn temp_prefix_of(name: &str) -> String {
     format!(".{name}.tmp-")
 }
 
 /// Whether `name` is that of a temporary file of [`write_atomic`] for a
 /// destination whose temporary files start with `prefix`.
-fn is_temp_name(name: &str, prefix: &str) -> bool {
+pub(crate) fn is_temp_name(name: &str, prefix: &str) -> bool {
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     name.strip_prefix(prefix)
         .and_then(|rest| rest.split_once('-'))

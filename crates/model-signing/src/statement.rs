@@ -251,7 +251,9 @@ fn parse_serialization(pred: &Obj<'_>, limits: &Limits) -> Result<Serialization,
         }
     };
     let allow_symlinks = s.bool("allow_symlinks")?;
-    let listed: &[Node<'_>] = match s.opt_array("ignore_paths")? {
+    let recorded = s.opt_array("ignore_paths")?;
+    let ignore_paths_recorded = recorded.is_some();
+    let listed: &[Node<'_>] = match recorded {
         Some(listed) => {
             at_most("ignore paths", listed.len, limits.ignore_paths)?;
             &listed.items
@@ -275,6 +277,7 @@ fn parse_serialization(pred: &Obj<'_>, limits: &Limits) -> Result<Serialization,
         hash_type,
         allow_symlinks,
         ignore_paths,
+        ignore_paths_recorded,
     })
 }
 
@@ -554,6 +557,7 @@ fn parse_legacy(
             hash_type: HashAlgorithm::Sha256,
             allow_symlinks: false,
             ignore_paths: Vec::new(),
+            ignore_paths_recorded: false,
         },
         resources,
     };

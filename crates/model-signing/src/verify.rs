@@ -5,12 +5,12 @@
 //! verified manifest can be compared against a model, so files are never
 //! checked against a payload whose signature was not verified.
 
-use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Component, Path, PathBuf};
 
 use model_signing_hash::{
-    hash_files, walk, ConfigError, HashConfig, HashError, Method, Progress, RelPath, ResourceKey,
-    GIT_PATHS, HF_DOWNLOAD_CACHE_PATH,
+    cmp_paths, hash_files, walk_signed, ConfigError, HashConfig, HashError, Method, Progress,
+    RelPath, ResourceKey, GIT_PATHS,
 };
 
 use crate::bundle::{Bundle, BundleError, VerificationMaterial};
@@ -334,6 +334,26 @@ impl SignatureVerifier for CertificateVerifier {
 
 /// How to compare a model against a verified manifest.
 ///
+/// [`ModelCheckOptions::default`] decides as `model-signing verify` does with
+/// no flags. What is left out of the comparison:
+///
+/// - the signature file, when [`signature_path`](Self::signature_path) lies
+///   inside the model, and the temporary files a signer writing it leaves
+///   beside it (`.NAME.tmp-PID-NANOS`);
+/// - when the signature records `ignore_paths` (every signature of this
+///   library, and of the reference from 1.1 on when its list is not empty),
+///   exactly those paths;
+/// - when it does not (releases before 1.1, and the reference 1.1.1 when
+///   its list is empty), `.git`, `.gitattributes`, `.github` and
+///   `.gitignore` at the model root, as the reference does, unless
+///   [`ignore_git_paths`](Self::ignore_git_paths) is off or the signature
+///   covers files there;
+/// - the [`extra_ignore_paths`](Self::extra_ignore_paths) the caller gives.
+///
+/// Nothing else: `.cache/huggingface` is compared like any other folder
+/// unless the signature lists it. Every path left out is reported
+/// ([`VerifiedModel::left_out`], [`DiffReport::left_out`]).
+///
 /// Where the model lies on disk is detected from its path, never read from
 /// the signature: when the model is a snapshot of a Hugging Face cache
 /// repository (`models--ORG--NAME/snapshots/<commit>`, or a folder inside
@@ -341,24 +361,39 @@ impl SignatureVerifier for CertificateVerifier {
 /// their snapshot names, and links that leave the repository folder are
 /// refused (see [`HashConfig::contain_links_in_hf_snapshot`]). Signing does
 /// the same, so one signature covers the snapshot and a copy with real files.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ModelCheckOptions {
     /// Paths (relative to the model root) to leave out in addition to those
     /// the signature lists. They can only remove files, so at worst a signed
     /// file is reported missing.
     pub extra_ignore_paths: Vec<RelPath>,
-    /// Also leave out `.git`, `.gitattributes`, `.github` and `.gitignore` at
-    /// the model root, unless the signature covers files there (the default
-    /// of the reference implementation, which signatures before v1.1 did not record).
+    /// For a signature that does not record `ignore_paths`: leave out `.git`,
+    /// `.gitattributes`, `.github` and `.gitignore` at the model root, unless
+    /// the signature covers files there, as the reference implementation
+    /// does (default: yes). No effect on signatures that record the field:
+    /// they are compared exactly.
     pub ignore_git_paths: bool,
-    /// Also leave out `.cache/huggingface` at the model root (the metadata of
-    /// a `huggingface-cli download --local-dir`), unless the signature covers
-    /// files there. Signatures made by this library record it; others do not.
-    pub ignore_hf_download_cache: bool,
-    /// Hash only the files the signature lists; report the others as skipped.
+    /// Where the signature being verified lies. When that is inside the
+    /// model, the file is left out (by the name given, so a link there is
+    /// left out itself), with the temporary files of a signer writing it.
+    pub signature_path: Option<PathBuf>,
+    /// Hash only the files the signature lists; report the others as left
+    /// out ([`LeftOutReason::Unsigned`]) instead of unexpected.
     pub ignore_unsigned_files: bool,
     /// Hashing threads.
     pub threads: Option<usize>,
+}
+
+impl Default for ModelCheckOptions {
+    fn default() -> Self {
+        ModelCheckOptions {
+            extra_ignore_paths: Vec::new(),
+            ignore_git_paths: true,
+            signature_path: None,
+            ignore_unsigned_files: false,
+            threads: None,
+        }
+    }
 }
 
 /// A resource whose content differs.
@@ -372,6 +407,69 @@ pub struct Changed {
     pub actual: String,
 }
 
+/// Why a path present in the model was left out of the comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum LeftOutReason {
+    /// The signature file being verified
+    /// ([`ModelCheckOptions::signature_path`]).
+    SignatureFile,
+    /// A temporary file of a signer writing the signature file
+    /// (`.NAME.tmp-PID-NANOS` beside it).
+    SignerTempFile,
+    /// A path the signature's `ignore_paths` lists.
+    SignedIgnorePath,
+    /// A git path left out because the signature does not record
+    /// `ignore_paths` ([`ModelCheckOptions::ignore_git_paths`]).
+    LegacyGitPath,
+    /// A path the caller asked to leave out
+    /// ([`ModelCheckOptions::extra_ignore_paths`]).
+    UserIgnorePath,
+    /// A file the signature does not list, with
+    /// [`ModelCheckOptions::ignore_unsigned_files`].
+    Unsigned,
+}
+
+impl LeftOutReason {
+    /// A short phrase: `the signature file`, `ignored by the signature`, ...
+    pub fn describe(self) -> &'static str {
+        match self {
+            LeftOutReason::SignatureFile => "the signature file",
+            LeftOutReason::SignerTempFile => "a temporary file of a signer",
+            LeftOutReason::SignedIgnorePath => "ignored by the signature",
+            LeftOutReason::LegacyGitPath => {
+                "a git path, ignored because the signature records no ignore paths"
+            }
+            LeftOutReason::UserIgnorePath => "ignored as asked",
+            LeftOutReason::Unsigned => "not signed, skipped as asked",
+        }
+    }
+
+    /// A stable identifier: `signature-file`, `signer-temp-file`,
+    /// `signed-ignore-path`, `legacy-git-path`, `user-ignore-path`, `unsigned`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LeftOutReason::SignatureFile => "signature-file",
+            LeftOutReason::SignerTempFile => "signer-temp-file",
+            LeftOutReason::SignedIgnorePath => "signed-ignore-path",
+            LeftOutReason::LegacyGitPath => "legacy-git-path",
+            LeftOutReason::UserIgnorePath => "user-ignore-path",
+            LeftOutReason::Unsigned => "unsigned",
+        }
+    }
+}
+
+/// A path present in the model that verification left out: the top-most
+/// one (a directory left out is one entry, not each file inside it; an
+/// unsigned file is listed by its own path).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftOut {
+    /// `/`-joined, relative to the model root.
+    pub path: String,
+    /// Why.
+    pub reason: LeftOutReason,
+}
+
 /// Every difference between a model and its signed manifest.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DiffReport {
@@ -379,10 +477,16 @@ pub struct DiffReport {
     pub changed: Vec<Changed>,
     /// Signed resources that are absent.
     pub missing: Vec<String>,
-    /// Resources present but not signed.
+    /// Resources present but not signed: files (or their shards) and, by
+    /// their names, links, special files and directories reached through a
+    /// link that the signature does not list, none of them opened.
     pub unexpected: Vec<String>,
-    /// Files left out because of `ignore_unsigned_files`.
+    /// Files left out because of `ignore_unsigned_files` (also in
+    /// [`left_out`](Self::left_out)).
     pub unsigned_ignored: Vec<String>,
+    /// Every path present in the model that was left out, and why, sorted
+    /// by path.
+    pub left_out: Vec<LeftOut>,
 }
 
 impl DiffReport {
@@ -409,66 +513,164 @@ pub struct VerifiedModel {
     pub manifest: Verified<SignedManifest>,
     /// Number of resources compared.
     pub resources_checked: usize,
-    /// Files skipped because they are not signed (with `ignore_unsigned_files`).
+    /// Files skipped because they are not signed (with
+    /// `ignore_unsigned_files`; also in [`left_out`](Self::left_out)).
     pub unsigned_ignored: Vec<String>,
+    /// Every path present in the model that was left out, and why, sorted
+    /// by path.
+    pub left_out: Vec<LeftOut>,
+}
+
+/// The ignore paths of a check, kept apart by origin to say why each path
+/// was left out.
+struct IgnoreRules {
+    signature: Option<RelPath>,
+    signed: HashSet<String>,
+    legacy_git: HashSet<&'static str>,
+    user: HashSet<String>,
+}
+
+impl IgnoreRules {
+    fn reason(&self, path: &str) -> LeftOutReason {
+        if self.signature.as_ref().is_some_and(|s| s.as_str() == path) {
+            LeftOutReason::SignatureFile
+        } else if self.signed.contains(path) {
+            LeftOutReason::SignedIgnorePath
+        } else if self.legacy_git.contains(path) {
+            LeftOutReason::LegacyGitPath
+        } else {
+            debug_assert!(self.user.contains(path), "{path} matched no rule");
+            LeftOutReason::UserIgnorePath
+        }
+    }
+
+    /// Whether `path` (unsigned) is a temporary file of a signer writing
+    /// the signature file.
+    fn is_signer_temp(&self, path: &str) -> bool {
+        let Some(signature) = &self.signature else {
+            return false;
+        };
+        let (sig_dir, sig_name) = split_last(signature.as_str());
+        let (dir, name) = split_last(path);
+        dir == sig_dir && crate::sign::is_temp_name(name, &crate::sign::temp_prefix_of(sig_name))
+    }
+}
+
+/// (`a/b`, `c`) for `a/b/c`; (``, `c`) for `c`.
+fn split_last(path: &str) -> (&str, &str) {
+    path.rsplit_once('/').unwrap_or(("", path))
+}
+
+/// `signature` relative to `model`, when it lies strictly inside it: both
+/// resolved except the signature's final component, kept as given.
+fn signature_in_model(model: &Path, signature: &Path) -> Option<RelPath> {
+    let root = std::fs::canonicalize(model).ok()?;
+    let name = signature.file_name()?;
+    let dir = match signature.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let dir = std::fs::canonicalize(dir).ok()?;
+    let rel = dir.strip_prefix(&root).ok()?;
+    let mut parts = Vec::new();
+    for c in rel.components() {
+        match c {
+            Component::Normal(s) => parts.push(s.to_str()?),
+            _ => return None,
+        }
+    }
+    parts.push(name.to_str()?);
+    RelPath::from_components(parts).ok()
 }
 
 impl Verified<SignedManifest> {
-    /// The hashing configuration the signature prescribes (never user flags).
+    /// The hashing configuration the signature prescribes (never user
+    /// flags), with the ignore paths of `options` (see
+    /// [`ModelCheckOptions`]) except the signature file, whose place
+    /// depends on the model's: [`check_model`](Self::check_model) adds it.
     pub fn hash_config(&self, options: &ModelCheckOptions) -> Result<HashConfig, VerifyError> {
+        Ok(self.plan(options, None)?.0)
+    }
+
+    fn plan(
+        &self,
+        options: &ModelCheckOptions,
+        signature: Option<RelPath>,
+    ) -> Result<(HashConfig, IgnoreRules), VerifyError> {
         let s = &self.value.manifest.serialization;
+        let mut legacy_git = HashSet::new();
+        if !s.ignore_paths_recorded && options.ignore_git_paths {
+            for g in GIT_PATHS {
+                let path = RelPath::parse(g)?;
+                if !self.value.keys.iter().any(|k| k.is_under(&path)) {
+                    legacy_git.insert(g);
+                }
+            }
+        }
         let mut config = HashConfig::new()
             .method(s.method)
             .algorithm(s.hash_type)
             .allow_symlinks(s.allow_symlinks)
             .ignore_git_paths(false)
             .ignore_hf_download_cache(false)
-            .ignore_paths(&s.ignore_paths)?
-            .ignore_rel_paths(options.extra_ignore_paths.iter().cloned());
-        let covered = |path: &RelPath| self.value.keys.iter().any(|k| k.is_under(path));
-        let mut defaults = Vec::new();
-        if options.ignore_git_paths {
-            defaults.extend(GIT_PATHS);
-        }
-        if options.ignore_hf_download_cache {
-            defaults.push(HF_DOWNLOAD_CACHE_PATH);
-        }
-        for d in defaults {
-            let path = RelPath::parse(d)?;
-            if !covered(&path) {
-                config = config.ignore_rel_paths([path]);
-            }
-        }
+            .ignore_paths(
+                s.ignore_paths
+                    .iter()
+                    .map(String::as_str)
+                    .chain(legacy_git.iter().copied()),
+            )?
+            .ignore_rel_paths(options.extra_ignore_paths.iter().cloned())
+            .ignore_rel_paths(signature.iter().cloned());
         if let Some(t) = options.threads {
             config = config.threads(t)?;
         }
-        Ok(config)
+        let rules = IgnoreRules {
+            signature,
+            signed: s.ignore_paths.iter().cloned().collect(),
+            legacy_git,
+            user: options
+                .extra_ignore_paths
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        };
+        Ok((config, rules))
     }
 
     /// Re-hashes the model with the signed parameters and compares every
     /// resource. All differences are reported at once.
+    ///
+    /// Only the paths the signature lists are opened and hashed; any other
+    /// entry of the model is reported by its name as unexpected (or left
+    /// out, with [`ModelCheckOptions::ignore_unsigned_files`]), and never
+    /// read, nor followed when it is a link (see
+    /// [`walk_signed`](model_signing_hash::walk_signed)).
     pub fn check_model(
         self,
         model: &Path,
         options: &ModelCheckOptions,
         progress: &dyn Progress,
     ) -> Result<VerifiedModel, VerifyError> {
-        let config = self
-            .hash_config(options)?
-            .contain_links_in_hf_snapshot(model);
-        let mut files = walk(model, &config).map_err(VerifyError::Hash)?;
+        let signature = options
+            .signature_path
+            .as_deref()
+            .and_then(|sig| signature_in_model(model, sig));
+        let (config, rules) = self.plan(options, signature)?;
+        let config = config.contain_links_in_hf_snapshot(model);
+
+        let files = walk_signed(
+            model,
+            &config,
+            self.value.keys.iter().map(ResourceKey::path),
+        )
+        .map_err(VerifyError::Hash)?;
 
         // A single-file model may be signed as `.` (what the reference writes)
         // or by its file name (what the OMS specification says).
         let mut expected_keys = self.value.keys.clone();
         if files.is_single_file() {
-            let file_name = model
-                .file_name()
-                .and_then(|n| n.to_str())
-                .map(str::to_owned);
-            let all_named = file_name
-                .as_ref()
-                .is_some_and(|n| expected_keys.iter().all(|k| k.path() == n));
+            let file_name = model.file_name().and_then(|n| n.to_str());
+            let all_named = file_name.is_some_and(|n| expected_keys.iter().all(|k| k.path() == n));
             if all_named {
                 expected_keys = expected_keys
                     .into_iter()
@@ -477,17 +679,33 @@ impl Verified<SignedManifest> {
             }
         }
 
+        let mut left_out: Vec<LeftOut> = files
+            .ignored()
+            .iter()
+            .map(|p| LeftOut {
+                path: p.clone(),
+                reason: rules.reason(p),
+            })
+            .collect();
         let mut unsigned_ignored = Vec::new();
-        if options.ignore_unsigned_files {
-            let signed: BTreeSet<&str> = expected_keys.iter().map(|k| k.path_name()).collect();
-            files.retain(|e| {
-                let keep = signed.contains(e.name().as_str());
-                if !keep {
-                    unsigned_ignored.push(e.name());
-                }
-                keep
-            });
+        let mut unsigned_unexpected = Vec::new();
+        for path in files.unsigned() {
+            if rules.is_signer_temp(path) {
+                left_out.push(LeftOut {
+                    path: path.clone(),
+                    reason: LeftOutReason::SignerTempFile,
+                });
+            } else if options.ignore_unsigned_files {
+                unsigned_ignored.push(path.clone());
+                left_out.push(LeftOut {
+                    path: path.clone(),
+                    reason: LeftOutReason::Unsigned,
+                });
+            } else {
+                unsigned_unexpected.push(path);
+            }
         }
+        left_out.sort_by(|a, b| cmp_paths(&a.path, &b.path).then(a.reason.cmp(&b.reason)));
 
         let actual = if files.entries().is_empty() {
             Vec::new()
@@ -512,6 +730,7 @@ impl Verified<SignedManifest> {
 
         let mut report = DiffReport {
             unsigned_ignored: unsigned_ignored.clone(),
+            left_out: left_out.clone(),
             ..DiffReport::default()
         };
         for (key, want) in &expected {
@@ -525,11 +744,20 @@ impl Verified<SignedManifest> {
                 Some(_) => {}
             }
         }
-        for key in actual_map.keys() {
-            if !expected.contains_key(key) {
-                report.unexpected.push(key.to_string());
-            }
-        }
+        // Files at signed paths whose shards differ from the signed ones,
+        // and the unsigned entries by name, in signing order.
+        let mut unexpected: Vec<(Option<ResourceKey>, String)> = actual_map
+            .keys()
+            .filter(|k| !expected.contains_key(*k))
+            .map(|k| (Some((*k).clone()), k.to_string()))
+            .collect();
+        unexpected.extend(
+            unsigned_unexpected
+                .into_iter()
+                .map(|p| (ResourceKey::from_path(p, None).ok(), p.clone())),
+        );
+        unexpected.sort();
+        report.unexpected = unexpected.into_iter().map(|(_, name)| name).collect();
         if !report.is_empty() {
             return Err(VerifyError::ModelMismatch(Box::new(report)));
         }
@@ -538,6 +766,7 @@ impl Verified<SignedManifest> {
             manifest: self,
             resources_checked,
             unsigned_ignored,
+            left_out,
         })
     }
 }

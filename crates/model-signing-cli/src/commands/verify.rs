@@ -296,7 +296,6 @@ fn run_steps(
 
     let mut options = ModelCheckOptions {
         ignore_git_paths: !common.no_ignore_git_paths,
-        ignore_hf_download_cache: true,
         ignore_unsigned_files: common.ignore_unsigned_files,
         threads: common.threads,
         ..ModelCheckOptions::default()

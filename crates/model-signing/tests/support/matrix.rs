@@ -1129,14 +1129,25 @@ pub fn cases() -> Vec<Case> {
             mismatch(&["a.bin:8:16"], &[], &[]),
         ),
         case(
-            "symlink in the model, signed without allow_symlinks",
+            "unsigned symlink added, signed without allow_symlinks: unexpected, not followed",
             || {
                 let b = KeyBase::new();
                 std::os::unix::fs::symlink("a.bin", b.file("link")).expect("symlink");
                 b.signed()
             },
+            mismatch(&[], &[], &["link"]),
+        ),
+        case(
+            "signed file replaced by a symlink, signed without allow_symlinks",
+            || {
+                let b = KeyBase::new();
+                let elsewhere = b.dir.path().join("a.bin");
+                std::fs::rename(b.file("a.bin"), &elsewhere).expect("move");
+                std::os::unix::fs::symlink(&elsewhere, b.file("a.bin")).expect("symlink");
+                b.signed()
+            },
             fail(
-                |e| matches!(e, VerifyError::Hash(HashError::SymlinkNotAllowed { path }) if path.ends_with("link")),
+                |e| matches!(e, VerifyError::Hash(HashError::SymlinkNotAllowed { path }) if path.ends_with("a.bin")),
                 &[
                     "is a symbolic link",
                     "the signature was made without --allow-symlinks",
