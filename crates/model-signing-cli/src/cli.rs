@@ -458,14 +458,16 @@ pub struct VerifyCommon {
     /// Relative paths are resolved against the current directory.
     #[arg(long = "ignore-paths", alias = "ignore_paths", value_name = "PATH")]
     pub ignore_paths: Vec<PathBuf>,
-    /// Leave out git files at the model root unless the signature covers them (default).
+    /// For signatures that record no ignore paths (made before v1.1, or by the reference 1.1.1
+    /// with none): leave out git files at the model root unless the signature covers them, as
+    /// the reference does (default). Other signatures say exactly what is left out.
     #[arg(
         long = "ignore-git-paths",
         alias = "ignore_git_paths",
         overrides_with = "no_ignore_git_paths"
     )]
     pub ignore_git_paths: bool,
-    /// Check git files at the model root like any other file.
+    /// For signatures that record no ignore paths: check git files at the model root too.
     #[arg(
         long = "no-ignore-git-paths",
         alias = "no_ignore_git_paths",

@@ -520,8 +520,10 @@ fn reference_verifies_our_snapshot_signature() {
 #[test]
 fn reference_signatures_and_the_download_metadata() {
     let t = setup();
-    // Signed by the reference without `.cache/huggingface` on disk: ours
-    // leaves the metadata of the local-dir download out, like the git paths.
+    // Signed by the reference without `.cache/huggingface` on disk (its
+    // signature records no ignore paths): the snapshot verifies; the
+    // local-dir download's metadata is not covered by the signature, so it
+    // is unexpected (with a hint) unless left out knowingly.
     let plain_sig = t.sig("reference-plain.sig");
     reference_ok(
         &t.root,
@@ -535,9 +537,40 @@ fn reference_signatures_and_the_download_metadata() {
             s(&plain_sig),
         ],
     );
-    for model in [s(&t.local_dir), s(&t.snapshot), "hf://acme/tiny"] {
+    for model in [s(&t.snapshot), "hf://acme/tiny"] {
         t.verify(model, &plain_sig).ok(model);
     }
+    let r = t.verify(s(&t.local_dir), &plain_sig);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        [
+            ".cache/huggingface/download/config.json.metadata",
+            "hint: .cache/huggingface/ is the download metadata",
+            "--ignore-paths",
+        ]
+        .iter()
+        .all(|n| r.stderr.contains(n)),
+        "{}",
+        r.stderr
+    );
+    let metadata = t.local_dir.join(".cache/huggingface");
+    let r = t.run(&[
+        "verify",
+        "key",
+        s(&t.local_dir),
+        "--public-key",
+        s(&t.public),
+        "--signature",
+        s(&plain_sig),
+        "--ignore-paths",
+        s(&metadata),
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(".cache/huggingface  (ignored as asked)"),
+        "the left-out folder is listed: {}",
+        r.stderr
+    );
 
     // Signed by the reference over the local-dir download, metadata included:
     // then the metadata is checked like any signed file.
@@ -632,25 +665,6 @@ fn link_escaping_the_repository_is_refused() {
             "--allow-symlinks",
         ],
         vec!["digest", s(&t.snapshot)],
-        vec![
-            "verify",
-            "key",
-            s(&t.snapshot),
-            "--public-key",
-            s(&t.public),
-            "--signature",
-            s(&sig),
-        ],
-        vec![
-            "verify",
-            "key",
-            "hf://acme/tiny",
-            "--public-key",
-            s(&t.public),
-            "--signature",
-            s(&sig),
-            "--ignore-unsigned-files",
-        ],
     ] {
         let r = t.run(&args);
         assert_ne!(r.code, 0, "{args:?} succeeded: {}", r.stdout);
@@ -659,6 +673,26 @@ fn link_escaping_the_repository_is_refused() {
         assert!(r.stdout.is_empty(), "{args:?}: {}", r.stdout);
     }
     assert!(!t.sig("x.sig").exists());
+    // Verifying: the link is not signed, so it is reported by its name and
+    // never followed (nothing names its target).
+    let r = t.verify(s(&t.snapshot), &sig);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("unexpected"), "{}", r.stderr);
+    assert!(r.stderr.contains("extra.txt"), "{}", r.stderr);
+    assert!(!r.stderr.contains(s(&outside)), "{}", r.stderr);
+    let r = t.run(&[
+        "verify",
+        "key",
+        "hf://acme/tiny",
+        "--public-key",
+        s(&t.public),
+        "--signature",
+        s(&sig),
+        "--ignore-unsigned-files",
+    ]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stderr.contains("skipped 1 unsigned file"), "{}", r.stderr);
+    assert!(r.stderr.contains("extra.txt"), "{}", r.stderr);
 }
 
 #[test]

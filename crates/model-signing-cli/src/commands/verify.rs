@@ -7,8 +7,8 @@ use model_signing::bundle::{Bundle, VerificationMaterial, MAX_BUNDLE_BYTES};
 use model_signing::hashing::HashError;
 use model_signing::text::{escape, escape_path};
 use model_signing::verify::{
-    verify_bundle, CertificateVerifier, DiffReport, KeyVerifier, ModelCheckOptions,
-    SignatureVerifier, Signer, VerifyError,
+    verify_bundle, CertificateVerifier, DiffReport, KeyVerifier, LeftOut, LeftOutReason,
+    ModelCheckOptions, SignatureVerifier, Signer, VerifyError,
 };
 use serde::Serialize;
 
@@ -22,6 +22,16 @@ use crate::exit;
 use crate::hf;
 use crate::paths;
 use crate::printer::Printer;
+
+/// Hugging Face download metadata, which signatures of the reference do not cover.
+const HF_METADATA: &str = ".cache/huggingface/";
+
+/// A path verification left out, and why.
+#[derive(Serialize)]
+struct LeftOutJson<'a> {
+    path: &'a str,
+    reason: &'static str,
+}
 
 /// How many entries of each difference group are printed.
 const SHOWN: usize = 20;
@@ -237,6 +247,7 @@ struct Outcome {
     resources: usize,
     diff: Option<DiffReport>,
     unsigned_ignored: Vec<String>,
+    left_out: Vec<LeftOut>,
     warnings: Vec<String>,
 }
 
@@ -253,6 +264,7 @@ struct VerifyJson<'a> {
     resources: usize,
     differences: DifferencesJson,
     unsigned_ignored: &'a [String],
+    left_out: Vec<LeftOutJson<'a>>,
     warnings: &'a [String],
     error: Option<ErrorJson>,
 }
@@ -306,12 +318,10 @@ fn run_steps(
                 .extra_ignore_paths
                 .push(paths::ignore_path(&root, p)?);
         }
-        if let Ok(sig) = paths::resolve(&signature) {
-            if let Some(rel) = paths::inside(&root, &sig) {
-                options.extra_ignore_paths.push(rel);
-            }
-        }
     }
+    // Left out by the library when it lies inside the model, with the
+    // temporary files a concurrent signer writes beside it.
+    options.signature_path = Some(signature.clone());
     if common.allow_symlinks && !verified.value().manifest.serialization.allow_symlinks {
         out.warnings.push(
             "--allow-symlinks is ignored: the signature was made without following symbolic links, and verification follows the signature"
@@ -324,10 +334,12 @@ fn run_steps(
         Ok(ok) => {
             out.resources = ok.resources_checked;
             out.unsigned_ignored = ok.unsigned_ignored;
+            out.left_out = ok.left_out;
             Ok(())
         }
         Err(VerifyError::ModelMismatch(report)) => {
             out.unsigned_ignored = report.unsigned_ignored.clone();
+            out.left_out = report.left_out.clone();
             out.diff = Some((*report).clone());
             Err(VerifyError::ModelMismatch(report))
                 .with_context(|| format!("verification of {} failed", common.model.display()))
@@ -357,6 +369,24 @@ pub fn verify_with(
 
     for w in &out.warnings {
         printer.warn(w);
+    }
+    let left_out: Vec<String> = out
+        .left_out
+        .iter()
+        .filter(|l| l.reason != LeftOutReason::Unsigned)
+        .map(|l| format!("{}  ({})", escape(&l.path), l.reason.describe()))
+        .collect();
+    if !left_out.is_empty() {
+        printer.info(&format!("left out ({}):", left_out.len()));
+        for l in left_out.iter().take(SHOWN) {
+            printer.info(&format!("  {l}"));
+        }
+        if left_out.len() > SHOWN {
+            printer.info(&format!(
+                "  ... and {} more (use --json for the full list)",
+                left_out.len() - SHOWN
+            ));
+        }
     }
     if !out.unsigned_ignored.is_empty() {
         printer.diag(&format!(
@@ -394,6 +424,12 @@ pub fn verify_with(
                     report.summary()
                 ));
                 print_report(report, printer);
+                if report.unexpected.iter().any(|u| u.starts_with(HF_METADATA)) {
+                    printer.diag(&format!(
+                        "  hint: {HF_METADATA} is the download metadata that `huggingface-cli download --local-dir` writes; the signature does not cover it. To verify the rest knowingly, leave it out with --ignore-paths {}",
+                        escape_path(&common.model.join(HF_METADATA.trim_end_matches('/')))
+                    ));
+                }
                 Ok(exit::VERIFICATION_FAILED)
             } else {
                 Err(e)
@@ -425,6 +461,14 @@ fn print_json(
             .map(DifferencesJson::from)
             .unwrap_or_default(),
         unsigned_ignored: &out.unsigned_ignored,
+        left_out: out
+            .left_out
+            .iter()
+            .map(|l| LeftOutJson {
+                path: &l.path,
+                reason: l.reason.as_str(),
+            })
+            .collect(),
         warnings: &out.warnings,
         error: result.as_ref().err().map(|e| ErrorJson {
             kind: error_kind(e),
