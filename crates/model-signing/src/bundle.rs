@@ -506,7 +506,7 @@ impl Bundle {
             "mediaType": self.media_type,
             "verificationMaterial": Value::Object(vm),
             "dsseEnvelope": {
-                "payload": if with_payload { STANDARD.encode(&self.envelope.payload) } else { String::new() },
+                "payload": if with_payload { PAYLOAD_MARKER } else { "" },
                 "payloadType": self.envelope.payload_type,
                 "signatures": [{
                     "sig": STANDARD.encode(&self.envelope.signature),
@@ -517,12 +517,30 @@ impl Bundle {
     }
 
     /// The bundle as pretty-printed JSON with a fixed key order, newline-terminated.
+    ///
+    /// The base64 text of the payload is written straight into the output,
+    /// which is the only copy of it made.
     pub fn to_json(&self) -> String {
-        let mut s = to_pretty(&self.to_value(true));
+        let text = to_pretty(&self.to_value(true));
+        let marker = Value::from(PAYLOAD_MARKER).to_string();
+        let (before, after) = text.split_at(text.find(&marker).unwrap_or(text.len()));
+        let after = after.get(marker.len()..).unwrap_or_default();
+        let mut s = String::with_capacity(
+            text.len() + base64::encoded_len(self.envelope.payload.len(), true).unwrap_or(0) + 1,
+        );
+        s.push_str(before);
+        s.push('"');
+        STANDARD.encode_string(&self.envelope.payload, &mut s);
+        s.push('"');
+        s.push_str(after);
         s.push('\n');
         s
     }
 }
+
+/// Stands for the payload in the tree that [`Bundle::to_json`] prints; no
+/// JSON string escapes to its quoted form.
+const PAYLOAD_MARKER: &str = "\u{0}payload\u{0}";
 
 /// Keys in the order the Sigstore bundle schema lists them.
 const KEY_ORDER: [&str; 17] = [
@@ -797,5 +815,16 @@ mod tests {
             e.to_string().contains("nesting deeper than 32 levels"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn the_payload_is_written_in_place_of_its_marker() {
+        let mut b = sample();
+        for payload in [Vec::new(), b"{}".to_vec(), vec![0xfb; 1000]] {
+            b.envelope.payload = payload;
+            let mut tree = b.to_value(true);
+            tree["dsseEnvelope"]["payload"] = json!(STANDARD.encode(&b.envelope.payload));
+            assert_eq!(b.to_json(), format!("{}\n", to_pretty(&tree)));
+        }
     }
 }

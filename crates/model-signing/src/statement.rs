@@ -142,22 +142,53 @@ pub struct SignedManifest {
 
 /// Builds the in-toto statement for `manifest`, as pretty JSON bytes with a
 /// fixed key order.
+///
+/// The resource list is written straight into the output, one resource at a
+/// time: no JSON tree of it is built (it would cost several times the
+/// statement's size for a model of millions of files).
 pub fn build_statement(manifest: &Manifest) -> Vec<u8> {
-    let resources: Vec<Value> = manifest
-        .resources
-        .iter()
-        .map(
-            |r| json!({"name": r.name, "algorithm": r.algorithm, "digest": hex::encode(&r.digest)}),
-        )
-        .collect();
+    // Everything but the resources goes through the ordered pretty printer;
+    // the resources replace this marker, which no JSON string escapes to.
+    const MARKER: &str = "\u{0}resources\u{0}";
     let serialization = serde_json::to_value(&manifest.serialization).unwrap_or(Value::Null);
     let statement = json!({
         "_type": STATEMENT_TYPE,
         "subject": [{"name": manifest.model_name, "digest": {"sha256": manifest.root_digest_hex()}}],
         "predicateType": PREDICATE_TYPE,
-        "predicate": {"serialization": serialization, "resources": resources},
+        "predicate": {"serialization": serialization, "resources": MARKER},
     });
-    let mut out = crate::json::to_pretty_ordered(&statement, &KEY_ORDER);
+    let head = crate::json::to_pretty_ordered(&statement, &KEY_ORDER);
+    let marker = Value::from(MARKER).to_string();
+    let (before, after) = head.split_at(head.find(&marker).unwrap_or(head.len()));
+    let after = after.get(marker.len()..).unwrap_or_default();
+    let quoted = |s: &str| Value::from(s).to_string();
+    let size: usize = manifest
+        .resources
+        .iter()
+        .map(|r| r.name.len() + r.algorithm.len() + 2 * r.digest.len() + 72)
+        .sum();
+    let mut out = String::with_capacity(head.len() + size + 8);
+    out.push_str(before);
+    if manifest.resources.is_empty() {
+        out.push_str("[]");
+    } else {
+        out.push_str("[\n");
+        for (i, r) in manifest.resources.iter().enumerate() {
+            out.push_str("      {\n        \"name\": ");
+            out.push_str(&quoted(&r.name));
+            out.push_str(",\n        \"algorithm\": ");
+            out.push_str(&quoted(&r.algorithm));
+            out.push_str(",\n        \"digest\": \"");
+            out.push_str(&hex::encode(&r.digest));
+            out.push_str(if i + 1 < manifest.resources.len() {
+                "\"\n      },\n"
+            } else {
+                "\"\n      }\n"
+            });
+        }
+        out.push_str("    ]");
+    }
+    out.push_str(after);
     out.push('\n');
     out.into_bytes()
 }
@@ -788,5 +819,44 @@ mod tests {
             e.to_string(),
             "malformed payload: field `predicate.resources[1].digest` must be a string, found a number"
         );
+    }
+
+    /// The statement as the whole-tree printer writes it.
+    fn statement_as_a_tree(manifest: &Manifest) -> Vec<u8> {
+        let resources: Vec<Value> = manifest
+            .resources
+            .iter()
+            .map(|r| json!({"name": r.name, "algorithm": r.algorithm, "digest": hex::encode(&r.digest)}))
+            .collect();
+        let statement = json!({
+            "_type": STATEMENT_TYPE,
+            "subject": [{"name": manifest.model_name, "digest": {"sha256": manifest.root_digest_hex()}}],
+            "predicateType": PREDICATE_TYPE,
+            "predicate": {
+                "serialization": serde_json::to_value(&manifest.serialization).expect("json"),
+                "resources": resources,
+            },
+        });
+        let mut out = crate::json::to_pretty_ordered(&statement, &KEY_ORDER);
+        out.push('\n');
+        out.into_bytes()
+    }
+
+    #[test]
+    fn statements_are_written_as_the_tree_printer_writes_them() {
+        let mut m = manifest();
+        assert_eq!(build_statement(&m), statement_as_a_tree(&m));
+        m.model_name = "with \"quotes\" and \\ and \u{1} and é".into();
+        m.resources[0].name = "back\\slash \"q\" \n é/x:1:2".into();
+        assert_eq!(build_statement(&m), statement_as_a_tree(&m));
+        m.serialization.method = Method::Shards {
+            shard_size: std::num::NonZeroU64::new(8).expect("nonzero"),
+        };
+        m.serialization.ignore_paths = vec!["a".into(), "b/c".into()];
+        assert_eq!(build_statement(&m), statement_as_a_tree(&m));
+        m.resources.truncate(1);
+        assert_eq!(build_statement(&m), statement_as_a_tree(&m));
+        m.resources.clear();
+        assert_eq!(build_statement(&m), statement_as_a_tree(&m));
     }
 }
