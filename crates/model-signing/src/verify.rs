@@ -338,8 +338,10 @@ impl SignatureVerifier for CertificateVerifier {
 /// no flags. What is left out of the comparison:
 ///
 /// - the signature file, when [`signature_path`](Self::signature_path) lies
-///   inside the model, and the temporary files a signer writing it leaves
-///   beside it (`.NAME.tmp-PID-NANOS`);
+///   inside the model (a temporary file a signer writing it leaves beside it,
+///   `.NAME.tmp-PID-NANOS`, is not left out: it is not signed, so it is
+///   unexpected like any other file: nothing but these rules decides what
+///   verification skips);
 /// - when the signature records `ignore_paths` (every signature of this
 ///   library, and of the reference from 1.1 on when its list is not empty),
 ///   exactly those paths;
@@ -375,7 +377,7 @@ pub struct ModelCheckOptions {
     pub ignore_git_paths: bool,
     /// Where the signature being verified lies. When that is inside the
     /// model, the file is left out (by the name given, so a link there is
-    /// left out itself), with the temporary files of a signer writing it.
+    /// left out itself).
     pub signature_path: Option<PathBuf>,
     /// Hash only the files the signature lists; report the others as left
     /// out ([`LeftOutReason::Unsigned`]) instead of unexpected.
@@ -414,9 +416,6 @@ pub enum LeftOutReason {
     /// The signature file being verified
     /// ([`ModelCheckOptions::signature_path`]).
     SignatureFile,
-    /// A temporary file of a signer writing the signature file
-    /// (`.NAME.tmp-PID-NANOS` beside it).
-    SignerTempFile,
     /// A path the signature's `ignore_paths` lists.
     SignedIgnorePath,
     /// A git path left out because the signature does not record
@@ -435,7 +434,6 @@ impl LeftOutReason {
     pub fn describe(self) -> &'static str {
         match self {
             LeftOutReason::SignatureFile => "the signature file",
-            LeftOutReason::SignerTempFile => "a temporary file of a signer",
             LeftOutReason::SignedIgnorePath => "ignored by the signature",
             LeftOutReason::LegacyGitPath => {
                 "a git path, ignored because the signature records no ignore paths"
@@ -445,12 +443,11 @@ impl LeftOutReason {
         }
     }
 
-    /// A stable identifier: `signature-file`, `signer-temp-file`,
+    /// A stable identifier: `signature-file`,
     /// `signed-ignore-path`, `legacy-git-path`, `user-ignore-path`, `unsigned`.
     pub fn as_str(self) -> &'static str {
         match self {
             LeftOutReason::SignatureFile => "signature-file",
-            LeftOutReason::SignerTempFile => "signer-temp-file",
             LeftOutReason::SignedIgnorePath => "signed-ignore-path",
             LeftOutReason::LegacyGitPath => "legacy-git-path",
             LeftOutReason::UserIgnorePath => "user-ignore-path",
@@ -543,22 +540,6 @@ impl IgnoreRules {
             LeftOutReason::UserIgnorePath
         }
     }
-
-    /// Whether `path` (unsigned) is a temporary file of a signer writing
-    /// the signature file.
-    fn is_signer_temp(&self, path: &str) -> bool {
-        let Some(signature) = &self.signature else {
-            return false;
-        };
-        let (sig_dir, sig_name) = split_last(signature.as_str());
-        let (dir, name) = split_last(path);
-        dir == sig_dir && crate::sign::is_temp_name(name, &crate::sign::temp_prefix_of(sig_name))
-    }
-}
-
-/// (`a/b`, `c`) for `a/b/c`; (``, `c`) for `c`.
-fn split_last(path: &str) -> (&str, &str) {
-    path.rsplit_once('/').unwrap_or(("", path))
 }
 
 /// `signature` relative to `model`, when it lies strictly inside it: both
@@ -690,12 +671,7 @@ impl Verified<SignedManifest> {
         let mut unsigned_ignored = Vec::new();
         let mut unsigned_unexpected = Vec::new();
         for path in files.unsigned() {
-            if rules.is_signer_temp(path) {
-                left_out.push(LeftOut {
-                    path: path.clone(),
-                    reason: LeftOutReason::SignerTempFile,
-                });
-            } else if options.ignore_unsigned_files {
+            if options.ignore_unsigned_files {
                 unsigned_ignored.push(path.clone());
                 left_out.push(LeftOut {
                     path: path.clone(),
