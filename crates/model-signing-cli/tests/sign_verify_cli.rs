@@ -962,3 +962,48 @@ fn verify_json_reports_trust_material_that_cannot_be_loaded() {
         );
     }
 }
+
+/// Regression: signing two models from one folder replaced `./model.sig`
+/// silently, and verifying the first then listed missing and unexpected
+/// files without saying the signature was another model's.
+#[test]
+fn a_signature_of_another_model_is_named_as_such() {
+    let f = Fixture::new();
+    support::write_files(&f.path("other"), &[("weights.bin", b"other weights")]);
+    let sign = |model: &str| run(f.dir(), &["sign", "key", model, "--private-key", s(&f.key)]);
+    let first = sign("model");
+    assert_code(&first, 0);
+    assert!(!first.stderr.contains("replacing"), "{first:?}");
+    // Signing the same model again is re-signing: no warning.
+    let again = sign("model");
+    assert_code(&again, 0);
+    assert!(!again.stderr.contains("replacing"), "{again:?}");
+    let second = sign("other");
+    assert_code(&second, 0);
+    assert!(
+        second
+            .stderr
+            .contains("replacing model.sig, a signature of another model (`model`"),
+        "{second:?}"
+    );
+    let r = run(
+        f.dir(),
+        &[
+            "verify",
+            "key",
+            "model",
+            "--public-key",
+            s(&f.public),
+            "--signature",
+            "model.sig",
+        ],
+    );
+    assert_code(&r, 1);
+    assert!(
+        r.stderr
+            .contains("hint: the signature names the model `other`")
+            && r.stderr
+                .contains("and this one is `model`: it may be the signature of another model"),
+        "{r:?}"
+    );
+}

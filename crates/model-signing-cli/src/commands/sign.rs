@@ -1,5 +1,7 @@
 //! `model-signing sign key|certificate`.
 
+use std::path::Path;
+
 use anyhow::Context;
 use model_signing::sign::{
     check_writable, sign_model_to, write_atomic, BundleSigner, CertificateSigner, KeySigner,
@@ -114,6 +116,7 @@ pub(super) fn sign_with(
     let (bundle, manifest) =
         sign_model_to(&model, &config, signer, &progress, &common.signature)
             .with_context(|| format!("cannot sign model {}", common.model.display()))?;
+    warn_if_replacing_another_model(&common.signature, &manifest.model_name, printer);
     write_atomic(&common.signature, bundle.to_json().as_bytes())?;
     if common.json {
         let signer = match &bundle.material {
@@ -152,4 +155,31 @@ pub(super) fn sign_with(
         model_signing::text::escape_path(&common.signature)
     ));
     Ok(exit::SUCCESS)
+}
+
+/// Warns when `signature` holds a signature of a model with another name:
+/// signing two models from one folder with the default `./model.sig` would
+/// otherwise replace the first signature silently.
+fn warn_if_replacing_another_model(signature: &Path, model_name: &str, printer: &Printer) {
+    if !signature.is_file() {
+        return;
+    }
+    let Ok(old) = super::verify::read_bundle(signature) else {
+        return;
+    };
+    let Ok(old) = model_signing::statement::parse_statement(
+        &old.envelope.payload_type,
+        &old.envelope.payload,
+    ) else {
+        return;
+    };
+    if old.manifest.model_name != model_name {
+        printer.warn(&format!(
+            "replacing {}, a signature of another model (`{}`, sha256:{}); this one signs `{}`",
+            model_signing::text::escape_path(signature),
+            model_signing::text::escape(&old.manifest.model_name),
+            old.root_digest,
+            model_signing::text::escape(model_name)
+        ));
+    }
 }

@@ -23,6 +23,11 @@ use crate::hf;
 use crate::paths;
 use crate::printer::Printer;
 
+/// The model as hashed: a `hf://` reference resolved, else as given.
+fn model_path(common: &VerifyCommon) -> PathBuf {
+    hf::resolve_model(&common.model).unwrap_or_else(|_| common.model.clone())
+}
+
 /// Hugging Face download metadata, which signatures of the reference do not cover.
 const HF_METADATA: &str = ".cache/huggingface/";
 
@@ -248,6 +253,8 @@ struct Outcome {
     diff: Option<DiffReport>,
     unsigned_ignored: Vec<String>,
     left_out: Vec<LeftOut>,
+    /// The model name and root digest the signature names.
+    subject: Option<(String, String)>,
     warnings: Vec<String>,
 }
 
@@ -296,6 +303,10 @@ fn run_steps(
     out.signer = Some(verified.check().signer.clone());
     out.signed_at = verified.check().signed_at;
     out.hashing = Some(HashingJson::from(&verified.value().manifest.serialization));
+    out.subject = Some((
+        verified.value().manifest.model_name.clone(),
+        verified.value().root_digest.clone(),
+    ));
     // What the signature lists, reported even when the model then fails.
     out.resources = verified.value().manifest.resources.len();
     if log_fingerprints && !common.json {
@@ -424,6 +435,17 @@ pub fn verify_with(
                     report.summary()
                 ));
                 print_report(report, printer);
+                if let Some((name, digest)) = &out.subject {
+                    let here = model_signing::manifest::model_name(&model_path(common));
+                    if *name != here {
+                        printer.diag(&format!(
+                            "  hint: the signature names the model `{}` (sha256:{}), and this one is `{}`: it may be the signature of another model",
+                            escape(name),
+                            digest,
+                            escape(&here)
+                        ));
+                    }
+                }
                 if report.unexpected.iter().any(|u| u.starts_with(HF_METADATA)) {
                     printer.diag(&format!(
                         "  hint: {HF_METADATA} is the download metadata that `huggingface-cli download --local-dir` writes; the signature does not cover it. To verify the rest knowingly, leave it out with --ignore-paths {}",
