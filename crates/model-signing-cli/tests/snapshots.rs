@@ -2061,3 +2061,49 @@ fn hostile_names_cannot_erase_the_unverified_banner_of_inspect() {
     );
     sb.check("output__hostile_inspect", &text);
 }
+
+/// A certificate whose subject holds terminal escapes: the signer named on
+/// success, the certificate path of `--log-fingerprints`, and `inspect`.
+#[test]
+fn hostile_certificate_subjects_are_escaped() {
+    let sb = Sandbox::new();
+    let pki = Pki::with(PkiSpec {
+        leaf: support::certs::Spec::leaf("Signer\u{1b}[2K\r\u{1b}[32mTrusted Vendor Inc\u{202e}"),
+        ..PkiSpec::default()
+    });
+    let files = pki.write(&sb.path("pki"));
+    write(&sb.path("model/a.bin"), b"a");
+    let mut parts = vec![sb.run(&[
+        "sign",
+        "certificate",
+        "model",
+        "--private-key",
+        s(&files.key),
+        "--signing-certificate",
+        s(&files.leaf),
+        "--certificate-chain",
+        s(&files.chain),
+        "--signature",
+        "model.sig",
+    ])];
+    parts.push(sb.run(&[
+        "verify",
+        "certificate",
+        "model",
+        "--certificate-chain",
+        s(&files.root),
+        "--signature",
+        "model.sig",
+        "--log-fingerprints",
+    ]));
+    parts.push(sb.run(&["inspect", "model.sig"]));
+    let text = join(&parts);
+    assert_no_raw_controls(&text);
+    assert!(
+        // The distinguished name is written as RFC 4514 says (hex escapes for
+        // controls); the bidi override, which it keeps, is escaped here.
+        text.contains("Signer\\1b[2K\\0d\\1b[32mTrusted Vendor Inc\\u{202e}"),
+        "{text}"
+    );
+    sb.check("output__hostile_certificate_subject", &text);
+}
