@@ -882,7 +882,8 @@ fn signature_file_errors() {
         serde_json::to_string(&v).expect("JSON").as_bytes(),
     );
     let big = fs::File::create(sb.path("huge.sig")).expect("create");
-    big.set_len((512 << 20) + 1).expect("sparse file");
+    big.set_len(model_signing::bundle::MAX_BUNDLE_BYTES as u64 + 1)
+        .expect("sparse file");
     let verify = |sig: &str| {
         sb.run(&[
             "verify",

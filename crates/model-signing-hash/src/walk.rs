@@ -13,7 +13,7 @@ use crate::tree::{NodeId, PathTree};
 /// ([`HashConfig::max_files`]): the walk stops there, before the engine's
 /// resource bound ([`MAX_RESOURCES`](crate::MAX_RESOURCES)) would refuse the
 /// list anyway.
-pub const MAX_FILES: usize = 1_000_000;
+pub const MAX_FILES: usize = crate::engine::MAX_RESOURCES;
 
 /// What identifies a file's content between the walk and the read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -42,8 +42,8 @@ fn too_many(result: Result<impl std::fmt::Debug, HashError>) -> (&'static str, u
 
 #[test]
 fn default_limits_are_the_documented_constants() {
-    assert_eq!(MAX_RESOURCES, 1_000_000);
-    assert_eq!(MAX_FILES, 1_000_000);
+    assert_eq!(MAX_RESOURCES, 4_194_304);
+    assert_eq!(MAX_FILES, MAX_RESOURCES);
     let config = HashConfig::new();
     assert_eq!(config.get_max_resources(), MAX_RESOURCES);
     assert_eq!(config.get_max_files(), MAX_FILES);
@@ -123,7 +123,7 @@ fn tiny_shard_size_on_a_huge_sparse_file_does_not_explode() {
     let tmp = tempfile::tempdir().expect("tempdir");
     let model = model_with(tmp.path(), &[("huge.bin", 1 << 40), ("small.bin", 3)]);
     let progress = Bytes::default();
-    for shard_size in [1, 1 << 10, 1 << 19] {
+    for shard_size in [1, 1 << 10, 1 << 17] {
         let config = HashConfig::new().shards(shard_size).expect("shards");
         let (what, limit, _) = too_many(hash_model(&model, &config, &progress));
         assert_eq!(
@@ -132,8 +132,9 @@ fn tiny_shard_size_on_a_huge_sparse_file_does_not_explode() {
             "shard size {shard_size}"
         );
     }
-    // 2^40 / 2^20 = 2^20 = 1,048,576 shards: still over a million.
-    let config = HashConfig::new().shards(1 << 20).expect("shards");
+    // 2^40 / 2^18 = 2^22 shards, and one for small.bin: one over the limit.
+    assert_eq!(MAX_RESOURCES, 1 << 22);
+    let config = HashConfig::new().shards(1 << 18).expect("shards");
     assert_eq!(too_many(hash_model(&model, &config, &progress)).0, "shards");
     assert_eq!(progress.0.load(Ordering::Relaxed), 0, "bytes were read");
 }

@@ -17,10 +17,10 @@ pub const PREDICATE_TYPE: &str = "https://model_signing/signature/v1.0";
 /// The predicate type of signatures made by model-signing v0.2.
 pub const LEGACY_PREDICATE_TYPE: &str = "https://model_signing/Digests/v0.1";
 
-/// Largest payload accepted. A payload travels base64-encoded inside a
-/// bundle of at most [`MAX_BUNDLE_BYTES`](crate::limits::MAX_BUNDLE_BYTES),
-/// so in practice that bound comes first.
-pub const MAX_PAYLOAD_BYTES: usize = 512 << 20;
+/// Largest payload accepted: 768 MiB, what a bundle of
+/// [`MAX_BUNDLE_BYTES`](crate::limits::MAX_BUNDLE_BYTES) holds in base64 (four
+/// characters for three bytes), so in practice that bound comes first.
+pub const MAX_PAYLOAD_BYTES: usize = 768 << 20;
 
 const KEY_ORDER: [&str; 13] = [
     "_type",

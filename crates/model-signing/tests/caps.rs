@@ -72,16 +72,17 @@ fn assert_too_many_in_bundle(
 
 #[test]
 fn default_limits_are_the_documented_constants() {
-    assert_eq!(MAX_BUNDLE_BYTES, 512 << 20);
+    assert_eq!(MAX_BUNDLE_BYTES, 1 << 30);
     assert_eq!(model_signing::bundle::MAX_BUNDLE_BYTES, MAX_BUNDLE_BYTES);
     assert_eq!(MAX_JSON_DEPTH, 32);
     assert_eq!(MAX_CHAIN_CERTIFICATES, 32);
     assert_eq!(MAX_TLOG_ENTRIES, 8);
     assert_eq!(MAX_TIMESTAMPS, 8);
-    assert_eq!(MAX_RESOURCES, 1_000_000);
+    assert_eq!(MAX_RESOURCES, 4_194_304);
     assert_eq!(MAX_RESOURCES, model_signing::hashing::MAX_RESOURCES);
     assert_eq!(MAX_IGNORE_PATHS, 10_000);
-    assert_eq!(MAX_PAYLOAD_BYTES, 512 << 20);
+    assert_eq!(MAX_PAYLOAD_BYTES, 768 << 20);
+    assert_eq!(MAX_PAYLOAD_BYTES / 3 * 4, MAX_BUNDLE_BYTES);
     assert_eq!(
         Limits::default(),
         Limits {
