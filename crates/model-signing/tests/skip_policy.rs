@@ -15,7 +15,10 @@ fn a_missing_prerequisite_fails_under_ci() {
         .downcast_ref::<String>()
         .cloned()
         .unwrap_or_default();
-    assert!(text.contains("some_test") && text.contains("setpriv is not installed"), "{text}");
+    assert!(
+        text.contains("some_test") && text.contains("setpriv is not installed"),
+        "{text}"
+    );
     assert!(!log.exists(), "nothing is recorded as skipped under CI");
 }
 
@@ -26,7 +29,10 @@ fn a_missing_prerequisite_is_recorded_elsewhere() {
     skip_support::record_skip("first_test", "no CAP_MKNOD", false, &log);
     skip_support::record_skip("second_test", "no tmpfs", false, &log);
     let recorded = std::fs::read_to_string(&log).expect("the log is written");
-    assert_eq!(recorded, "first_test: no CAP_MKNOD\nsecond_test: no tmpfs\n");
+    assert_eq!(
+        recorded,
+        "first_test: no CAP_MKNOD\nsecond_test: no tmpfs\n"
+    );
 }
 
 #[test]
