@@ -625,7 +625,7 @@ impl Verified<SignedManifest> {
     /// entry of the model is reported by its name as unexpected (or left
     /// out, with [`ModelCheckOptions::ignore_unsigned_files`]), and never
     /// read, nor followed when it is a link (see
-    /// [`walk_signed`](model_signing_hash::walk_signed)).
+    /// [`walk_signed`]).
     pub fn check_model(
         self,
         model: &Path,
