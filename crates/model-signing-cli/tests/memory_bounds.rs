@@ -305,13 +305,9 @@ fn hostile_signatures_are_refused_within_twice_their_size() {
 /// and escaped for the terminal by growing strings whose reserved capacity
 /// counts in the address space: 4 times the signature in resident memory
 /// when measured (docs/security.md), up to 8 times in address space.
-///
-/// Ignored: the walk for verification (`walk_signed`) now first builds a
-/// tree of the signed paths with one map entry per path component (about 40
-/// bytes each, `model-signing-hash/src/tree.rs`), some 20 times the name's
-/// size here, so the comparison step alone breaks this bound.
+/// The walk for verification keeps the signed paths as one sorted list of
+/// borrowed names (`model-signing-hash/src/tree.rs`): nothing per component.
 #[test]
-#[ignore = "walk_signed's tree of signed paths costs ~40 bytes per path component"]
 fn a_signed_name_of_millions_of_components_is_verified_within_eight_times_its_size() {
     let f = Fixture::new();
     let baseline = f.baseline("key");

@@ -379,7 +379,7 @@ fn walk_inner(
         path: String::new(),
         ancestors: vec![(meta.dev(), meta.ino())],
         scope: match signed {
-            Some(_) => Scope::Signed(PathTree::ROOT),
+            Some(tree) => Scope::Signed(tree.root()),
             None => Scope::All,
         },
         below_link: false,
