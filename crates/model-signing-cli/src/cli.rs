@@ -451,7 +451,9 @@ pub struct VerifyCommon {
     /// The model: a directory, a single file, or hf://ORG/NAME[@REVISION] (in the Hugging Face cache).
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
-    /// The signature. Default: model.sig inside the model directory, else next to the model.
+    /// The signature. Default: the first that exists of model.sig inside the model directory,
+    /// ./model.sig (where sign writes by default), and model.sig next to the model; when
+    /// several exist, the first is used and the others are named.
     #[arg(long, value_name = "FILE")]
     pub signature: Option<PathBuf>,
     /// Path to leave out in addition to those the signature lists (repeatable).

@@ -198,6 +198,19 @@ fn hint_for(err: &anyhow::Error) -> Option<&'static str> {
     if let Some(hint) = crate::commands::sigstore_sign_hint(err) {
         return Some(hint);
     }
+    // `verify certificate` found no path to the certificates trusted: most
+    // often an intermediate CA that neither the signature nor the verifier
+    // holds.
+    if err.chain().any(|c| {
+        matches!(
+            c.downcast_ref::<VerifyError>(),
+            Some(VerifyError::Certificate(
+                model_signing::x509::CertError::NoPathToTrustAnchor { .. }
+            ))
+        )
+    }) {
+        return Some("the certificates the signature carries and those given with --certificate-chain must link the signer to a certificate you trust: pass the root and any intermediate CA certificates the signature lacks with --certificate-chain (`model-signing inspect SIGNATURE` lists the ones it carries)");
+    }
     // Verification follows the signature, not --allow-symlinks.
     let verifying = err.chain().any(|c| c.is::<VerifyError>());
     err.chain()

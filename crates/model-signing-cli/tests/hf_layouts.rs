@@ -143,9 +143,14 @@ impl Setup {
     /// Runs ours in the temporary folder with `HOME` there and no cache
     /// variable but `vars`.
     fn run_with(&self, vars: &[(&str, &Path)], args: &[&str]) -> Run {
+        self.run_in(&self.root, vars, args)
+    }
+
+    /// Runs ours as [`Setup::run_with`] does, in `cwd`.
+    fn run_in(&self, cwd: &Path, vars: &[(&str, &Path)], args: &[&str]) -> Run {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_model-signing"));
         cmd.args(args)
-            .current_dir(&self.root)
+            .current_dir(cwd)
             .env("HOME", self.root.join("home"))
             .env_remove("MODEL_SIGNING_PASSWORD")
             .stdin(Stdio::null());
@@ -948,4 +953,108 @@ fn download_metadata_is_ignored_and_recorded() {
         "{}",
         r.stderr
     );
+}
+
+/// `sign X` then `verify X`, both with the default signature path, from the
+/// model's parent and from an unrelated folder, for every form of `X`: the
+/// signature `sign` writes is one `verify` looks for.
+#[test]
+fn default_signature_paths_meet_for_every_form_of_model() {
+    let t = setup();
+    let elsewhere = t.root.join("elsewhere");
+    fs::create_dir(&elsewhere).expect("mkdir");
+    let snapshots = t.snapshot.parent().expect("snapshots/").to_owned();
+    let single = t.plain.join("config.json");
+    let forms: [(&str, &str, &Path); 4] = [
+        ("directory", s(&t.plain), &t.root),
+        ("single file", s(&single), &t.plain),
+        ("hf:// reference", "hf://acme/tiny", &snapshots),
+        ("snapshot path", s(&t.snapshot), &snapshots),
+    ];
+    let vars = [("HF_HUB_CACHE", t.cache.as_path())];
+    for (form, model, parent) in forms {
+        for cwd in [parent, elsewhere.as_path()] {
+            let what = format!("{form} from {}", cwd.display());
+            let sign = ["sign", "key", model, "--private-key", s(&t.key)];
+            let r = t.run_in(cwd, &vars, &sign);
+            assert_eq!(r.code, 0, "sign {what}: {}", r.stderr);
+            let written = cwd.join("model.sig");
+            assert!(written.is_file(), "sign {what} writes ./model.sig");
+            let verify = ["verify", "key", model, "--public-key", s(&t.public)];
+            let r = t.run_in(cwd, &vars, &verify);
+            assert_eq!(r.code, 0, "verify {what}: {}{}", r.stdout, r.stderr);
+            assert!(r.stderr.contains("using signature"), "{what}: {}", r.stderr);
+            assert!(!r.stderr.contains("also found"), "{what}: {}", r.stderr);
+            fs::remove_file(&written).expect("remove the signature");
+        }
+    }
+}
+
+/// With several candidate signatures, `verify` uses the first in the order
+/// the README gives and names the others.
+#[test]
+fn the_first_candidate_signature_is_used_and_the_others_are_named() {
+    let t = setup();
+    let elsewhere = t.root.join("elsewhere");
+    fs::create_dir(&elsewhere).expect("mkdir");
+    let model = t.root.join("model");
+    write_plain(&model, &files_one());
+    // One inside the model (made with --signature), one in the current
+    // directory: the one inside wins.
+    t.sign(s(&model), &model.join("model.sig"))
+        .ok("sign into the model");
+    t.sign(s(&model), &elsewhere.join("model.sig"))
+        .ok("sign into elsewhere/");
+    let verify = ["verify", "key", s(&model), "--public-key", s(&t.public)];
+    let r = t.run_in(&elsewhere, &[], &verify);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let inside = format!("using signature {}", model.join("model.sig").display());
+    assert!(r.stderr.contains(&inside), "{}", r.stderr);
+    assert!(
+        r.stderr.contains("also found ./model.sig, not used"),
+        "{}",
+        r.stderr
+    );
+    // Run from inside the model, ./model.sig is the one inside: one file,
+    // found twice, named once.
+    let r = t.run_in(
+        &model,
+        &[],
+        &["verify", "key", ".", "--public-key", s(&t.public)],
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(!r.stderr.contains("also found"), "{}", r.stderr);
+    // None at all: every place looked at is named, in order, and a place
+    // named two ways (the current directory is the model's parent) once.
+    fs::remove_file(model.join("model.sig")).expect("rm");
+    fs::remove_file(elsewhere.join("model.sig")).expect("rm");
+    let inside = model.join("model.sig");
+    let r = t.run_in(&elsewhere, &[], &verify);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let looked = format!(
+        "looked for {}, ./model.sig, {}); pass --signature",
+        inside.display(),
+        t.root.join("model.sig").display()
+    );
+    assert!(r.stderr.contains(&looked), "{}", r.stderr);
+    let r = t.run_in(&t.root, &[], &verify);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    let looked = format!("looked for {}, ./model.sig); pass", inside.display());
+    assert!(r.stderr.contains(&looked), "{}", r.stderr);
+}
+
+/// The model name a signature of a cache snapshot records is the
+/// repository's name, as a `--local-dir` copy named after it would give.
+#[test]
+fn a_snapshot_signature_names_the_repository() {
+    let t = setup();
+    for model in ["hf://acme/tiny", s(&t.snapshot)] {
+        let sig = t.sig("name.sig");
+        t.sign(model, &sig).ok(model);
+        let bundle = Bundle::from_json(&fs::read(&sig).expect("read")).expect("bundle");
+        let statement: Value = serde_json::from_slice(&bundle.envelope.payload).expect("payload");
+        assert_eq!(statement["subject"][0]["name"], json!("tiny"), "{model}");
+        let r = t.run(&["inspect", s(&sig)]).ok("inspect");
+        assert!(r.stdout.contains("model name:   tiny"), "{}", r.stdout);
+    }
 }

@@ -1007,3 +1007,159 @@ fn a_signature_of_another_model_is_named_as_such() {
         "{r:?}"
     );
 }
+
+/// One identifier for a key everywhere: `sign --json`, `inspect --json`,
+/// `verify --json` and text, and the error for a signature by another key,
+/// which shows both sides in that form.
+#[test]
+fn a_key_has_one_identifier_in_sign_inspect_verify_and_errors() {
+    let f = Fixture::new();
+    let sig = f.path("model.sig");
+    let json = |r: &Run| -> serde_json::Value {
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"))
+    };
+    let r = run(
+        f.dir(),
+        &[
+            "sign",
+            "key",
+            s(&f.model),
+            "--private-key",
+            s(&f.key),
+            "--signature",
+            s(&sig),
+            "--json",
+        ],
+    );
+    assert_code(&r, 0);
+    let hint = json(&r)["signer"]["hint"]
+        .as_str()
+        .expect("hint")
+        .to_owned();
+    // The SHA-256 of the public key file (PEM as the reference writes it).
+    let pem = std::fs::read(&f.public).expect("read");
+    assert_eq!(
+        hint,
+        model_signing::hashing::HashAlgorithm::Sha256
+            .digest(&pem)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+    );
+    let r = run(f.dir(), &["inspect", s(&sig), "--json"]);
+    assert_code(&r, 0);
+    assert_eq!(json(&r)["signer"]["hint"], serde_json::json!(hint));
+    let verify = |public: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "verify",
+            "key",
+            s(&f.model),
+            "--public-key",
+            s(public),
+            "--signature",
+            s(&sig),
+        ];
+        args.extend_from_slice(extra);
+        run(f.dir(), &args)
+    };
+    let r = verify(&f.public, &["--json"]);
+    assert_code(&r, 0);
+    assert_eq!(json(&r)["signer"]["hint"], serde_json::json!(hint));
+    let r = verify(&f.public, &[]);
+    assert_code(&r, 0);
+    assert!(r.stdout.contains(&format!("key {hint}")), "{r:?}");
+    // Another key: both hints, and nothing in another form.
+    let other = support::key(KeyAlgorithm::EcdsaP384Sha384);
+    let other_pub = f.path("other.pub");
+    let other_pem = public(&other).to_pem();
+    std::fs::write(&other_pub, &other_pem).expect("write");
+    let other_hint = public(&other).hint();
+    let r = verify(&other_pub, &[]);
+    assert_code(&r, 1);
+    assert_stderr(
+        &r,
+        &[&format!("hint {hint}"), &format!("hint {other_hint}")],
+    );
+    assert!(
+        !r.stderr.contains(&public(&other).fingerprint_sha256()),
+        "{r:?}"
+    );
+}
+
+/// A leaf signed alone though another issued it, or with a chain file that
+/// is not its chain: `sign` warns; `verify certificate` that finds no path
+/// hints at --certificate-chain, and passes once the intermediate is given.
+#[test]
+fn an_incomplete_certificate_chain_is_warned_at_signing_and_hinted_at_verifying() {
+    let f = Fixture::new();
+    let pki = Pki::new(KeyAlgorithm::EcdsaP256Sha256);
+    let files = pki.write(&f.path("pki"));
+    let sig = f.path("cert.sig");
+    let sign = |chain: Option<&Path>| {
+        let mut args = vec![
+            "sign",
+            "certificate",
+            s(&f.model),
+            "--private-key",
+            s(&files.key),
+            "--signing-certificate",
+            s(&files.leaf),
+            "--signature",
+            s(&sig),
+        ];
+        if let Some(c) = chain {
+            args.extend_from_slice(&["--certificate-chain", s(c)]);
+        }
+        run(f.dir(), &args)
+    };
+    let verify = |anchors: &[&Path]| {
+        let mut args = vec!["verify", "certificate", s(&f.model), "--signature", s(&sig)];
+        for a in anchors {
+            args.extend_from_slice(&["--certificate-chain", s(a)]);
+        }
+        run(f.dir(), &args)
+    };
+    // Complete chain: no warning.
+    let r = sign(Some(&files.chain));
+    assert_code(&r, 0);
+    assert!(!r.stderr.contains("warning"), "{r:?}");
+    // The leaf alone: a warning naming its issuer, then verify against the
+    // root fails with the hint, and passes with the intermediate added.
+    let r = sign(None);
+    assert_code(&r, 0);
+    let issuer = pki.intermediate.subject();
+    assert_stderr(
+        &r,
+        &[
+            "warning:",
+            "only the signing certificate",
+            &issuer,
+            "--certificate-chain",
+        ],
+    );
+    let r = verify(&[&files.root]);
+    assert_code(&r, 1);
+    assert_stderr(
+        &r,
+        &[
+            "no path from certificate",
+            "hint:",
+            "--certificate-chain",
+            "inspect",
+        ],
+    );
+    let r = verify(&[&files.root, &files.chain]);
+    assert_code(&r, 0);
+    // The root given as the chain: it did not issue the leaf.
+    let r = sign(Some(&files.root));
+    assert_code(&r, 0);
+    assert_stderr(
+        &r,
+        &[
+            "warning:",
+            &pki.root.subject(),
+            "is not on the chain",
+            &issuer,
+        ],
+    );
+}

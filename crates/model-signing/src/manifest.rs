@@ -115,8 +115,14 @@ pub struct Manifest {
 }
 
 /// The informative model name: the final component of the path, resolved
-/// when the path ends in `.` or `..`.
+/// when the path ends in `.` or `..`. For the snapshot of a Hugging Face
+/// cache repository (`.../models--ORG--NAME/snapshots/<commit>`), whose
+/// final component is a commit hash, it is the repository's name `NAME`:
+/// the name a `huggingface-cli download --local-dir NAME` copy has.
 pub fn model_name(path: &Path) -> String {
+    if let Some(name) = hf_snapshot_repo_name(path) {
+        return name;
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -128,6 +134,20 @@ pub fn model_name(path: &Path) -> String {
         .ok()
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_default()
+}
+
+/// `NAME` when `path` is the snapshot directory itself of a Hugging Face
+/// cache repository folder `models--ORG--NAME` (or `models--NAME`).
+fn hf_snapshot_repo_name(path: &Path) -> Option<String> {
+    let repo = model_signing_hash::hf_cache_repo(path)?;
+    let resolved = std::fs::canonicalize(path).ok()?;
+    if resolved.parent()? != repo.join("snapshots") {
+        return None;
+    }
+    let folder = repo.file_name()?.to_str()?;
+    // Repository ids never hold `--`, so the cache joins ORG and NAME with it.
+    let name = folder.strip_prefix("models--")?.rsplit("--").next()?;
+    (!name.is_empty()).then(|| name.to_owned())
 }
 
 impl Manifest {
@@ -201,6 +221,29 @@ impl Manifest {
 mod tests {
     use super::*;
     use model_signing_hash::NoProgress;
+
+    #[test]
+    fn a_hugging_face_snapshot_is_named_after_its_repository() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let commit = "0123456789abcdef0123456789abcdef01234567";
+        for (folder, name) in [
+            ("models--org--my-model", "my-model"),
+            ("models--gpt2", "gpt2"),
+        ] {
+            let repo = dir.path().join(folder);
+            let snapshot = repo.join("snapshots").join(commit);
+            std::fs::create_dir_all(snapshot.join("tokenizer")).expect("mkdir");
+            std::fs::create_dir_all(repo.join("blobs")).expect("mkdir");
+            assert_eq!(model_name(&snapshot), name);
+            assert_eq!(model_name(&snapshot.join("tokenizer/..")), name);
+            // A folder inside a snapshot keeps its own name.
+            assert_eq!(model_name(&snapshot.join("tokenizer")), "tokenizer");
+        }
+        // Without blobs/ beside snapshots/, it is no cache repository.
+        let plain = dir.path().join("models--a--b/snapshots").join(commit);
+        std::fs::create_dir_all(&plain).expect("mkdir");
+        assert_eq!(model_name(&plain), commit);
+    }
 
     #[test]
     fn serialization_json_is_deterministic() {

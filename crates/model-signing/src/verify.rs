@@ -78,8 +78,12 @@ pub enum VerifyError {
 pub enum Signer {
     /// A public key.
     Key {
-        /// Hex SHA-256 of the public key (SubjectPublicKeyInfo DER).
-        fingerprint: String,
+        /// The key's identifier, as signatures record it (`publicKey.hint`):
+        /// lowercase hex SHA-256 of its PEM text ([`PublicKey::hint`]). The
+        /// same identifier is what signing and `inspect` show.
+        ///
+        /// [`PublicKey::hint`]: crate::keys::PublicKey::hint
+        hint: String,
         /// The key type, like `PKIX_ECDSA_P384_SHA_384`.
         algorithm: &'static str,
     },
@@ -212,9 +216,11 @@ impl SignatureVerifier for KeyVerifier {
             })?;
             let carried = PublicKey::from_pem(text).map_err(VerifyError::Key)?;
             if carried != self.key {
-                return Err(VerifyError::SignerMismatch(
-                    "the signature carries a different public key than the one given".into(),
-                ));
+                return Err(VerifyError::SignerMismatch(format!(
+                    "the signature carries the key with hint {}, not the given public key (hint {})",
+                    carried.hint(),
+                    self.key.hint()
+                )));
             }
             if let Some(details) = key_details {
                 if details != self.key.algorithm().key_details() {
@@ -234,7 +240,7 @@ impl SignatureVerifier for KeyVerifier {
         let legacy_pae = verify_envelope(&self.key, bundle)?;
         Ok(SignatureCheck {
             signer: Signer::Key {
-                fingerprint: self.key.fingerprint_sha256(),
+                hint: self.key.hint(),
                 algorithm: self.key.algorithm().key_details(),
             },
             legacy_pae,

@@ -9,7 +9,8 @@ use std::slice::from_ref;
 use std::time::Instant;
 
 use model_signing::x509::{
-    verify_chain, CertError, Certificate, ChainPolicy, LeafCaRule, MAX_SIGNATURE_CHECKS,
+    chain_gap, verify_chain, CertError, Certificate, ChainGap, ChainPolicy, LeafCaRule,
+    MAX_SIGNATURE_CHECKS,
 };
 use support::*;
 
@@ -944,4 +945,62 @@ fn fulcio_leaves_in_the_reference_sigstore_bundles_validate_at_signing_time() {
         seen += 1;
     }
     assert!(seen >= 4, "found {seen} Sigstore bundles");
+}
+
+/// What signing warns about in the certificates it would carry.
+#[test]
+fn chain_gap_names_a_leaf_carried_alone_and_certificates_off_its_chain() {
+    let root = Ca::root(Spec::ca("Root", None), Key::p256());
+    let int = root.sub(Spec::ca("Intermediate", None), Key::p256());
+    let other = root.sub(Spec::ca("Other Intermediate", None), Key::p256());
+    let leaf = int.issue(&Spec::leaf("Leaf"), &Key::p256());
+    // The leaf alone: a verifier holding only the root cannot link it.
+    assert_eq!(
+        chain_gap(&leaf, &[]),
+        Some(ChainGap::LeafOnly {
+            subject: leaf.subject(),
+            issuer: int.cert.subject(),
+        })
+    );
+    // A certificate that did not issue the leaf.
+    assert_eq!(
+        chain_gap(&leaf, from_ref(&other.cert)),
+        Some(ChainGap::Unlinked {
+            subject: other.cert.subject(),
+            top: leaf.subject(),
+            top_issuer: int.cert.subject(),
+        })
+    );
+    // The root without the intermediate between.
+    assert!(matches!(
+        chain_gap(&leaf, from_ref(&root.cert)),
+        Some(ChainGap::Unlinked { subject, .. }) if subject == root.cert.subject()
+    ));
+    // The intermediate and an unrelated one: the unrelated one is named.
+    assert!(matches!(
+        chain_gap(&leaf, &[int.cert.clone(), other.cert.clone()]),
+        Some(ChainGap::Unlinked { subject, top, .. })
+            if subject == other.cert.subject() && top == int.cert.subject()
+    ));
+}
+
+#[test]
+fn chain_gap_accepts_chains_that_link_up_from_the_leaf() {
+    let root = Ca::root(Spec::ca("Root", None), Key::p256());
+    let int = root.sub(Spec::ca("Intermediate", None), Key::p256());
+    let leaf = int.issue(&Spec::leaf("Leaf"), &Key::p256());
+    // Up to the intermediate (the root left to verifiers), up to the root,
+    // in any order, a certificate given twice, and a self-issued leaf alone.
+    assert_eq!(chain_gap(&leaf, from_ref(&int.cert)), None);
+    assert_eq!(
+        chain_gap(&leaf, &[root.cert.clone(), int.cert.clone()]),
+        None
+    );
+    assert_eq!(
+        chain_gap(&leaf, &[int.cert.clone(), int.cert.clone()]),
+        None
+    );
+    assert_eq!(chain_gap(&root.cert, &[]), None);
+    let direct = root.issue(&Spec::leaf("Direct"), &Key::p256());
+    assert_eq!(chain_gap(&direct, from_ref(&root.cert)), None);
 }

@@ -131,7 +131,12 @@ pub fn run(args: InspectArgs, printer: &Printer) -> anyhow::Result<u8> {
         } => (
             "key",
             SignerJson::Key {
-                hint: hint.clone(),
+                // Signatures before 1.1 carry the key instead of its hint:
+                // show the hint it has, the identifier signing and verify use.
+                hint: hint.clone().or_else(|| {
+                    let pem = std::str::from_utf8(raw_bytes.as_deref()?).ok()?;
+                    Some(model_signing::keys::PublicKey::from_pem(pem).ok()?.hint())
+                }),
                 key_details: key_details.clone(),
                 public_key_pem: raw_bytes
                     .as_ref()

@@ -37,6 +37,7 @@ pub fn certificate(args: SignPkcs11CertificateArgs, printer: &Printer) -> anyhow
     for path in &args.certificate_chain {
         chain.extend(keyload::certificates(path)?);
     }
+    sign::warn_about_chain(&leaf, &chain, printer);
     let key = open(&args.token, printer)?;
     // Refuses a token key that is not the certificate's, before any hashing.
     let signer =

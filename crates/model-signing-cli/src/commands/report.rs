@@ -43,7 +43,7 @@ pub struct PathEntryJson {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SignerJson {
     Key {
-        fingerprint: String,
+        hint: String,
         algorithm: String,
     },
     Certificate {
@@ -60,11 +60,8 @@ pub enum SignerJson {
 impl From<&Signer> for SignerJson {
     fn from(s: &Signer) -> Self {
         match s {
-            Signer::Key {
-                fingerprint,
-                algorithm,
-            } => SignerJson::Key {
-                fingerprint: fingerprint.clone(),
+            Signer::Key { hint, algorithm } => SignerJson::Key {
+                hint: hint.clone(),
                 algorithm: (*algorithm).to_owned(),
             },
             Signer::Certificate {
@@ -87,7 +84,7 @@ impl From<&Signer> for SignerJson {
                 issuer: issuer.clone(),
             },
             _ => SignerJson::Key {
-                fingerprint: String::new(),
+                hint: String::new(),
                 algorithm: "unknown".into(),
             },
         }

@@ -9,7 +9,7 @@ use model_signing::sign::{
 
 use crate::cli::{SignCertificateArgs, SignCommand, SignCommon, SignKeyArgs};
 use model_signing::bundle::VerificationMaterial;
-use model_signing::x509::Certificate;
+use model_signing::x509::{Certificate, ChainGap};
 use serde::Serialize;
 
 use crate::commands::report::{HashingJson, JSON_VERSION};
@@ -51,6 +51,7 @@ fn certificate(args: SignCertificateArgs, printer: &Printer) -> anyhow::Result<u
     for path in &args.certificate_chain {
         chain.extend(keyload::certificates(path)?);
     }
+    warn_about_chain(&leaf, &chain, printer);
     let signer = CertificateSigner::new(Box::new(key), leaf, chain, now()).with_context(|| {
         format!(
             "cannot sign with the private key {} and the certificate {}",
@@ -155,6 +156,26 @@ pub(super) fn sign_with(
         model_signing::text::escape_path(&common.signature)
     ));
     Ok(exit::SUCCESS)
+}
+
+/// Warns when the certificates the signature will carry cannot be linked
+/// up to a root by a verifier that trusts only the root: the signing
+/// certificate alone, issued by another, or certificates given with
+/// `--certificate-chain` that are not on its chain.
+pub(super) fn warn_about_chain(leaf: &Certificate, chain: &[Certificate], printer: &Printer) {
+    match model_signing::x509::chain_gap(leaf, chain) {
+        None => {}
+        Some(ChainGap::LeafOnly { subject, issuer }) => printer.warn(&format!(
+            "the signature will carry only the signing certificate {subject}, issued by {issuer}: verifiers must trust {issuer} itself. If {issuer} is an intermediate CA, pass its certificate (and any between it and the root) with --certificate-chain, or verifiers that trust only the root will fail"
+        )),
+        Some(ChainGap::Unlinked {
+            subject,
+            top,
+            top_issuer,
+        }) => printer.warn(&format!(
+            "the certificate {subject} given with --certificate-chain is not on the chain of the signing certificate, which goes up to {top}, issued by {top_issuer}: check that the chain belongs to this signing certificate"
+        )),
+    }
 }
 
 /// Warns when `signature` holds a signature of a model with another name:

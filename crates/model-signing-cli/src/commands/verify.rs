@@ -73,8 +73,12 @@ fn certificate(args: VerifyCertificateArgs, printer: &Printer) -> anyhow::Result
     )
 }
 
-/// The signature file: as given, else `model.sig` inside the model directory
-/// `model` (the resolved model path), else `model.sig` next to the model.
+/// The signature file: as given, else the first that exists of
+/// `model.sig` inside the model directory,
+/// `./model.sig` (where `sign` writes by default), `model.sig` next to the
+/// model. `model` is the resolved model path (the snapshot directory of an
+/// `hf://` reference). When several distinct files exist, the first is used
+/// and the others are named, so that the choice is never silent.
 pub fn find_signature(
     common: &VerifyCommon,
     model: &Path,
@@ -90,36 +94,61 @@ pub fn find_signature(
         }))
         .with_context(|| format!("cannot verify model {}", common.model.display()));
     }
+    let candidates = signature_candidates(model);
+    let mut found: Vec<(&PathBuf, PathBuf)> = Vec::new();
+    for c in &candidates {
+        if !c.is_file() {
+            continue;
+        }
+        let canonical = std::fs::canonicalize(c).unwrap_or_else(|_| c.clone());
+        if found.iter().all(|(_, seen)| *seen != canonical) {
+            found.push((c, canonical));
+        }
+    }
+    let Some(((first, _), others)) = found.split_first() else {
+        return Err(exit::UsageError(format!(
+            "no signature given and none found (looked for {}); pass --signature",
+            candidates
+                .iter()
+                .map(|c| escape_path(c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
+        .into());
+    };
+    printer.info(&format!("using signature {}", escape_path(first)));
+    for (other, _) in others {
+        printer.info(&format!(
+            "also found {}, not used (pass --signature to choose)",
+            escape_path(other)
+        ));
+    }
+    Ok((*first).clone())
+}
+
+/// The candidate signature paths for the resolved model path `model`, in
+/// the order of the `--signature` help and the README.
+fn signature_candidates(model: &Path) -> Vec<PathBuf> {
     let mut candidates = Vec::new();
     if model.is_dir() {
         candidates.push(model.join("model.sig"));
     }
-    let parent = model
-        .parent()
-        .map(|p| {
-            if p.as_os_str().is_empty() {
-                Path::new(".")
-            } else {
-                p
-            }
-        })
-        .unwrap_or(Path::new("."));
+    candidates.push(PathBuf::from("./model.sig"));
+    let parent = match model.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
     candidates.push(parent.join("model.sig"));
-    for c in &candidates {
-        if c.is_file() {
-            printer.info(&format!("using signature {}", escape_path(c)));
-            return Ok(c.clone());
-        }
-    }
-    Err(exit::UsageError(format!(
-        "no signature given and none found (looked for {}); pass --signature",
-        candidates
-            .iter()
-            .map(|c| c.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))
-    .into())
+    // One place named two ways (the model's parent is the current
+    // directory) is looked at, and named, once.
+    let mut seen = Vec::new();
+    candidates.retain(|c| {
+        let at = crate::paths::resolve(c).unwrap_or_else(|_| c.clone());
+        let new = !seen.contains(&at);
+        seen.push(at);
+        new
+    });
+    candidates
 }
 
 pub fn read_bundle(path: &Path) -> anyhow::Result<Bundle> {
@@ -163,10 +192,7 @@ pub fn read_bundle(path: &Path) -> anyhow::Result<Bundle> {
 
 fn describe(signer: &Signer) -> String {
     match signer {
-        Signer::Key {
-            fingerprint,
-            algorithm,
-        } => format!("key sha256:{fingerprint} ({algorithm})"),
+        Signer::Key { hint, algorithm } => format!("key {hint} ({algorithm})"),
         Signer::Certificate {
             subject,
             fingerprint,

@@ -77,6 +77,74 @@ pub fn verify_chain(
     }
 }
 
+/// What the certificates a signature carries may lack, found by
+/// [`chain_gap`]; signing warns about it, since a verifier then needs more
+/// than a root among the certificates it trusts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainGap {
+    /// Only the signing certificate is carried, and it was issued by
+    /// another: a verifier must trust `issuer` itself. When `issuer` is an
+    /// intermediate CA, a verifier that trusts only the root fails.
+    LeafOnly {
+        /// The signing certificate's subject.
+        subject: String,
+        /// Its issuer's name.
+        issuer: String,
+    },
+    /// A certificate given above the signing certificate is not on its
+    /// chain: walking up by issuer names from the signing certificate never
+    /// reaches it (the chain stops at `top`, issued by `top_issuer`).
+    Unlinked {
+        /// The certificate that is not on the chain.
+        subject: String,
+        /// The topmost certificate the walk reached.
+        top: String,
+        /// The issuer of `top`, which the signature does not carry.
+        top_issuer: String,
+    },
+}
+
+/// Checks the certificates a signature would carry: `leaf` and the `chain`
+/// above it. Walks up from `leaf` by issuer name; `None` when every
+/// certificate of `chain` is on that walk and the chain is not just a leaf
+/// issued by another. A chain that stops below a root is normal (verifiers
+/// hold the root), so that alone is no gap. No signature is checked here.
+pub fn chain_gap(leaf: &Certificate, chain: &[Certificate]) -> Option<ChainGap> {
+    if chain.is_empty() {
+        return (!leaf.is_self_issued()).then(|| ChainGap::LeafOnly {
+            subject: leaf.subject(),
+            issuer: leaf.issuer(),
+        });
+    }
+    let mut used = vec![false; chain.len()];
+    let mut current = leaf;
+    while !current.is_self_issued() {
+        let next = chain
+            .iter()
+            .enumerate()
+            .find(|(i, c)| !used[*i] && c.subject_der() == current.issuer_der());
+        match next {
+            Some((i, c)) => {
+                used[i] = true;
+                current = c;
+            }
+            None => break,
+        }
+    }
+    // A certificate given twice counts as on the chain when its copy is.
+    let on_chain = |c: &Certificate| chain.iter().zip(&used).any(|(d, u)| *u && d == c);
+    let unused = chain
+        .iter()
+        .zip(&used)
+        .find(|(c, u)| !**u && !on_chain(c))?
+        .0;
+    Some(ChainGap::Unlinked {
+        subject: unused.subject(),
+        top: current.subject(),
+        top_issuer: current.issuer(),
+    })
+}
+
 fn no_path(leaf: &Certificate, detail: String) -> CertError {
     CertError::NoPathToTrustAnchor {
         leaf_subject: leaf.subject(),

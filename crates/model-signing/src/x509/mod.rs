@@ -92,7 +92,10 @@ mod pem;
 mod signature;
 
 pub use cert::{Certificate, KeyUsage, SubjectAltName};
-pub use chain::{check_signing_certificate, verify_chain, MAX_PATH_STEPS, MAX_SIGNATURE_CHECKS};
+pub use chain::{
+    chain_gap, check_signing_certificate, verify_chain, ChainGap, MAX_PATH_STEPS,
+    MAX_SIGNATURE_CHECKS,
+};
 pub use const_oid::ObjectIdentifier;
 
 /// The extended key usage for code signing, `1.3.6.1.5.5.7.3.3`.
