@@ -87,6 +87,21 @@ impl Fixture {
         self.tmp.path()
     }
 
+    /// `sign key` of the fixture's model with its key into `sig`.
+    fn sign_key(&self, sig: &Path, extra: &[&str]) -> Run {
+        let mut args = vec![
+            "sign",
+            "key",
+            s(&self.model),
+            "--private-key",
+            s(&self.key),
+            "--signature",
+            s(sig),
+        ];
+        args.extend_from_slice(extra);
+        run(self.dir(), &args)
+    }
+
     fn path(&self, name: &str) -> PathBuf {
         self.tmp.path().join(name)
     }
@@ -119,18 +134,7 @@ fn assert_stderr(r: &Run, needles: &[&str]) {
 fn exit_codes_success_verification_failure_usage_other() {
     let f = Fixture::new();
     let sig = f.path("model.sig");
-    let signed = run(
-        f.dir(),
-        &[
-            "sign",
-            "key",
-            s(&f.model),
-            "--private-key",
-            s(&f.key),
-            "--signature",
-            s(&sig),
-        ],
-    );
+    let signed = f.sign_key(&sig, &[]);
     assert_code(&signed, 0);
     assert!(signed.stdout.contains("Signed"), "{signed:?}");
     let verify = [
@@ -181,20 +185,7 @@ fn exit_codes_success_verification_failure_usage_other() {
         assert!(r.stderr.contains("error"), "{args:?}: {r:?}");
     }
     // A usage error found after parsing: an ignore path outside the model.
-    let r = run(
-        f.dir(),
-        &[
-            "sign",
-            "key",
-            s(&f.model),
-            "--private-key",
-            s(&f.key),
-            "--signature",
-            s(&sig),
-            "--ignore-paths",
-            "/etc",
-        ],
-    );
+    let r = f.sign_key(&sig, &["--ignore-paths", "/etc"]);
     assert_code(&r, 2);
     assert_stderr(&r, &["not inside the model"]);
 
@@ -405,21 +396,7 @@ fn unsupported_key_types_are_refused_clearly() {
         assert!(!sig.exists());
     }
     // The verifier's key as well.
-    assert_code(
-        &run(
-            f.dir(),
-            &[
-                "sign",
-                "key",
-                s(&f.model),
-                "--private-key",
-                s(&f.key),
-                "--signature",
-                s(&sig),
-            ],
-        ),
-        0,
-    );
+    assert_code(&f.sign_key(&sig, &[]), 0);
     for (file, kind) in [("rsa2048", "RSA"), ("ed25519", "Ed25519")] {
         let public_key = support::testdata(&format!("{file}.pub"));
         let r = run(
@@ -529,36 +506,13 @@ fn a_failed_sign_leaves_the_previous_signature_untouched() {
         let parent = sig.parent().expect("parent").to_owned();
         std::fs::write(&sig, b"previous signature\n").expect("write");
         let before = listing(&parent);
-        let r = run(
-            f.dir(),
-            &[
-                "sign",
-                "key",
-                s(&f.model),
-                "--private-key",
-                s(&f.key),
-                "--signature",
-                s(&sig),
-            ],
-        );
+        let r = f.sign_key(&sig, &[]);
         assert_code(&r, 3);
         assert_stderr(&r, &["symbolic link", "--allow-symlinks"]);
         assert_eq!(std::fs::read(&sig).expect("read"), b"previous signature\n");
         assert_eq!(listing(&parent), before, "no temporary file is left behind");
         // A successful sign replaces it, again without leftovers.
-        let r = run(
-            f.dir(),
-            &[
-                "sign",
-                "key",
-                s(&f.model),
-                "--private-key",
-                s(&f.key),
-                "--signature",
-                s(&sig),
-                "--allow-symlinks",
-            ],
-        );
+        let r = f.sign_key(&sig, &["--allow-symlinks"]);
         assert_code(&r, 0);
         assert_ne!(std::fs::read(&sig).expect("read"), b"previous signature\n");
         assert_eq!(listing(&parent), before);
@@ -1018,19 +972,7 @@ fn a_key_has_one_identifier_in_sign_inspect_verify_and_errors() {
     let json = |r: &Run| -> serde_json::Value {
         serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {r:?}"))
     };
-    let r = run(
-        f.dir(),
-        &[
-            "sign",
-            "key",
-            s(&f.model),
-            "--private-key",
-            s(&f.key),
-            "--signature",
-            s(&sig),
-            "--json",
-        ],
-    );
+    let r = f.sign_key(&sig, &["--json"]);
     assert_code(&r, 0);
     let hint = json(&r)["signer"]["hint"]
         .as_str()
