@@ -98,6 +98,16 @@ fn signs_with_each_curve_and_the_signatures_verify() {
         .expect("hash");
         let bundle = sign_manifest(&manifest, &signer).expect("bundle");
         assert!(bundle.to_json().contains(&public.hint()));
+        // The bundle verifies in memory, without a JSON round trip.
+        let verifier = model_signing::verify::KeyVerifier::new(public.clone());
+        model_signing::verify::verify_bundle(&bundle, &verifier)
+            .expect("the signature verifies")
+            .check_model(
+                dir.path(),
+                &Default::default(),
+                &model_signing::hashing::NoProgress,
+            )
+            .expect("the model matches");
     }
 }
 

@@ -162,13 +162,6 @@ fn internal(e: impl std::fmt::Display) -> SigningError {
     SigningError::Internal(e.to_string())
 }
 
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
-
 /// A Sigstore instance to sign with: the services of its signing config,
 /// and the trusted root that checks what they return.
 pub struct SigningConfig {
@@ -557,7 +550,12 @@ impl SigstoreSigner {
             .clone();
         let public = PublicKey::from_spki_der(key.public_key_der().map_err(internal)?.as_bytes())
             .map_err(internal)?;
-        let leaf = check_certificate(&self.config.trust, leaf_der.as_bytes(), &public, now())?;
+        let leaf = check_certificate(
+            &self.config.trust,
+            leaf_der.as_bytes(),
+            &public,
+            model_signing::sign::now(),
+        )?;
 
         // Sign, log, timestamp.
         let (signed, artifact_digest) = match content {

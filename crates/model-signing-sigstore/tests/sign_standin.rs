@@ -102,9 +102,19 @@ fn sign_and_verify_model(flavour: Flavour) {
         }
     }
 
+    // In memory, without a JSON round trip, the bundle verifies: its log
+    // entry and timestamps are those that were signed.
+    let trust = || TrustRoot::from_trust_config_file(standin.trust_config(flavour)).expect("trust");
+    verify_bundle(
+        &bundle,
+        &SigstoreVerifier::new(trust(), IdentityPolicy::exact(&subject, standin.issuer())),
+    )
+    .expect("the in-memory bundle verifies")
+    .check_model(&model, &Default::default(), &NoProgress)
+    .expect("the model matches");
+
     // The core reads it back and our verifier accepts it for this identity only.
     let parsed = Bundle::from_json(text.as_bytes()).expect("parses");
-    let trust = || TrustRoot::from_trust_config_file(standin.trust_config(flavour)).expect("trust");
     let verified = verify_bundle(
         &parsed,
         &SigstoreVerifier::new(trust(), IdentityPolicy::exact(&subject, standin.issuer())),

@@ -262,6 +262,15 @@ pub fn sign_manifest_with_limits(
     Ok(bundle)
 }
 
+/// The current time in Unix seconds, as signers check certificates at it
+/// (0 for a clock before 1970).
+pub fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
 /// Hashes the model at `model` and signs its manifest. To write the
 /// signature with [`write_atomic`] inside the model, use [`sign_model_to`].
 pub fn sign_model(

@@ -724,3 +724,29 @@ fn reference_1_1_1_signatures_verify_with_the_signature_inside_and_outside_the_m
         }
     }
 }
+
+/// What `sign_model` returns verifies as it is, without a JSON round trip,
+/// for the key and certificate methods (Sigstore and PKCS#11 have theirs in
+/// their crates): what is in memory is what is written.
+#[test]
+fn a_bundle_verifies_in_memory_as_signed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = support::small_model(dir.path());
+    let config = HashConfig::new();
+    let k = key(KeyAlgorithm::EcdsaP384Sha384);
+    let bundle = support::sign_with_key(&model, &config, &k);
+    let verified = verify_bundle(&bundle, &KeyVerifier::new(public(&k).clone()))
+        .expect("the key signature verifies")
+        .check_model(&model, &ModelCheckOptions::default(), &NoProgress)
+        .expect("the model matches");
+    assert_eq!(verified.resources_checked, 3);
+    let pki = support::certs::Pki::new(KeyAlgorithm::EcdsaP256Sha256);
+    let bundle = support::sign_with_pki(&model, &config, &pki);
+    verify_bundle(&bundle, &CertificateVerifier::new(vec![pki.root.clone()]))
+        .expect("the certificate signature verifies")
+        .check_model(&model, &ModelCheckOptions::default(), &NoProgress)
+        .expect("the model matches");
+    // And what is written reads back equal.
+    let read = Bundle::from_json(bundle.to_json().as_bytes()).expect("reads back");
+    assert_eq!(read.to_json(), bundle.to_json());
+}

@@ -40,8 +40,8 @@ pub fn certificate(args: SignPkcs11CertificateArgs, printer: &Printer) -> anyhow
     sign::warn_about_chain(&leaf, &chain, printer);
     let key = open(&args.token, printer)?;
     // Refuses a token key that is not the certificate's, before any hashing.
-    let signer =
-        CertificateSigner::new(Box::new(key), leaf, chain, sign::now()).with_context(|| {
+    let signer = CertificateSigner::new(Box::new(key), leaf, chain, model_signing::sign::now())
+        .with_context(|| {
             format!(
                 "cannot sign with the PKCS#11 key and the certificate {}",
                 args.signing_certificate.display()

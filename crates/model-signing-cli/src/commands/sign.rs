@@ -4,7 +4,7 @@ use std::path::Path;
 
 use anyhow::Context;
 use model_signing::sign::{
-    check_writable, sign_model_to, write_atomic, BundleSigner, CertificateSigner, KeySigner,
+    self, check_writable, sign_model_to, write_atomic, BundleSigner, CertificateSigner, KeySigner,
 };
 
 use crate::cli::{SignCertificateArgs, SignCommand, SignCommon, SignKeyArgs};
@@ -52,13 +52,14 @@ fn certificate(args: SignCertificateArgs, printer: &Printer) -> anyhow::Result<u
         chain.extend(keyload::certificates(path)?);
     }
     warn_about_chain(&leaf, &chain, printer);
-    let signer = CertificateSigner::new(Box::new(key), leaf, chain, now()).with_context(|| {
-        format!(
-            "cannot sign with the private key {} and the certificate {}",
-            args.private_key.display(),
-            args.signing_certificate.display()
-        )
-    })?;
+    let signer =
+        CertificateSigner::new(Box::new(key), leaf, chain, sign::now()).with_context(|| {
+            format!(
+                "cannot sign with the private key {} and the certificate {}",
+                args.private_key.display(),
+                args.signing_certificate.display()
+            )
+        })?;
     sign_with(&args.common, &signer, printer)
 }
 
@@ -87,13 +88,6 @@ enum SignerJson {
     Sigstore {
         identity: Option<String>,
     },
-}
-
-pub fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 pub(super) fn sign_with(
