@@ -1,7 +1,8 @@
 //! The verification matrix (`crates/model-signing/tests/support/matrix.rs`)
 //! run through the command line tool: every failing row exits with 1 and
 //! names its cause; every passing row exits with 0 and lists the unsigned
-//! files it skipped.
+//! files it skipped. Each row is also verified through the library with its
+//! default options, and the two verdicts must agree.
 
 #[path = "../../model-signing/tests/support/mod.rs"]
 mod support;
@@ -38,6 +39,10 @@ fn run(s: &Setup) -> std::process::Output {
         .expect("model-signing runs")
 }
 
+fn names(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
 /// Whether the tool said it skipped exactly these unsigned files.
 fn lists_skipped(stderr: &str, skipped: &[&str]) -> bool {
     stderr.contains(&format!("skipped {} unsigned file", skipped.len()))
@@ -60,7 +65,24 @@ fn every_row_of_the_verification_matrix() {
                 let code = out.status.code();
                 let stdout = String::from_utf8_lossy(&out.stdout);
                 let stderr = String::from_utf8_lossy(&out.stderr);
+                // The library with default options decides as the tool does.
+                let library = matrix::verify_library(&setup);
+                let agree = match &library {
+                    Ok(ok) => {
+                        code == Some(0)
+                            && (ok.unsigned_ignored.is_empty()
+                                || lists_skipped(&stderr, &names(&ok.unsigned_ignored)))
+                    }
+                    Err(_) => code == Some(1),
+                };
                 let problem = match &case.expect {
+                    _ if !agree => Some(format!(
+                        "the library says {:?}, the command line exits with {code:?}",
+                        library
+                            .as_ref()
+                            .map(|ok| &ok.unsigned_ignored)
+                            .map_err(ToString::to_string)
+                    )),
                     Expect::Pass { skipped } => {
                         if code != Some(0) || !stdout.contains("Verification succeeded") {
                             Some(format!("expected success, got {code:?}"))
