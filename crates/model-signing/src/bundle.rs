@@ -1,5 +1,7 @@
 //! The Sigstore bundle (`model.sig`) that carries a model signature.
 
+use std::path::{Path, PathBuf};
+
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use serde_json::{json, Value};
@@ -60,6 +62,23 @@ pub enum BundleError {
         count: usize,
         /// The limit.
         limit: usize,
+    },
+    /// The signature file cannot be opened or read ([`Bundle::read`]).
+    #[error("cannot read signature {}: {message}", path.display())]
+    Io {
+        /// The signature file.
+        path: PathBuf,
+        /// What kind of I/O error.
+        kind: std::io::ErrorKind,
+        /// The error's text.
+        message: String,
+    },
+    /// The signature path is a directory, FIFO, socket or device
+    /// ([`Bundle::read`]).
+    #[error("cannot read signature {}: it is not a regular file", path.display())]
+    NotAFile {
+        /// The signature path.
+        path: PathBuf,
     },
 }
 
@@ -297,6 +316,45 @@ impl Bundle {
     /// tree of the document is built, and unknown fields are skipped unread.
     pub fn from_json(bytes: &[u8]) -> Result<Self, BundleError> {
         Self::from_json_with_limits(bytes, &Limits::default())
+    }
+
+    /// Reads and parses the signature file at `path`, with the default
+    /// [`Limits`]: a file over [`crate::limits::MAX_BUNDLE_BYTES`] is refused
+    /// from its size before a byte is read (and the read stops there if it
+    /// grows), and anything but a regular file (a FIFO shipped beside a
+    /// model, a device, a directory) is refused without blocking.
+    pub fn read(path: &Path) -> Result<Self, BundleError> {
+        use std::os::unix::fs::OpenOptionsExt;
+        let io = |e: std::io::Error| BundleError::Io {
+            path: path.to_owned(),
+            kind: e.kind(),
+            message: e.to_string(),
+        };
+        let limit = crate::limits::MAX_BUNDLE_BYTES;
+        let too_large = |size: u64| {
+            BundleError::Json(JsonError::TooLarge {
+                size: usize::try_from(size).unwrap_or(usize::MAX),
+                limit,
+            })
+        };
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+            .map_err(io)?;
+        let meta = file.metadata().map_err(io)?;
+        if !meta.is_file() {
+            return Err(BundleError::NotAFile {
+                path: path.to_owned(),
+            });
+        }
+        if meta.len() > limit as u64 {
+            return Err(too_large(meta.len()));
+        }
+        let bytes = crate::limits::read_bounded(file, limit as u64, meta.len())
+            .map_err(io)?
+            .ok_or_else(|| too_large(limit as u64 + 1))?;
+        Self::from_json(&bytes)
     }
 
     /// [`from_json`](Self::from_json) with other bounds.
@@ -570,6 +628,49 @@ fn to_pretty(v: &Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn read_refuses_what_is_not_a_readable_regular_file_within_the_bound() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let good = dir.path().join("model.sig");
+        std::fs::write(&good, sample().to_json()).expect("write");
+        assert_eq!(
+            Bundle::read(&good).expect("reads").to_json(),
+            sample().to_json()
+        );
+        // Missing: an I/O error naming the file.
+        let missing = dir.path().join("missing.sig");
+        let e = Bundle::read(&missing).expect_err("missing");
+        assert!(
+            matches!(&e, BundleError::Io { path, kind: std::io::ErrorKind::NotFound, .. } if *path == missing),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("missing.sig"), "{e}");
+        // A directory and a FIFO (opened without blocking): not regular files.
+        assert!(matches!(
+            Bundle::read(dir.path()),
+            Err(BundleError::NotAFile { .. })
+        ));
+        let fifo = dir.path().join("fifo.sig");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.expect("mkfifo runs").success());
+        assert!(matches!(
+            Bundle::read(&fifo),
+            Err(BundleError::NotAFile { .. })
+        ));
+        // Over the bound: refused from its size (a sparse file: nothing is read).
+        let big = dir.path().join("big.sig");
+        let f = std::fs::File::create(&big).expect("create");
+        f.set_len(crate::limits::MAX_BUNDLE_BYTES as u64 + 1)
+            .expect("sparse");
+        assert!(matches!(
+            Bundle::read(&big),
+            Err(BundleError::Json(JsonError::TooLarge { .. }))
+        ));
+        // Malformed content: the parser's error.
+        std::fs::write(&big, b"{").expect("write");
+        assert!(matches!(Bundle::read(&big), Err(BundleError::Json(_))));
+    }
 
     fn sample() -> Bundle {
         Bundle::new(

@@ -3,8 +3,9 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use model_signing::bundle::{Bundle, VerificationMaterial, MAX_BUNDLE_BYTES};
+use model_signing::bundle::{Bundle, VerificationMaterial};
 use model_signing::hashing::HashError;
+use model_signing::json::JsonError;
 use model_signing::text::{escape, escape_path};
 use model_signing::verify::{
     verify_bundle, CertificateVerifier, DiffReport, KeyVerifier, LeftOut, LeftOutReason,
@@ -152,42 +153,18 @@ fn signature_candidates(model: &Path) -> Vec<PathBuf> {
 }
 
 pub fn read_bundle(path: &Path) -> anyhow::Result<Bundle> {
-    use model_signing::limits::read_bounded;
-    use std::os::unix::fs::OpenOptionsExt;
-    let context = || format!("cannot read signature {}", path.display());
-    let too_large = |size: u64| {
-        Err(VerifyError::Bundle(
-            model_signing::bundle::BundleError::Json(model_signing::json::JsonError::TooLarge {
-                size: usize::try_from(size).unwrap_or(usize::MAX),
-                limit: MAX_BUNDLE_BYTES,
-            }),
-        ))
-        .with_context(context)
-    };
-    // Non-blocking: a FIFO named like a signature (it may come with the
-    // model) must not hang the verifier; it is refused below.
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK)
-        .open(path)
-        .with_context(context)?;
-    let meta = file.metadata().with_context(context)?;
-    if !meta.is_file() {
-        return Err(anyhow::anyhow!("it is not a regular file")).with_context(context);
+    use model_signing::bundle::BundleError;
+    match Bundle::read(path) {
+        Ok(bundle) => Ok(bundle),
+        // Not the signature's content: the file could not be read at all.
+        Err(e @ (BundleError::Io { .. } | BundleError::NotAFile { .. })) => {
+            Err(anyhow::Error::new(e))
+        }
+        Err(e @ BundleError::Json(JsonError::TooLarge { .. })) => Err(VerifyError::Bundle(e))
+            .with_context(|| format!("cannot read signature {}", path.display())),
+        Err(e) => Err(VerifyError::Bundle(e))
+            .with_context(|| format!("invalid signature file {}", path.display())),
     }
-    let size = meta.len();
-    if size > MAX_BUNDLE_BYTES as u64 {
-        return too_large(size);
-    }
-    // The bound applies to the read too: a file may grow after its size
-    // was read.
-    let Some(bytes) = read_bounded(file, MAX_BUNDLE_BYTES as u64, size).with_context(context)?
-    else {
-        return too_large(MAX_BUNDLE_BYTES as u64 + 1);
-    };
-    Bundle::from_json(&bytes)
-        .map_err(VerifyError::Bundle)
-        .with_context(|| format!("invalid signature file {}", path.display()))
 }
 
 fn describe(signer: &Signer) -> String {
