@@ -9,6 +9,7 @@
 
 use model_signing::hashing::{ConfigError, HashError};
 use model_signing::verify::VerifyError;
+use model_signing::ErrorKind;
 use model_signing_pkcs11::{Pkcs11Error, UriError};
 
 pub const SUCCESS: u8 = 0;
@@ -28,14 +29,20 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// The exit code of a verification error, from its kind: a malformed
+/// signature or payload fails verification like a bad signature does.
+fn verify_code(kind: ErrorKind) -> u8 {
+    match kind {
+        ErrorKind::Usage => USAGE,
+        ErrorKind::Environment => OTHER,
+        _ => VERIFICATION_FAILED,
+    }
+}
+
 pub fn code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if let Some(v) = cause.downcast_ref::<VerifyError>() {
-            return match v {
-                VerifyError::Hash(HashError::Io { .. } | HashError::ModelNotFound { .. }) => OTHER,
-                VerifyError::Config(_) => USAGE,
-                _ => VERIFICATION_FAILED,
-            };
+            return verify_code(v.kind());
         }
         if cause.is::<UsageError>() || cause.is::<ConfigError>() {
             return USAGE;
@@ -46,7 +53,10 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         if let Some(e) = cause.downcast_ref::<Pkcs11Error>() {
             return if e.is_usage() { USAGE } else { OTHER };
         }
-        if let Some(HashError::Config(_)) = cause.downcast_ref::<HashError>() {
+        if cause
+            .downcast_ref::<HashError>()
+            .is_some_and(|h| h.kind() == ErrorKind::Usage)
+        {
             return USAGE;
         }
     }

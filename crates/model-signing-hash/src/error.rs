@@ -1,6 +1,26 @@
 use std::io;
 use std::path::PathBuf;
 
+/// What kind of failure an error is: what a caller, or a command line's
+/// exit code, does about it. Every operation error of these crates says its
+/// kind (`kind()`), so that front ends classify errors in one way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The caller asked for something invalid: an option, argument or
+    /// configuration. Fix the call.
+    Usage,
+    /// An input that should be a signature, payload, key or certificate is
+    /// malformed.
+    Malformed,
+    /// Verification ran and said no: the signature, the signer, the
+    /// certificate chain or the model's content.
+    Rejected,
+    /// The environment failed: a file that cannot be read or written, a
+    /// model that is not there, a device, threads, a network service.
+    Environment,
+}
+
 /// Why a hashing configuration was rejected before any file was touched.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
@@ -84,6 +104,21 @@ pub enum HashError {
 }
 
 impl HashError {
+    /// What kind of failure this is: [`ErrorKind::Usage`] for a rejected
+    /// configuration, [`ErrorKind::Environment`] for I/O, a missing model
+    /// and threads, and [`ErrorKind::Rejected`] for a model that cannot be
+    /// hashed as it is (links not allowed, special files, names that are
+    /// not UTF-8, no files, a file changing, too many files).
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            HashError::Config(_) => ErrorKind::Usage,
+            HashError::Io { .. }
+            | HashError::ModelNotFound { .. }
+            | HashError::ThreadPool { .. } => ErrorKind::Environment,
+            _ => ErrorKind::Rejected,
+        }
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: io::Error) -> Self {
         HashError::Io {
             path: path.into(),

@@ -46,7 +46,7 @@ pub use config::{
     HF_DOWNLOAD_CACHE_PATH,
 };
 pub use engine::{hash_files, hash_model, root_digest, MAX_RESOURCES};
-pub use error::{ConfigError, HashError};
+pub use error::{ConfigError, ErrorKind, HashError};
 pub use progress::{NoProgress, Progress};
 pub use resource::{check_component, check_path, NameError, ResourceDigest, ResourceKey};
 pub use walk::{cmp_paths, walk, walk_signed, FileEntry, ModelFiles, MAX_FILES};

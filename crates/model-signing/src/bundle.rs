@@ -82,6 +82,17 @@ pub enum BundleError {
     },
 }
 
+impl BundleError {
+    /// [`ErrorKind::Environment`](crate::ErrorKind::Environment) when the file could not be read at all,
+    /// else [`ErrorKind::Malformed`](crate::ErrorKind::Malformed).
+    pub fn kind(&self) -> crate::ErrorKind {
+        match self {
+            BundleError::Io { .. } | BundleError::NotAFile { .. } => crate::ErrorKind::Environment,
+            _ => crate::ErrorKind::Malformed,
+        }
+    }
+}
+
 impl From<JsonError> for BundleError {
     fn from(e: JsonError) -> Self {
         BundleError::Json(e)

@@ -103,6 +103,7 @@ pub mod verify;
 pub mod x509;
 
 pub use manifest::{Manifest, Resource, Serialization};
+pub use model_signing_hash::ErrorKind;
 
 /// The hashing engine, re-exported.
 pub mod hashing {

@@ -78,6 +78,29 @@ pub enum SignError {
     },
 }
 
+impl SignError {
+    /// What kind of failure this is: key and certificate files that do not
+    /// parse are [`ErrorKind::Malformed`](crate::ErrorKind::Malformed); a key
+    /// that is not the certificate's, a certificate that cannot sign now and
+    /// a model over the limits verifiers accept are
+    /// [`ErrorKind::Usage`](crate::ErrorKind::Usage); hashing errors keep
+    /// their kind; a backend (token, Sigstore services) or a write that
+    /// fails is [`ErrorKind::Environment`](crate::ErrorKind::Environment).
+    pub fn kind(&self) -> crate::ErrorKind {
+        use crate::ErrorKind;
+        match self {
+            SignError::Key(_) | SignError::Certificate(_) => ErrorKind::Malformed,
+            SignError::CertificateKeyMismatch { .. }
+            | SignError::CertificateUnusable { .. }
+            | SignError::Limit { .. } => ErrorKind::Usage,
+            SignError::Hash(e) => e.kind(),
+            SignError::SelfCheck | SignError::Method { .. } | SignError::Write { .. } => {
+                ErrorKind::Environment
+            }
+        }
+    }
+}
+
 /// Signs the DSSE encoding of a statement; one implementation per method.
 pub trait BundleSigner {
     /// Signs `pae` and returns the bundle material to store with the signature.

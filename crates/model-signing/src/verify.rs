@@ -18,6 +18,7 @@ use crate::dsse::PaeEncoding;
 use crate::keys::{KeyError, PublicKey};
 use crate::statement::{parse_statement, PayloadError, SignedManifest};
 use crate::x509::{verify_chain, CertError, Certificate, ChainPolicy, LeafCaRule};
+use crate::ErrorKind;
 
 /// Why verification failed.
 #[derive(Debug, thiserror::Error)]
@@ -70,6 +71,28 @@ pub enum VerifyError {
     /// An invalid option (for example an ignore path).
     #[error(transparent)]
     Config(#[from] ConfigError),
+}
+
+impl VerifyError {
+    /// What kind of failure this is. A malformed signature or payload is
+    /// [`ErrorKind::Malformed`]; a signature, signer, certificate or model
+    /// that does not verify, and a model that cannot be hashed as signed,
+    /// [`ErrorKind::Rejected`]; an invalid option [`ErrorKind::Usage`]; a
+    /// model or signature that cannot be read [`ErrorKind::Environment`].
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            VerifyError::Bundle(e) => e.kind(),
+            VerifyError::Payload(_) | VerifyError::Key(_) => ErrorKind::Malformed,
+            VerifyError::WrongMaterial { .. }
+            | VerifyError::SignerMismatch(_)
+            | VerifyError::BadSignature
+            | VerifyError::Certificate(_)
+            | VerifyError::Method { .. }
+            | VerifyError::ModelMismatch(_) => ErrorKind::Rejected,
+            VerifyError::Hash(e) => e.kind(),
+            VerifyError::Config(_) => ErrorKind::Usage,
+        }
+    }
 }
 
 /// Who made a verified signature.

@@ -750,3 +750,45 @@ fn a_bundle_verifies_in_memory_as_signed() {
     let read = Bundle::from_json(bundle.to_json().as_bytes()).expect("reads back");
     assert_eq!(read.to_json(), bundle.to_json());
 }
+
+/// Every verification error says its kind, which front ends map to exit
+/// codes: malformed input, a rejection, a usage mistake, the environment.
+#[test]
+fn verification_errors_say_their_kind() {
+    use model_signing::ErrorKind;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = support::small_model(dir.path());
+    let k = key(KeyAlgorithm::EcdsaP256Sha256);
+    let bundle = sign_with_key(&model, &HashConfig::new(), &k);
+    let signed =
+        || verify_bundle(&bundle, &KeyVerifier::new(public(&k).clone())).expect("verifies");
+    // A changed model: rejected.
+    fs::write(model.join("a.bin"), b"changed").expect("write");
+    let e = signed()
+        .check_model(&model, &ModelCheckOptions::default(), &NoProgress)
+        .expect_err("changed");
+    assert_eq!(e.kind(), ErrorKind::Rejected, "{e}");
+    // Another key: rejected.
+    let other = key(KeyAlgorithm::EcdsaP256Sha256);
+    let e = verify_bundle(&bundle, &KeyVerifier::new(public(&other).clone())).expect_err("other");
+    assert_eq!(e.kind(), ErrorKind::Rejected, "{e}");
+    // A model that is not there: the environment.
+    let e = signed()
+        .check_model(
+            &dir.path().join("gone"),
+            &ModelCheckOptions::default(),
+            &NoProgress,
+        )
+        .expect_err("gone");
+    assert_eq!(e.kind(), ErrorKind::Environment, "{e}");
+    // A malformed signature, and one that cannot be read.
+    let e = VerifyError::from(Bundle::from_json(b"{").expect_err("malformed"));
+    assert_eq!(e.kind(), ErrorKind::Malformed, "{e}");
+    let e = VerifyError::from(Bundle::read(&dir.path().join("none.sig")).expect_err("missing"));
+    assert_eq!(e.kind(), ErrorKind::Environment, "{e}");
+    // An invalid ignore path given by the caller: usage.
+    let e = HashConfig::new()
+        .ignore_paths(["../x"])
+        .expect_err("invalid");
+    assert_eq!(VerifyError::Config(e).kind(), ErrorKind::Usage);
+}
