@@ -11,10 +11,11 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cli::InspectArgs;
-use crate::commands::report::{rfc3339, HashingJson, JSON_VERSION};
+use crate::commands::report::{HashingJson, JSON_VERSION};
 use crate::commands::verify::read_bundle;
 use crate::exit;
 use crate::printer::Printer;
+use model_signing::text::rfc3339;
 
 const OID_ISSUER_V2: &str = "1.3.6.1.4.1.57264.1.8";
 const OID_ISSUER_V1: &str = "1.3.6.1.4.1.57264.1.1";

@@ -16,8 +16,7 @@ use serde::Serialize;
 use crate::cli::{VerifyCertificateArgs, VerifyCommand, VerifyCommon, VerifyKeyArgs};
 use crate::commands::keyload;
 use crate::commands::report::{
-    error_kind, error_message, rfc3339, DifferencesJson, ErrorJson, HashingJson, SignerJson,
-    JSON_VERSION,
+    error_kind, error_message, DifferencesJson, ErrorJson, HashingJson, SignerJson, JSON_VERSION,
 };
 use crate::exit;
 use crate::hf;
@@ -477,7 +476,7 @@ fn print_json(
         signature: out.signature.as_ref().map(|p| p.display().to_string()),
         method: out.method,
         signer: out.signer.as_ref().map(SignerJson::from),
-        signed_at: out.signed_at.map(rfc3339),
+        signed_at: out.signed_at.map(model_signing::text::rfc3339),
         hashing: out.hashing.as_ref(),
         resources: out.resources,
         differences: out
