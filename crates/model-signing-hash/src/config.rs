@@ -49,6 +49,15 @@ impl Method {
             Method::Shards { shard_size } => Some(shard_size.get()),
         }
     }
+
+    /// The `algorithm` string each resource carries under this method and
+    /// `algorithm`: `sha256`, or `sha256-sharded-1000000000` for shards.
+    pub fn resource_algorithm(self, algorithm: HashAlgorithm) -> String {
+        match self {
+            Method::Files => algorithm.name().to_owned(),
+            Method::Shards { shard_size } => format!("{}-sharded-{}", algorithm.name(), shard_size),
+        }
+    }
 }
 
 /// A validated path relative to the model root: one or more components, none
@@ -411,12 +420,7 @@ impl HashConfig {
     /// The `algorithm` string of each resource: `sha256`, or
     /// `sha256-sharded-1000000000` for shards.
     pub fn resource_algorithm(&self) -> String {
-        match self.method {
-            Method::Files => self.algorithm.name().to_owned(),
-            Method::Shards { shard_size } => {
-                format!("{}-sharded-{}", self.algorithm.name(), shard_size)
-            }
-        }
+        self.method.resource_algorithm(self.algorithm)
     }
 }
 

@@ -44,10 +44,8 @@ use crate::oauth::LoginError;
 use crate::policy::{certificate_identity, IdentityPolicy, Match};
 use crate::token::{self, IdentityToken, LoginCallbacks, NoLoginCallbacks, TokenSource};
 use crate::trust::TrustRoot;
+use crate::trust::MAX_TRUST_FILE_BYTES;
 use crate::verify::{Artifact, DigestAlgorithm, SigstoreBundle, SigstoreVerifier};
-
-/// Largest trust config read (real ones are a few kilobytes).
-const MAX_TRUST_FILE_BYTES: u64 = 4 << 20;
 
 /// Timeout of each request to a Sigstore service.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(60);

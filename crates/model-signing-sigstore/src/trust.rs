@@ -25,8 +25,9 @@ pub const TRUSTED_ROOT_MEDIA_TYPES: [&str; 3] = [
 pub const CLIENT_TRUST_CONFIG_MEDIA_TYPE: &str =
     "application/vnd.dev.sigstore.clienttrustconfig.v0.1+json";
 
-/// Largest trust file read (real ones are a few kilobytes).
-const MAX_TRUST_FILE_BYTES: u64 = 4 << 20;
+/// Largest trust file read: trusted roots, client trust configs and signing
+/// configs (real ones are a few kilobytes).
+pub(crate) const MAX_TRUST_FILE_BYTES: u64 = 4 << 20;
 
 /// A Fulcio certificate authority: its certificates and when it was trusted.
 pub(crate) struct FulcioCa {

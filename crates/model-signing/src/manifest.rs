@@ -48,14 +48,10 @@ impl Serialization {
         }
     }
 
-    /// The `algorithm` string each resource carries.
+    /// The `algorithm` string each resource carries (see
+    /// [`Method::resource_algorithm`]).
     pub fn resource_algorithm(&self) -> String {
-        match self.method {
-            Method::Files => self.hash_type.name().to_owned(),
-            Method::Shards { shard_size } => {
-                format!("{}-sharded-{}", self.hash_type.name(), shard_size)
-            }
-        }
+        self.method.resource_algorithm(self.hash_type)
     }
 }
 

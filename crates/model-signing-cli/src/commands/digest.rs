@@ -8,13 +8,13 @@ use serde::Serialize;
 
 use crate::cli::DigestArgs;
 use crate::commands::hashing;
+use crate::commands::report::JSON_VERSION;
 use crate::exit;
 use crate::hf;
 use crate::paths;
 use crate::printer::Printer;
 
 /// Version of the `digest --json` document.
-const JSON_VERSION: u32 = 1;
 
 #[derive(Serialize)]
 struct DigestJson<'a> {
