@@ -80,7 +80,7 @@ mod verify;
 
 pub use error::{Check, SigstoreError};
 pub use oauth::{LoginError, OAuthEndpoint, Secret, MAX_RESPONSE_BYTES, OOB_REDIRECT_URI};
-pub use policy::{IdentityPolicy, Match};
+pub use policy::{oidc_issuer, IdentityPolicy, Match};
 pub use sign::{Service, SignedBundle, SigningConfig, SigningError, SigstoreSigner};
 pub use token::{
     IdentityToken, InteractiveLogin, LoginCallbacks, NoLoginCallbacks, TokenSource, AUDIENCE,

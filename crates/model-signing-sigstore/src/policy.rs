@@ -219,7 +219,14 @@ pub(crate) fn certificate_identity(leaf: &Certificate) -> Result<CertIdentity, S
         )));
     }
     let identity = identities.pop();
+    let issuer = oidc_issuer(leaf)?;
+    Ok(CertIdentity { identity, issuer })
+}
 
+/// The OIDC issuer Fulcio recorded in a certificate: the DER UTF8String of
+/// extension 1.3.6.1.4.1.57264.1.8, else the raw (or DER) UTF-8 of the older
+/// 1.3.6.1.4.1.57264.1.1; both present must agree. `None` when neither is.
+pub fn oidc_issuer(leaf: &Certificate) -> Result<Option<String>, SigstoreError> {
     let v2 = match leaf.extension_by_oid(&ISSUER_V2) {
         None => None,
         Some((_, value)) => Some(
@@ -255,7 +262,7 @@ pub(crate) fn certificate_identity(leaf: &Certificate) -> Result<CertIdentity, S
         (Some(a), _) => Some(a),
         (None, b) => b,
     };
-    Ok(CertIdentity { identity, issuer })
+    Ok(issuer)
 }
 
 #[cfg(test)]

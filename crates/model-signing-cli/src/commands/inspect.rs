@@ -17,9 +17,6 @@ use crate::exit;
 use crate::printer::Printer;
 use model_signing::text::rfc3339;
 
-const OID_ISSUER_V2: &str = "1.3.6.1.4.1.57264.1.8";
-const OID_ISSUER_V1: &str = "1.3.6.1.4.1.57264.1.1";
-
 #[derive(Serialize)]
 struct CertJson {
     subject: String,
@@ -47,19 +44,10 @@ impl CertJson {
     }
 }
 
-/// The OIDC issuer Fulcio recorded: the DER UTF8String of the v2 extension, or
-/// the raw bytes of the v1 one.
+/// The OIDC issuer Fulcio recorded, when it can be read (inspect shows what
+/// it can; verification refuses what is ambiguous).
 fn oidc_issuer(c: &Certificate) -> Option<String> {
-    if let Some(v) = c.extension(OID_ISSUER_V2) {
-        if v.len() >= 2 && v[0] == 0x0c && usize::from(v[1]) == v.len() - 2 {
-            return String::from_utf8(v[2..].to_vec()).ok();
-        }
-        if v.len() >= 3 && v[0] == 0x0c && v[1] == 0x81 && usize::from(v[2]) == v.len() - 3 {
-            return String::from_utf8(v[3..].to_vec()).ok();
-        }
-    }
-    c.extension(OID_ISSUER_V1)
-        .and_then(|v| String::from_utf8(v).ok())
+    model_signing_sigstore::oidc_issuer(c).ok().flatten()
 }
 
 #[derive(Serialize)]
