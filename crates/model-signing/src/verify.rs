@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use model_signing_hash::{
-    cmp_paths, hash_files, walk_signed, ConfigError, HashConfig, HashError, Method, Progress,
-    RelPath, ResourceKey, GIT_PATHS,
+    cmp_paths, hash_files, walk_signed, ConfigError, HashConfig, HashError, Progress, RelPath,
+    ResourceKey, GIT_PATHS,
 };
 
 use crate::bundle::{Bundle, BundleError, VerificationMaterial};
@@ -774,9 +774,4 @@ impl Verified<SignedManifest> {
             left_out,
         })
     }
-}
-
-/// Whether a method uses shards (for callers describing a manifest).
-pub fn is_sharded(method: Method) -> bool {
-    matches!(method, Method::Shards { .. })
 }
