@@ -134,9 +134,6 @@ pub enum SigningError {
     /// The finished bundle does not verify (a faulty service answer).
     #[error("the signed bundle does not verify")]
     SelfCheck(#[source] SigstoreError),
-    /// The bytes to sign are not a DSSE pre-authentication encoding.
-    #[error("the message to sign is not a DSSE pre-authentication encoding")]
-    NotPae,
     /// Key generation, signing or the async runtime failed.
     #[error("internal error: {0}")]
     Internal(String),
@@ -416,7 +413,7 @@ enum Content<'a> {
 /// Signs with a short-lived Fulcio certificate, logs the signature and
 /// timestamps it. Implements the core crate's [`BundleSigner`]: the identity
 /// token and the certificate are obtained in
-/// [`sign_pae`](BundleSigner::sign_pae), after the model was hashed.
+/// [`sign_envelope`](BundleSigner::sign_envelope), after the model was hashed.
 pub struct SigstoreSigner {
     config: SigningConfig,
     sources: Vec<TokenSource>,
@@ -818,40 +815,12 @@ fn first_sha256_subject(payload: &[u8]) -> Option<Vec<u8>> {
         .filter(|d| d.len() == 32)
 }
 
-/// Splits a DSSE PAE (`DSSEv1 <len> <type> <len> <payload>`) into payload
-/// type and payload; `None` unless it re-encodes to the same bytes.
-pub(crate) fn parse_pae(message: &[u8]) -> Option<(&str, &[u8])> {
-    fn number(bytes: &[u8]) -> Option<(usize, &[u8])> {
-        let end = bytes.iter().position(|b| *b == b' ')?;
-        let digits = bytes.get(..end)?;
-        if digits.is_empty() || digits.len() > 19 || (digits.len() > 1 && digits[0] == b'0') {
-            return None;
-        }
-        let text = std::str::from_utf8(digits).ok()?;
-        if !text.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        Some((text.parse().ok()?, bytes.get(end + 1..)?))
-    }
-    let rest = message.strip_prefix(b"DSSEv1 ")?;
-    let (type_len, rest) = number(rest)?;
-    let payload_type = std::str::from_utf8(rest.get(..type_len)?).ok()?;
-    let rest = rest.get(type_len..)?.strip_prefix(b" ")?;
-    let (payload_len, payload) = number(rest)?;
-    if payload.len() != payload_len || pae(payload_type, payload) != message {
-        return None;
-    }
-    Some((payload_type, payload))
-}
-
 impl BundleSigner for SigstoreSigner {
-    fn sign_pae(&self, message: &[u8]) -> Result<SignedPae, SignError> {
+    fn sign_envelope(&self, payload_type: &str, payload: &[u8]) -> Result<SignedPae, SignError> {
         let method = |e: SigningError| SignError::Method {
             method: "sigstore",
             source: Box::new(e),
         };
-        let (payload_type, payload) =
-            parse_pae(message).ok_or_else(|| method(SigningError::NotPae))?;
         let bundle = self.sign_dsse(payload_type, payload).map_err(method)?;
         let material = &bundle.json["verificationMaterial"];
         let tlog_entries = material["tlogEntries"]
@@ -878,29 +847,6 @@ impl BundleSigner for SigstoreSigner {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn pae_round_trip() {
-        let message = pae("application/vnd.in-toto+json", b"{\"a\": 1}");
-        assert_eq!(
-            parse_pae(&message),
-            Some(("application/vnd.in-toto+json", &b"{\"a\": 1}"[..]))
-        );
-        assert_eq!(parse_pae(&pae("", b"")), Some(("", &b""[..])));
-        for bad in [
-            &b""[..],
-            b"DSSEv1 ",
-            b"DSSEV1 1 a 0 ",
-            b"DSSEv1 01 a 0 ",
-            b"DSSEv1 1 a 1 ",
-            b"DSSEv1 1 a 1 xy",
-            b"DSSEv1 2 a 0 ",
-            b"DSSEv1 +1 a 0 ",
-            b"DSSEv1 99999999999999999999 a 0 ",
-        ] {
-            assert_eq!(parse_pae(bad), None, "{}", String::from_utf8_lossy(bad));
-        }
-    }
 
     #[test]
     fn embedded_instances_give_services() {

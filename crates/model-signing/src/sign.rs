@@ -101,10 +101,12 @@ impl SignError {
     }
 }
 
-/// Signs the DSSE encoding of a statement; one implementation per method.
+/// Signs a DSSE envelope's payload; one implementation per method.
 pub trait BundleSigner {
-    /// Signs `pae` and returns the bundle material to store with the signature.
-    fn sign_pae(&self, pae: &[u8]) -> Result<SignedPae, SignError>;
+    /// Signs the DSSE pre-authentication encoding of `payload_type` and
+    /// `payload` ([`pae`](crate::dsse::pae)) and returns the signature with
+    /// the bundle material to store beside it.
+    fn sign_envelope(&self, payload_type: &str, payload: &[u8]) -> Result<SignedPae, SignError>;
 }
 
 /// A signature and what a verifier needs to check it.
@@ -152,9 +154,10 @@ impl KeySigner {
 }
 
 impl BundleSigner for KeySigner {
-    fn sign_pae(&self, pae: &[u8]) -> Result<SignedPae, SignError> {
+    fn sign_envelope(&self, payload_type: &str, payload: &[u8]) -> Result<SignedPae, SignError> {
+        let message = pae(payload_type, payload);
         Ok(SignedPae {
-            signature: sign_checked(self.key.as_ref(), &self.public, pae)?,
+            signature: sign_checked(self.key.as_ref(), &self.public, &message)?,
             material: VerificationMaterial::PublicKey {
                 hint: Some(self.public.hint()),
                 raw_bytes: None,
@@ -221,9 +224,10 @@ impl CertificateSigner {
 }
 
 impl BundleSigner for CertificateSigner {
-    fn sign_pae(&self, pae: &[u8]) -> Result<SignedPae, SignError> {
+    fn sign_envelope(&self, payload_type: &str, payload: &[u8]) -> Result<SignedPae, SignError> {
+        let message = pae(payload_type, payload);
         Ok(SignedPae {
-            signature: sign_checked(self.key.as_ref(), &self.public, pae)?,
+            signature: sign_checked(self.key.as_ref(), &self.public, &message)?,
             material: VerificationMaterial::X509CertificateChain(
                 self.chain.iter().map(|c| c.der().to_vec()).collect(),
             ),
@@ -270,7 +274,7 @@ pub fn sign_manifest_with_limits(
         encoded.saturating_add(BUNDLE_OVERHEAD),
         limits.bundle_bytes,
     )?;
-    let signed = signer.sign_pae(&pae(IN_TOTO_PAYLOAD_TYPE, &payload))?;
+    let signed = signer.sign_envelope(IN_TOTO_PAYLOAD_TYPE, &payload)?;
     let mut bundle = Bundle::new(
         signed.material,
         Envelope {
