@@ -42,7 +42,7 @@ pub enum VerifyError {
     },
     /// The bundle names another signer than the one expected.
     #[error("signer mismatch: {0}")]
-    SignerMismatch(String),
+    SignerMismatch(SignerMismatch),
     /// The signature does not verify.
     #[error("the signature does not verify with the signer's key")]
     BadSignature,
@@ -93,6 +93,37 @@ impl VerifyError {
             VerifyError::Config(_) => ErrorKind::Usage,
         }
     }
+}
+
+/// How the signer a bundle names differs from the one expected. Keys are
+/// named by their hint ([`PublicKey::hint`]) on both sides.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SignerMismatch {
+    /// The bundle's `publicKey.hint` is not the given key's.
+    #[error("the signature was made by the key with hint {signature}, not by the given public key (hint {given})")]
+    KeyHint {
+        /// The hint the signature records (shortened when long).
+        signature: String,
+        /// The given key's hint.
+        given: String,
+    },
+    /// The key a bundle of releases before 1.1 carries is not the given one.
+    #[error("the signature carries the key with hint {signature}, not the given public key (hint {given})")]
+    CarriedKey {
+        /// The carried key's hint.
+        signature: String,
+        /// The given key's hint.
+        given: String,
+    },
+    /// The bundle's `keyDetails` name another key type than the given key's.
+    #[error("the signature says its key is {signature}, but the given key is {given}")]
+    KeyDetails {
+        /// The key details the signature records (shortened when long).
+        signature: String,
+        /// The given key's details.
+        given: &'static str,
+    },
 }
 
 /// Who made a verified signature.
@@ -223,11 +254,10 @@ impl SignatureVerifier for KeyVerifier {
         let mut warnings = Vec::new();
         if let Some(hint) = hint {
             if *hint != self.key.hint() {
-                return Err(VerifyError::SignerMismatch(format!(
-                    "the signature was made by the key with hint {}, not by the given public key (hint {})",
-                    crate::json::shorten(hint, 64),
-                    self.key.hint()
-                )));
+                return Err(VerifyError::SignerMismatch(SignerMismatch::KeyHint {
+                    signature: crate::json::shorten(hint, 64),
+                    given: self.key.hint(),
+                }));
             }
         }
         if let Some(raw) = raw_bytes {
@@ -239,19 +269,17 @@ impl SignatureVerifier for KeyVerifier {
             })?;
             let carried = PublicKey::from_pem(text).map_err(VerifyError::Key)?;
             if carried != self.key {
-                return Err(VerifyError::SignerMismatch(format!(
-                    "the signature carries the key with hint {}, not the given public key (hint {})",
-                    carried.hint(),
-                    self.key.hint()
-                )));
+                return Err(VerifyError::SignerMismatch(SignerMismatch::CarriedKey {
+                    signature: carried.hint(),
+                    given: self.key.hint(),
+                }));
             }
             if let Some(details) = key_details {
                 if details != self.key.algorithm().key_details() {
-                    return Err(VerifyError::SignerMismatch(format!(
-                        "the signature says its key is {}, but the given key is {}",
-                        crate::json::shorten(details, 40),
-                        self.key.algorithm().key_details()
-                    )));
+                    return Err(VerifyError::SignerMismatch(SignerMismatch::KeyDetails {
+                        signature: crate::json::shorten(details, 40),
+                        given: self.key.algorithm().key_details(),
+                    }));
                 }
             }
             if hint.is_none() {

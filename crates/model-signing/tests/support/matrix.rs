@@ -17,7 +17,7 @@ use model_signing::keys::{KeyAlgorithm, PublicKey, SigningKey};
 use model_signing::statement::PayloadError;
 use model_signing::verify::{
     verify_bundle, CertificateVerifier, DiffReport, KeyVerifier, ModelCheckOptions,
-    SignatureVerifier, VerifiedModel, VerifyError,
+    SignatureVerifier, SignerMismatch, VerifiedModel, VerifyError,
 };
 use model_signing::x509::{CertError, Certificate};
 use serde_json::{json, Value};
@@ -559,7 +559,12 @@ pub fn cases() -> Vec<Case> {
                 b.done_with(bundle, Trust::Key(public(&other).clone()))
             },
             fail(
-                |e| matches!(e, VerifyError::SignerMismatch(m) if m.contains("hint")),
+                |e| {
+                    matches!(
+                        e,
+                        VerifyError::SignerMismatch(SignerMismatch::KeyHint { .. })
+                    )
+                },
                 &["signer mismatch", "not by the given public key"],
             ),
         ),
@@ -587,7 +592,7 @@ pub fn cases() -> Vec<Case> {
                 })
             },
             fail(
-                |e| matches!(e, VerifyError::SignerMismatch(m) if m.contains("abab")),
+                |e| matches!(e, VerifyError::SignerMismatch(SignerMismatch::KeyHint { signature, .. }) if signature.contains("abab")),
                 &["signer mismatch", "hint abab"],
             ),
         ),
