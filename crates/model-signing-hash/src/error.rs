@@ -22,7 +22,7 @@ pub enum ErrorKind {
 }
 
 /// Why a hashing configuration was rejected before any file was touched.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 #[allow(missing_docs)]
 pub enum ConfigError {

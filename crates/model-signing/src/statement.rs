@@ -101,7 +101,7 @@ pub enum PayloadError {
     },
     /// A bad `serialization` block.
     #[error("invalid serialization: {0}")]
-    Serialization(String),
+    Serialization(SerializationError),
     /// More resources or ignore paths than accepted.
     #[error("the manifest lists {count} {what}; at most {limit} are accepted")]
     TooMany {
@@ -257,27 +257,47 @@ pub fn parse_resource_name(name: &str, method: Method) -> Result<ResourceKey, Pa
     }
 }
 
+/// What is wrong with a payload's `serialization` block.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SerializationError {
+    /// `hash_type` names no supported algorithm.
+    #[error(transparent)]
+    HashType(model_signing_hash::ConfigError),
+    /// `method` is neither `files` nor `shards` (shortened when long).
+    #[error("unknown method {0:?} (expected files or shards)")]
+    Method(String),
+    /// `shard_size` is zero.
+    #[error("shard_size must be positive")]
+    ZeroShardSize,
+    /// An entry of `ignore_paths` is not a string.
+    #[error("ignore_paths[{0}] is not a string")]
+    IgnorePathNotAString(usize),
+    /// An entry of `ignore_paths` cannot name a path inside the model.
+    #[error(transparent)]
+    IgnorePath(model_signing_hash::ConfigError),
+}
+
 fn parse_serialization(pred: &Obj<'_>, limits: &Limits) -> Result<Serialization, PayloadError> {
     let path = pred.path_of("serialization");
     let s = pred.obj("serialization", &path)?;
     let hash_type: HashAlgorithm = s
         .str("hash_type")?
         .parse()
-        .map_err(|e: model_signing_hash::ConfigError| PayloadError::Serialization(e.to_string()))?;
+        .map_err(|e| PayloadError::Serialization(SerializationError::HashType(e)))?;
     let method = match s.str("method")? {
         "files" => Method::Files,
         "shards" => {
             let size = s.positive_int("shard_size")?;
             Method::Shards {
-                shard_size: std::num::NonZeroU64::new(size).ok_or_else(|| {
-                    PayloadError::Serialization("shard_size must be positive".into())
-                })?,
+                shard_size: std::num::NonZeroU64::new(size).ok_or(PayloadError::Serialization(
+                    SerializationError::ZeroShardSize,
+                ))?,
             }
         }
         other => {
-            return Err(PayloadError::Serialization(format!(
-                "unknown method {:?} (expected files or shards)",
-                shorten(other, 40)
+            return Err(PayloadError::Serialization(SerializationError::Method(
+                shorten(other, 40),
             )))
         }
     };
@@ -294,11 +314,12 @@ fn parse_serialization(pred: &Obj<'_>, limits: &Limits) -> Result<Serialization,
     let mut ignore_paths = Vec::with_capacity(listed.len());
     for (i, p) in listed.iter().enumerate() {
         let Node::Str(p) = p else {
-            return Err(PayloadError::Serialization(format!(
-                "ignore_paths[{i}] is not a string"
-            )));
+            return Err(PayloadError::Serialization(
+                SerializationError::IgnorePathNotAString(i),
+            ));
         };
-        let rel = RelPath::parse(p).map_err(|e| PayloadError::Serialization(e.to_string()))?;
+        let rel = RelPath::parse(p)
+            .map_err(|e| PayloadError::Serialization(SerializationError::IgnorePath(e)))?;
         ignore_paths.push(rel.to_string());
     }
     ignore_paths.sort();
