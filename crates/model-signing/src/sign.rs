@@ -104,7 +104,7 @@ impl SignError {
 /// Signs a DSSE envelope's payload; one implementation per method.
 pub trait BundleSigner {
     /// Signs the DSSE pre-authentication encoding of `payload_type` and
-    /// `payload` ([`pae`](crate::dsse::pae)) and returns the signature with
+    /// `payload` ([`pae`]) and returns the signature with
     /// the bundle material to store beside it.
     fn sign_envelope(&self, payload_type: &str, payload: &[u8]) -> Result<SignedPae, SignError>;
 }
