@@ -106,11 +106,13 @@ pub fn find_signature(
         }
     }
     let Some(((first, _), others)) = found.split_first() else {
+        // Exact paths: the printer escapes the message for a terminal, and
+        // `--json` carries it as it is.
         return Err(exit::UsageError(format!(
             "no signature given and none found (looked for {}); pass --signature",
             candidates
                 .iter()
-                .map(|c| escape_path(c))
+                .map(|c| c.display().to_string())
                 .collect::<Vec<_>>()
                 .join(", ")
         ))
