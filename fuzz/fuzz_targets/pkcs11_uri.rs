@@ -21,10 +21,12 @@ fuzz_target!(|data: &[u8]| {
             let debug = format!("{e:?}");
             if let Some(pin) = pin_of(text) {
                 assert!(!message.contains(pin), "an error shows the PIN: {message}");
-                assert!(
-                    !debug.contains(pin),
-                    "an error's Debug shows the PIN: {debug}"
-                );
+                if debug_shows_as_is(text) {
+                    assert!(
+                        !debug.contains(pin),
+                        "an error's Debug shows the PIN: {debug}"
+                    );
+                }
             }
             return;
         }
@@ -36,7 +38,9 @@ fuzz_target!(|data: &[u8]| {
         assert!(shown.contains("pin-value=REDACTED"), "{shown}");
         if let Some(pin) = pin_of(text) {
             assert!(!shown.contains(pin), "Display shows the PIN: {shown}");
-            assert!(!debug.contains(pin), "Debug shows the PIN: {debug}");
+            if debug_shows_as_is(text) {
+                assert!(!debug.contains(pin), "Debug shows the PIN: {debug}");
+            }
         }
     }
 
@@ -77,4 +81,12 @@ fn pin_of(text: &str) -> Option<&str> {
         && text.matches(pin).count() == 1
         && !text.contains('%');
     distinctive.then_some(pin)
+}
+
+/// Whether `Debug` prints every character of `text` as itself. An escaped
+/// character adds text of its own (a NUL shows as `\0`), so a PIN of `0ABCDEF`
+/// would be "found" in the Debug of an attribute name `<NUL>ABCDEF` that never
+/// held it: the Debug checks only run on text that `Debug` does not escape.
+fn debug_shows_as_is(text: &str) -> bool {
+    text.chars().all(|c| c.escape_debug().count() == 1)
 }
