@@ -12,7 +12,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use model_signing::bundle::Bundle;
-use model_signing::dsse::{legacy_v02_pae, pae, python_bytes_repr};
+use model_signing::dsse::{legacy_v02_pae, pae};
+use model_signing::fuzzing::python_bytes_repr;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {

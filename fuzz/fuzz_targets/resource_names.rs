@@ -12,7 +12,8 @@ use std::num::NonZeroU64;
 
 use libfuzzer_sys::fuzz_target;
 use model_signing::hashing::{Method, RelPath};
-use model_signing::statement::{parse_path, parse_resource_name};
+use model_signing::fuzzing::parse_path;
+use model_signing::statement::parse_resource_name;
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else {

@@ -1,4 +1,5 @@
-//! The one place that maps errors to exit codes.
+//! The one place that classifies errors: exit code, JSON kind and hint
+//! ([`classify`]).
 //!
 //! | code | meaning |
 //! |---|---|
@@ -9,8 +10,10 @@
 
 use model_signing::hashing::{ConfigError, HashError};
 use model_signing::verify::VerifyError;
+use model_signing::x509::CertError;
 use model_signing::ErrorKind;
 use model_signing_pkcs11::{Pkcs11Error, UriError};
+use model_signing_sigstore::{LoginError, OAuthEndpoint, SigningError};
 
 pub const SUCCESS: u8 = 0;
 pub const VERIFICATION_FAILED: u8 = 1;
@@ -29,25 +32,43 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
-/// The exit code of a verification error, from its kind: a malformed
-/// signature or payload fails verification like a bad signature does.
-fn verify_code(kind: ErrorKind) -> u8 {
-    match kind {
-        ErrorKind::Usage => USAGE,
-        ErrorKind::Environment => OTHER,
-        _ => VERIFICATION_FAILED,
+/// What the CLI makes of an error: its exit code, the stable name `--json`
+/// reports it under (docs/json.md) and the hint printed under it. Every
+/// front end of the CLI (the exit code, the JSON `error.kind`, the `hint:`
+/// line) reads it from here, so the three never disagree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Class {
+    /// The process exit code (see the table above).
+    pub code: u8,
+    /// The JSON `error.kind`.
+    pub kind: &'static str,
+    /// What the user can do about it, when the error says enough.
+    pub hint: Option<&'static str>,
+}
+
+/// Classifies an error by the first cause in its chain that says what it is.
+pub fn classify(err: &anyhow::Error) -> Class {
+    let code = code_for(err);
+    Class {
+        code,
+        kind: kind_for(err, code),
+        hint: hint_for(err),
     }
 }
 
+/// The exit code of an error. A verification error's code follows its
+/// [`ErrorKind`]: a malformed signature or payload fails verification like a
+/// bad signature does.
 pub fn code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
         if let Some(v) = cause.downcast_ref::<VerifyError>() {
-            return verify_code(v.kind());
+            return match v.kind() {
+                ErrorKind::Usage => USAGE,
+                ErrorKind::Environment => OTHER,
+                _ => VERIFICATION_FAILED,
+            };
         }
-        if cause.is::<UsageError>() || cause.is::<ConfigError>() {
-            return USAGE;
-        }
-        if cause.is::<UriError>() {
+        if cause.is::<UsageError>() || cause.is::<ConfigError>() || cause.is::<UriError>() {
             return USAGE;
         }
         if let Some(e) = cause.downcast_ref::<Pkcs11Error>() {
@@ -61,4 +82,127 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         }
     }
     OTHER
+}
+
+/// The JSON `error.kind`: a verification error names what failed; anything
+/// else is named by its exit code.
+fn kind_for(err: &anyhow::Error, code: u8) -> &'static str {
+    for cause in err.chain() {
+        if let Some(v) = cause.downcast_ref::<VerifyError>() {
+            return match v {
+                VerifyError::Bundle(_) => "malformed_signature",
+                VerifyError::Payload(_) => "malformed_payload",
+                VerifyError::WrongMaterial { .. } => "wrong_method",
+                VerifyError::SignerMismatch(_) => "signer_mismatch",
+                VerifyError::BadSignature => "bad_signature",
+                VerifyError::Key(_) => "malformed_key",
+                VerifyError::Certificate(_) => "untrusted_certificate",
+                VerifyError::ModelMismatch(_) => "model_mismatch",
+                VerifyError::Hash(_) => "model_unreadable",
+                VerifyError::Config(_) => "usage",
+                _ => "verification_failed",
+            };
+        }
+        if cause.is::<UsageError>() {
+            return "usage";
+        }
+    }
+    match code {
+        USAGE => "usage",
+        VERIFICATION_FAILED => "verification_failed",
+        _ => "error",
+    }
+}
+
+/// The hint for the first cause a person can act on.
+fn hint_for(err: &anyhow::Error) -> Option<&'static str> {
+    // Verification follows the signature, not --allow-symlinks.
+    let verifying = err.chain().any(|c| c.is::<VerifyError>());
+    err.chain().find_map(|c| {
+        if c.is::<UriError>() {
+            return Some("write the URI in single quotes: the shell gives `;`, `&` and `?` meanings of their own");
+        }
+        if let Some(e) = c.downcast_ref::<Pkcs11Error>() {
+            return pkcs11_hint(e);
+        }
+        if let Some(e) = c.downcast_ref::<SigningError>() {
+            return sigstore_hint(e);
+        }
+        if let Some(e) = c.downcast_ref::<VerifyError>() {
+            return verify_hint(e);
+        }
+        hash_hint(c.downcast_ref::<HashError>()?, verifying)
+    })
+}
+
+fn pkcs11_hint(err: &Pkcs11Error) -> Option<&'static str> {
+    match err {
+        Pkcs11Error::PinRequired { .. } => Some(
+            "set MODEL_SIGNING_PKCS11_PIN, add pin-source=/PATH to the URI, or run on a terminal to be asked",
+        ),
+        Pkcs11Error::NoModule | Pkcs11Error::ModuleNameNotFound { .. } => Some(
+            "pass the module's absolute path with --module-path, or add module-path=/PATH to the URI",
+        ),
+        _ => None,
+    }
+}
+
+fn sigstore_hint(err: &SigningError) -> Option<&'static str> {
+    match err {
+        SigningError::NoToken => Some(
+            "give --identity-token or --identity-token-file, set SIGSTORE_ID_TOKEN, use \
+             --use-ambient-credentials in CI (GitHub Actions needs `permissions: id-token: write`), \
+             or run from a terminal (or with --oauth-force-oob) to log in",
+        ),
+        SigningError::TokenExpired { .. } => {
+            Some("identity tokens live a few minutes: get a fresh one just before signing")
+        }
+        SigningError::Login(LoginError::Status {
+            endpoint: OAuthEndpoint::Token,
+            status,
+            error,
+            ..
+        }) if *status == 401 || error.as_deref() == Some("invalid_client") => Some(
+            "the identity provider did not accept the client: check --client-id and --client-secret",
+        ),
+        SigningError::Login(LoginError::StateMismatch) => Some(
+            "another login answer reached the browser's redirect: log in again, or use --oauth-force-oob",
+        ),
+        SigningError::Login(LoginError::BrowserTimeout(_)) => {
+            Some("log in within five minutes, or use --oauth-force-oob to paste the code instead")
+        }
+        _ => None,
+    }
+}
+
+fn verify_hint(err: &VerifyError) -> Option<&'static str> {
+    match err {
+        // `verify certificate` found no path to the certificates trusted: most
+        // often an intermediate CA that neither the signature nor the verifier
+        // holds.
+        VerifyError::Certificate(CertError::NoPathToTrustAnchor { .. }) => Some(
+            "the certificates the signature carries and those given with --certificate-chain must link the signer to a certificate you trust: pass the root and any intermediate CA certificates the signature lacks with --certificate-chain (`model-signing inspect SIGNATURE` lists the ones it carries)",
+        ),
+        _ => None,
+    }
+}
+
+fn hash_hint(err: &HashError, verifying: bool) -> Option<&'static str> {
+    match err {
+        HashError::SymlinkNotAllowed { .. } if verifying => Some(
+            "the signature was made without --allow-symlinks, so links in the model are refused; remove the link, or sign again with --allow-symlinks",
+        ),
+        HashError::SymlinkNotAllowed { .. } => {
+            Some("pass --allow-symlinks to hash the targets of links under the links' names")
+        }
+        HashError::FileChanged { .. } => {
+            Some("another process is writing to the model; try again once it has finished")
+        }
+        HashError::EmptyModel { .. } => Some("check the model path and the --ignore-paths given"),
+        HashError::SpecialFile { .. } => {
+            Some("remove it from the model or leave it out with --ignore-paths")
+        }
+        HashError::NonUtf8Name { .. } => Some("rename the file: signatures name files in UTF-8"),
+        _ => None,
+    }
 }

@@ -20,9 +20,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use model_signing::hashing::{HashError, Progress};
+use model_signing::hashing::Progress;
 use model_signing::text::{escape, escape_keep_newlines};
-use model_signing::verify::VerifyError;
 
 use crate::cli::GlobalArgs;
 
@@ -184,57 +183,11 @@ impl Printer {
                 escape(&cause.to_string())
             ));
         }
-        if let Some(hint) = hint_for(err) {
+        if let Some(hint) = crate::exit::classify(err).hint {
             text.push_str(&format!("  {} {hint}\n", self.paint("1;36", "hint:")));
         }
         lock(&self.err).write(&text);
     }
-}
-
-fn hint_for(err: &anyhow::Error) -> Option<&'static str> {
-    if let Some(hint) = crate::commands::pkcs11_hint(err) {
-        return Some(hint);
-    }
-    if let Some(hint) = crate::commands::sigstore_sign_hint(err) {
-        return Some(hint);
-    }
-    // `verify certificate` found no path to the certificates trusted: most
-    // often an intermediate CA that neither the signature nor the verifier
-    // holds.
-    if err.chain().any(|c| {
-        matches!(
-            c.downcast_ref::<VerifyError>(),
-            Some(VerifyError::Certificate(
-                model_signing::x509::CertError::NoPathToTrustAnchor { .. }
-            ))
-        )
-    }) {
-        return Some("the certificates the signature carries and those given with --certificate-chain must link the signer to a certificate you trust: pass the root and any intermediate CA certificates the signature lacks with --certificate-chain (`model-signing inspect SIGNATURE` lists the ones it carries)");
-    }
-    // Verification follows the signature, not --allow-symlinks.
-    let verifying = err.chain().any(|c| c.is::<VerifyError>());
-    err.chain()
-        .find_map(|c| match c.downcast_ref::<HashError>()? {
-            HashError::SymlinkNotAllowed { .. } if verifying => {
-                Some("the signature was made without --allow-symlinks, so links in the model are refused; remove the link, or sign again with --allow-symlinks")
-            }
-            HashError::SymlinkNotAllowed { .. } => {
-                Some("pass --allow-symlinks to hash the targets of links under the links' names")
-            }
-            HashError::FileChanged { .. } => {
-                Some("another process is writing to the model; try again once it has finished")
-            }
-            HashError::EmptyModel { .. } => {
-                Some("check the model path and the --ignore-paths given")
-            }
-            HashError::SpecialFile { .. } => {
-                Some("remove it from the model or leave it out with --ignore-paths")
-            }
-            HashError::NonUtf8Name { .. } => {
-                Some("rename the file: signatures name files in UTF-8")
-            }
-            _ => None,
-        })
 }
 
 /// Progress bar on stderr for the hashing engine.

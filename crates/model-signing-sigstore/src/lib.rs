@@ -30,9 +30,11 @@
 //!
 //! No network and no async runtime are involved in verification: the
 //! production and staging roots are embedded snapshots, other roots are read
-//! from files.
+//! from files. A verifier that never signs can leave out the `sign` feature
+//! (on by default): `default-features = false` builds the crate without
+//! tokio, hyper, reqwest or any other network client.
 //!
-//! Signing ([`SigstoreSigner`], a [`BundleSigner`](model_signing::sign::BundleSigner))
+//! Signing (feature `sign`; [`SigstoreSigner`], a [`BundleSigner`](model_signing::sign::BundleSigner))
 //! talks to the instance's services named by its signing config
 //! ([`SigningConfig`]): an identity token from the first [`TokenSource`]
 //! that gives one, a Fulcio certificate for an ephemeral P-256 key (checked
@@ -70,18 +72,25 @@
 #![deny(missing_docs)]
 
 mod error;
+#[cfg(feature = "sign")]
 mod oauth;
 mod policy;
+#[cfg(feature = "sign")]
 mod sct;
+#[cfg(feature = "sign")]
 mod sign;
+#[cfg(feature = "sign")]
 mod token;
 mod trust;
 mod verify;
 
 pub use error::{Check, SigstoreError};
+#[cfg(feature = "sign")]
 pub use oauth::{LoginError, OAuthEndpoint, Secret, MAX_RESPONSE_BYTES, OOB_REDIRECT_URI};
 pub use policy::{oidc_issuer, IdentityPolicy, Match};
+#[cfg(feature = "sign")]
 pub use sign::{Service, SignedBundle, SigningConfig, SigningError, SigstoreSigner};
+#[cfg(feature = "sign")]
 pub use token::{
     IdentityToken, InteractiveLogin, LoginCallbacks, NoLoginCallbacks, TokenSource, AUDIENCE,
 };

@@ -211,7 +211,7 @@ impl SigningConfig {
     pub fn from_trust_config_json(bytes: &[u8], origin: &str) -> Result<Self, SigningError> {
         // The trust root reader checks the media types and the trusted root.
         TrustRoot::from_trust_config_json(bytes, origin).map_err(SigningError::Trust)?;
-        let value = model_signing::json::parse_strict(bytes, MAX_TRUST_FILE_BYTES as usize)
+        let value = model_signing::__private::parse_strict(bytes, MAX_TRUST_FILE_BYTES as usize)
             .map_err(|e| config_error(origin, e.to_string()))?;
         let root = value
             .get("trustedRoot")

@@ -91,7 +91,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>, SigstoreError> {
 }
 
 fn parse_json(bytes: &[u8], origin: &str) -> Result<Value, SigstoreError> {
-    model_signing::json::parse_strict(bytes, MAX_TRUST_FILE_BYTES as usize)
+    model_signing::__private::parse_strict(bytes, MAX_TRUST_FILE_BYTES as usize)
         .map_err(|e| invalid(origin, e.to_string()))
 }
 

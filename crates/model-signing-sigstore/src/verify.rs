@@ -1,11 +1,11 @@
 //! Verification of Sigstore bundles: the checks of sigstore-verify, plus our
 //! own structure, certificate-chain and identity checks on top.
 
+use model_signing::__private::{parse_shaped, shorten, Node, Obj, Shape};
 use model_signing::bundle::{
     array_len, check_known_fields, read_known_fields, Bundle, BundleError, VerificationMaterial,
 };
 use model_signing::dsse::PaeEncoding;
-use model_signing::json::{parse_shaped, Node, Obj, Shape};
 use model_signing::keys::PublicKey;
 use model_signing::limits::{Limits, MAX_CHAIN_CERTIFICATES, MAX_PAYLOAD_BYTES, MAX_TIMESTAMPS};
 use model_signing::verify::{SignatureCheck, SignatureVerifier, Signer, VerifyError};
@@ -141,7 +141,7 @@ pub enum Artifact<'a> {
 impl Artifact<'static> {
     /// Parses `sha256:<hex>` (also `sha384:` and `sha512:`).
     pub fn parse_digest(text: &str) -> Result<Self, SigstoreError> {
-        let bad = || SigstoreError::Digest(model_signing::json::shorten(text, 80));
+        let bad = || SigstoreError::Digest(shorten(text, 80));
         let (name, hex_value) = text.split_once(':').ok_or_else(bad)?;
         let (algorithm, len) = match name {
             "sha256" => (DigestAlgorithm::Sha256, 32),

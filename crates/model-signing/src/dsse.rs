@@ -131,7 +131,7 @@ fn repr_quote(data: &[u8]) -> char {
 }
 
 /// Python's `repr()` of a `bytes` object.
-pub fn python_bytes_repr(data: &[u8]) -> String {
+pub(crate) fn python_bytes_repr(data: &[u8]) -> String {
     let quote = repr_quote(data);
     let mut s = String::with_capacity(data.len() + 3);
     s.push('b');

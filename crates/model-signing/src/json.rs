@@ -242,7 +242,7 @@ pub enum Shape {
     /// key given twice is an error.
     Object(Vec<(&'static str, Shape)>),
     /// An array whose first `max` items are kept with the item shape; the
-    /// others are counted ([`Array::len`]).
+    /// others are counted (`Array::len`).
     Array(usize, Box<Shape>),
 }
 
@@ -359,7 +359,7 @@ impl Node<'_> {
     }
 }
 
-/// Reads a document under `shape`, after [`check_text`] with `limit` and
+/// Reads a document under `shape`, after `check_text` with `limit` and
 /// `max_escaped`: no tree of the whole document is built, and what the shape
 /// does not keep is never stored.
 pub fn parse_shaped<'a>(
@@ -854,6 +854,20 @@ pub fn shorten(s: &str, max: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn nesting_at_the_limit_is_read_one_level_more_is_refused() {
+        let nested = |depth: usize| format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+        parse_strict(nested(MAX_DEPTH).as_bytes(), 1 << 10).expect("depth at the limit");
+        let e = parse_strict(nested(MAX_DEPTH + 1).as_bytes(), 1 << 10).expect_err("too deep");
+        assert!(
+            matches!(&e, JsonError::Syntax(m) if m.contains(&format!("deeper than {MAX_DEPTH} levels"))),
+            "{e}"
+        );
+        let objects = |depth: usize| format!("{}1{}", "{\"a\":".repeat(depth), "}".repeat(depth));
+        parse_strict(objects(MAX_DEPTH).as_bytes(), 1 << 10).expect("objects at the limit");
+        assert!(parse_strict(objects(MAX_DEPTH + 1).as_bytes(), 1 << 10).is_err());
+    }
 
     #[test]
     fn rejects_duplicates_and_depth() {

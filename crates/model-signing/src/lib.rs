@@ -92,7 +92,7 @@
 
 pub mod bundle;
 pub mod dsse;
-pub mod json;
+mod json;
 pub mod keys;
 pub mod limits;
 pub mod manifest;
@@ -102,10 +102,44 @@ pub mod text;
 pub mod verify;
 pub mod x509;
 
+pub use json::JsonError;
 pub use manifest::{Manifest, Resource, Serialization};
 pub use model_signing_hash::ErrorKind;
 
-/// The hashing engine, re-exported.
+/// Shared with this workspace's other crates (the Sigstore crate reads the
+/// Sigstore parts of a bundle with the same bounded JSON reader). Not part
+/// of the API: no stability promise, hidden from the documentation.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::json::{parse_shaped, parse_strict, shorten, Node, Obj, Shape};
+}
+
+/// Internals the fuzz targets check against (feature `fuzzing`): not part
+/// of the API.
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::statement::PayloadError;
+
+    /// Python's `repr()` of a `bytes` object, as the v0.2 PAE embeds it.
+    pub fn python_bytes_repr(data: &[u8]) -> String {
+        crate::dsse::python_bytes_repr(data)
+    }
+
+    /// The components of a signed file path, or why it is refused.
+    pub fn parse_path(name: &str) -> Result<Vec<String>, PayloadError> {
+        crate::statement::parse_path(name)
+    }
+}
+
+/// The hashing engine: what a caller needs to hash a model and to read a
+/// [`Manifest`]. The walking and per-file machinery under it stays in
+/// `model-signing-hash`.
 pub mod hashing {
-    pub use model_signing_hash::*;
+    pub use model_signing_hash::{
+        check_component, hash_model, hf_cache_repo, root_digest, ConfigError, FileEntry,
+        HashAlgorithm, HashConfig, HashError, Method, NameError, NoProgress, Progress, RelPath,
+        ResourceDigest, ResourceKey, DEFAULT_SHARD_SIZE, GIT_PATHS, HF_DOWNLOAD_CACHE_PATH,
+        MAX_FILES, MAX_RESOURCES,
+    };
 }

@@ -13,6 +13,7 @@ use crate::keys::{KeyError, PublicKey, SigningKey};
 use crate::limits::{Limits, MAX_CHAIN_CERTIFICATES};
 use crate::manifest::Manifest;
 use crate::statement::build_statement;
+use crate::verify::Signer;
 use crate::x509::{check_signing_certificate, CertError, Certificate, ChainPolicy};
 
 /// Why signing failed.
@@ -107,6 +108,15 @@ pub trait BundleSigner {
     /// `payload` ([`pae`]) and returns the signature with
     /// the bundle material to store beside it.
     fn sign_envelope(&self, payload_type: &str, payload: &[u8]) -> Result<SignedPae, SignError>;
+
+    /// Who this signer signs as, when that is known before signing: the
+    /// key's identifier and type, or the certificate and the chain given
+    /// with it (as given: only a verifier validates a path). `None` for a
+    /// signer whose identity comes with each signature (Sigstore: the
+    /// certificate is issued when signing), and by default.
+    fn signer(&self) -> Option<Signer> {
+        None
+    }
 }
 
 /// A signature and what a verifier needs to check it.
@@ -165,6 +175,13 @@ impl BundleSigner for KeySigner {
             },
             tlog_entries: Vec::new(),
             timestamp_data: None,
+        })
+    }
+
+    fn signer(&self) -> Option<Signer> {
+        Some(Signer::Key {
+            hint: self.public.hint(),
+            algorithm: self.public.algorithm().key_details(),
         })
     }
 }
@@ -233,6 +250,19 @@ impl BundleSigner for CertificateSigner {
             ),
             tlog_entries: Vec::new(),
             timestamp_data: None,
+        })
+    }
+
+    fn signer(&self) -> Option<Signer> {
+        let leaf = self.chain.first()?;
+        Some(Signer::Certificate {
+            subject: leaf.subject(),
+            fingerprint: leaf.fingerprint_sha256(),
+            path: self
+                .chain
+                .iter()
+                .map(|c| (c.subject(), c.fingerprint_sha256()))
+                .collect(),
         })
     }
 }

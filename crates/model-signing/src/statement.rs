@@ -205,7 +205,8 @@ fn name_error(name: &str, reason: &'static str) -> PayloadError {
 /// ([`check_path`](model_signing_hash::check_path): no empty, `.` or `..`
 /// component, no NUL; a backslash is an ordinary character). Returns its
 /// components.
-pub fn parse_path(name: &str) -> Result<Vec<String>, PayloadError> {
+#[cfg(any(test, feature = "fuzzing"))]
+pub(crate) fn parse_path(name: &str) -> Result<Vec<String>, PayloadError> {
     model_signing_hash::check_path(name).map_err(|e| name_error(name, e.reason()))?;
     Ok(name.split('/').map(str::to_owned).collect())
 }
@@ -625,6 +626,16 @@ fn parse_legacy(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_no_directory_entry_can_have_are_refused() {
+        for bad in ["", ".", "..", "a/", "/a", "a//b", "a/./b", "a/../b", "a\0b"] {
+            assert!(parse_path(bad).is_err(), "{bad:?}");
+        }
+        for good in ["a", "a/b", "d/.hidden", "a\\b", "a b/c:d", "\u{e9}/x"] {
+            assert_eq!(parse_path(good).expect(good).join("/"), good);
+        }
+    }
     use model_signing_hash::HashConfig;
 
     fn manifest() -> Manifest {

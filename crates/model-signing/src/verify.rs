@@ -148,7 +148,9 @@ pub enum Signer {
         /// Hex SHA-256 of the signing certificate (DER).
         fingerprint: String,
         /// The validated path from the signing certificate to the anchor:
-        /// (subject, SHA-256 fingerprint) of each certificate.
+        /// (subject, SHA-256 fingerprint) of each certificate. From
+        /// [`BundleSigner::signer`](crate::sign::BundleSigner::signer), which
+        /// validates nothing, the chain the signature carries.
         path: Vec<(String, String)>,
     },
     /// A Sigstore keyless identity.

@@ -50,9 +50,13 @@ fn oidc_issuer(c: &Certificate) -> Option<String> {
     model_signing_sigstore::oidc_issuer(c).ok().flatten()
 }
 
+/// What the signature carries to identify its signer, unverified (the JSON
+/// `signer` of `inspect`): the raw material with the details of each
+/// certificate, not who signed (that is [`super::report::SignerJson`], which
+/// `sign` and `verify` print).
 #[derive(Serialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
-enum SignerJson {
+enum MaterialJson {
     Key {
         hint: Option<String>,
         key_details: Option<String>,
@@ -87,7 +91,7 @@ struct InspectJson {
     signature: String,
     media_type: String,
     method: &'static str,
-    signer: SignerJson,
+    signer: MaterialJson,
     log_entries: Vec<LogEntryJson>,
     timestamps: usize,
     predicate_type: &'static str,
@@ -119,7 +123,7 @@ pub fn run(args: InspectArgs, printer: &Printer) -> anyhow::Result<u8> {
             key_details,
         } => (
             "key",
-            SignerJson::Key {
+            MaterialJson::Key {
                 // Signatures before 1.1 carry the key instead of its hint:
                 // show the hint it has, the identifier signing and verify use.
                 hint: hint.clone().or_else(|| {
@@ -134,13 +138,13 @@ pub fn run(args: InspectArgs, printer: &Printer) -> anyhow::Result<u8> {
         ),
         VerificationMaterial::X509CertificateChain(certs) => (
             "certificate",
-            SignerJson::Certificate {
+            MaterialJson::Certificate {
                 chain: certs.iter().map(|c| CertJson::of(c)).collect(),
             },
         ),
         VerificationMaterial::Certificate(c) => (
             "sigstore",
-            SignerJson::Sigstore {
+            MaterialJson::Sigstore {
                 certificate: CertJson::of(c),
             },
         ),
@@ -203,7 +207,7 @@ pub fn run(args: InspectArgs, printer: &Printer) -> anyhow::Result<u8> {
         format!("method:       {}", doc.method),
     ];
     match &doc.signer {
-        SignerJson::Key {
+        MaterialJson::Key {
             hint, key_details, ..
         } => {
             lines.push(format!(
@@ -217,7 +221,7 @@ pub fn run(args: InspectArgs, printer: &Printer) -> anyhow::Result<u8> {
                     .unwrap_or_default()
             ));
         }
-        SignerJson::Certificate { chain } => {
+        MaterialJson::Certificate { chain } => {
             for (i, c) in chain.iter().enumerate() {
                 let label = if i == 0 {
                     "signer:      "
@@ -233,7 +237,7 @@ pub fn run(args: InspectArgs, printer: &Printer) -> anyhow::Result<u8> {
                 }
             }
         }
-        SignerJson::Sigstore { certificate } => match certificate {
+        MaterialJson::Sigstore { certificate } => match certificate {
             Some(c) => lines.push(format!(
                 "signer:       {} (issuer {}), certificate valid {} to {}",
                 c.subject_alt_names.join(", "),

@@ -14,10 +14,6 @@ mod verify;
 use crate::cli::{Cli, Command};
 use crate::printer::Printer;
 
-pub use pkcs11::hint as pkcs11_hint;
-
-pub use sigstore_sign::hint as sigstore_sign_hint;
-
 /// Runs the command and returns the exit code for a normal outcome.
 pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<u8> {
     match cli.command {

@@ -5,9 +5,7 @@ use std::io::{self, IsTerminal};
 
 use anyhow::Context;
 use model_signing::sign::{CertificateSigner, KeySigner};
-use model_signing_pkcs11::{
-    Callbacks, OpenOptions, Pin, PinRequest, Pkcs11Error, Pkcs11Key, Pkcs11Uri, UriError,
-};
+use model_signing_pkcs11::{Callbacks, OpenOptions, Pin, PinRequest, Pkcs11Key, Pkcs11Uri};
 
 use crate::cli::{Pkcs11Args, SignPkcs11CertificateArgs, SignPkcs11KeyArgs};
 use crate::commands::{keyload, sign};
@@ -102,22 +100,4 @@ impl Callbacks for TerminalPin<'_> {
         let pin = rpassword::prompt_password(format!("PIN for token `{}`: ", request.token_label))?;
         Ok(Some(Pin::from(pin)))
     }
-}
-
-/// A hint for the PKCS#11 errors a person can fix from the command line.
-pub fn hint(err: &anyhow::Error) -> Option<&'static str> {
-    err.chain().find_map(|c| {
-        if c.is::<UriError>() {
-            return Some("write the URI in single quotes: the shell gives `;`, `&` and `?` meanings of their own");
-        }
-        match c.downcast_ref::<Pkcs11Error>()? {
-            Pkcs11Error::PinRequired { .. } => Some(
-                "set MODEL_SIGNING_PKCS11_PIN, add pin-source=/PATH to the URI, or run on a terminal to be asked",
-            ),
-            Pkcs11Error::NoModule | Pkcs11Error::ModuleNameNotFound { .. } => Some(
-                "pass the module's absolute path with --module-path, or add module-path=/PATH to the URI",
-            ),
-            _ => None,
-        }
-    })
 }

@@ -2,7 +2,7 @@
 //! `version` field; fields are only ever added within a version.
 
 use model_signing::hashing::Method;
-use model_signing::verify::{DiffReport, Signer, VerifyError};
+use model_signing::verify::{DiffReport, Signer};
 use model_signing::Serialization;
 use serde::Serialize;
 
@@ -127,35 +127,6 @@ impl From<&DiffReport> for DifferencesJson {
 pub struct ErrorJson {
     pub kind: &'static str,
     pub message: String,
-}
-
-/// A stable name for what went wrong, for scripts.
-pub fn error_kind(err: &anyhow::Error) -> &'static str {
-    for cause in err.chain() {
-        if let Some(v) = cause.downcast_ref::<VerifyError>() {
-            return match v {
-                VerifyError::Bundle(_) => "malformed_signature",
-                VerifyError::Payload(_) => "malformed_payload",
-                VerifyError::WrongMaterial { .. } => "wrong_method",
-                VerifyError::SignerMismatch(_) => "signer_mismatch",
-                VerifyError::BadSignature => "bad_signature",
-                VerifyError::Key(_) => "malformed_key",
-                VerifyError::Certificate(_) => "untrusted_certificate",
-                VerifyError::ModelMismatch(_) => "model_mismatch",
-                VerifyError::Hash(_) => "model_unreadable",
-                VerifyError::Config(_) => "usage",
-                _ => "verification_failed",
-            };
-        }
-        if cause.is::<crate::exit::UsageError>() {
-            return "usage";
-        }
-    }
-    match crate::exit::code_for(err) {
-        crate::exit::USAGE => "usage",
-        crate::exit::VERIFICATION_FAILED => "verification_failed",
-        _ => "error",
-    }
 }
 
 /// The error's message with its causes, on one line.

@@ -9,10 +9,11 @@ use model_signing::sign::{
 
 use crate::cli::{SignCertificateArgs, SignCommand, SignCommon, SignKeyArgs};
 use model_signing::bundle::VerificationMaterial;
+use model_signing::verify::Signer;
 use model_signing::x509::{Certificate, ChainGap};
 use serde::Serialize;
 
-use crate::commands::report::{HashingJson, JSON_VERSION};
+use crate::commands::report::{HashingJson, SignerJson, JSON_VERSION};
 use crate::commands::{hashing, keyload};
 use crate::exit;
 use crate::hf;
@@ -71,23 +72,9 @@ struct SignJson {
     digest: String,
     resources: usize,
     hashing: HashingJson,
-    signer: SignerJson,
-}
-
-/// Who signed, `kind` first (see docs/json.md).
-#[derive(Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-enum SignerJson {
-    Key {
-        hint: Option<String>,
-    },
-    Certificate {
-        subject: Option<String>,
-        fingerprint: Option<String>,
-    },
-    Sigstore {
-        identity: Option<String>,
-    },
+    /// The same object as `verify --json`'s `signer`; for a certificate,
+    /// `path` is the chain the signature carries (sign validates no path).
+    signer: Option<SignerJson>,
 }
 
 pub(super) fn sign_with(
@@ -114,22 +101,11 @@ pub(super) fn sign_with(
     warn_if_replacing_another_model(&common.signature, &manifest.model_name, printer);
     write_atomic(&common.signature, bundle.to_json().as_bytes())?;
     if common.json {
-        let signer = match &bundle.material {
-            VerificationMaterial::PublicKey { hint, .. } => SignerJson::Key { hint: hint.clone() },
-            VerificationMaterial::X509CertificateChain(certs) => {
-                let leaf = certs.first().and_then(|c| Certificate::from_der(c).ok());
-                SignerJson::Certificate {
-                    subject: leaf.as_ref().map(Certificate::subject),
-                    fingerprint: leaf.as_ref().map(Certificate::fingerprint_sha256),
-                }
-            }
-            VerificationMaterial::Certificate(c) => {
-                let leaf = Certificate::from_der(c).ok();
-                SignerJson::Sigstore {
-                    identity: leaf.as_ref().map(|l| l.subject_alt_names().join(", ")),
-                }
-            }
-        };
+        let signer = signer
+            .signer()
+            .or_else(|| sigstore_signer(&bundle.material))
+            .as_ref()
+            .map(SignerJson::from);
         let doc = SignJson {
             version: JSON_VERSION,
             model: common.model.display().to_string(),
@@ -197,4 +173,20 @@ fn warn_if_replacing_another_model(signature: &Path, model_name: &str, printer: 
             model_signing::text::escape(model_name)
         ));
     }
+}
+
+/// Who signed a Sigstore signature: the identity and issuer of the
+/// certificate Fulcio issued for it.
+fn sigstore_signer(material: &VerificationMaterial) -> Option<Signer> {
+    let VerificationMaterial::Certificate(der) = material else {
+        return None;
+    };
+    let leaf = Certificate::from_der(der).ok()?;
+    Some(Signer::Sigstore {
+        identity: leaf.subject_alt_names().join(", "),
+        issuer: model_signing_sigstore::oidc_issuer(&leaf)
+            .ok()
+            .flatten()
+            .unwrap_or_default(),
+    })
 }

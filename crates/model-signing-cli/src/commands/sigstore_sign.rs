@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use model_signing_sigstore::{
-    IdentityToken, InteractiveLogin, LoginCallbacks, LoginError, OAuthEndpoint, Secret,
-    SigningConfig, SigningError, SigstoreSigner, TokenSource,
+    IdentityToken, InteractiveLogin, LoginCallbacks, Secret, SigningConfig, SigningError,
+    SigstoreSigner, TokenSource,
 };
 use zeroize::Zeroizing;
 
@@ -234,35 +234,6 @@ fn config(opts: &SigstoreSignOptions) -> anyhow::Result<SigningConfig> {
         SigningConfig::production()
     };
     config.context("cannot load the Sigstore signing configuration")
-}
-
-/// A hint for errors of this command.
-pub fn hint(err: &anyhow::Error) -> Option<&'static str> {
-    err.chain().find_map(|c| match c.downcast_ref::<SigningError>()? {
-        SigningError::NoToken => Some(
-            "give --identity-token or --identity-token-file, set SIGSTORE_ID_TOKEN, use \
-             --use-ambient-credentials in CI (GitHub Actions needs `permissions: id-token: write`), \
-             or run from a terminal (or with --oauth-force-oob) to log in",
-        ),
-        SigningError::TokenExpired { .. } => {
-            Some("identity tokens live a few minutes: get a fresh one just before signing")
-        }
-        SigningError::Login(LoginError::Status {
-            endpoint: OAuthEndpoint::Token,
-            status,
-            error,
-            ..
-        }) if *status == 401 || error.as_deref() == Some("invalid_client") => Some(
-            "the identity provider did not accept the client: check --client-id and --client-secret",
-        ),
-        SigningError::Login(LoginError::StateMismatch) => Some(
-            "another login answer reached the browser's redirect: log in again, or use --oauth-force-oob",
-        ),
-        SigningError::Login(LoginError::BrowserTimeout(_)) => {
-            Some("log in within five minutes, or use --oauth-force-oob to paste the code instead")
-        }
-        _ => None,
-    })
 }
 
 pub fn sign(args: SignSigstoreArgs, printer: &Printer) -> anyhow::Result<u8> {

@@ -5,18 +5,18 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use model_signing::bundle::{Bundle, VerificationMaterial};
 use model_signing::hashing::HashError;
-use model_signing::json::JsonError;
 use model_signing::text::{escape, escape_path};
 use model_signing::verify::{
     verify_bundle, CertificateVerifier, DiffReport, KeyVerifier, LeftOut, LeftOutReason,
     ModelCheckOptions, SignatureVerifier, Signer, VerifyError,
 };
+use model_signing::JsonError;
 use serde::Serialize;
 
 use crate::cli::{VerifyCertificateArgs, VerifyCommand, VerifyCommon, VerifyKeyArgs};
 use crate::commands::keyload;
 use crate::commands::report::{
-    error_kind, error_message, DifferencesJson, ErrorJson, HashingJson, SignerJson, JSON_VERSION,
+    error_message, DifferencesJson, ErrorJson, HashingJson, SignerJson, JSON_VERSION,
 };
 use crate::exit;
 use crate::hf;
@@ -497,7 +497,7 @@ fn print_json(
             .collect(),
         warnings: &out.warnings,
         error: result.as_ref().err().map(|e| ErrorJson {
-            kind: error_kind(e),
+            kind: exit::classify(e).kind,
             message: error_message(e),
         }),
     };

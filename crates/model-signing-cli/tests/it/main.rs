@@ -1,0 +1,20 @@
+//! The integration tests of `model-signing-cli`, in one binary:
+//! `cargo test -p model-signing-cli --test it`.
+//! Each module is one area; shared helpers come from the `testkit` crate.
+
+mod caps;
+mod compat_golden;
+mod digest;
+mod exit_codes;
+mod faults;
+mod hf_layouts;
+mod memory_bounds;
+mod pkcs11;
+mod reference_flags;
+mod secrets;
+mod sign_verify_cli;
+mod sign_verify_interop;
+mod sigstore;
+mod sigstore_e2e;
+mod snapshots;
+mod verify_matrix;

@@ -1,3 +1,0 @@
-//! Test helpers.
-
-pub mod softhsm;
