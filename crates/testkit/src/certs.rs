@@ -22,13 +22,9 @@ pub const KU_CRL_SIGN: u16 = 1 << 6;
 pub const HOUR: i64 = 3600;
 pub const DAY: i64 = 86_400;
 
-pub fn now() -> i64 {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .expect("clock after 1970")
-        .as_secs();
-    i64::try_from(secs).expect("time fits i64")
-}
+/// The current time in Unix seconds: the library's clock, which signers
+/// check certificates at.
+pub use model_signing::sign::now;
 
 // ------------------------------------------------------------------ DER
 
