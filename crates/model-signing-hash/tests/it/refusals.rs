@@ -369,8 +369,9 @@ fn unreadable_file_and_directory() {
     let output = Command::new("setpriv")
         .arg("--bounding-set=-dac_override,-dac_read_search")
         .arg(&exe)
+        // The test's name in this binary: its module path without the crate.
         .args([
-            "unreadable_file_and_directory",
+            &test_name(module_path!(), "unreadable_file_and_directory"),
             "--exact",
             "--test-threads=1",
         ])
@@ -736,5 +737,14 @@ fn file_removed_after_walk() {
                 if *path == a && source.kind() == io::ErrorKind::NotFound),
             "{err:?}"
         );
+    }
+}
+
+/// The name libtest gives the test `function` of the module `module` (its
+/// `module_path!()`, which starts with the test binary's crate name).
+fn test_name(module: &str, function: &str) -> String {
+    match module.split_once("::") {
+        Some((_, inner)) => format!("{inner}::{function}"),
+        None => function.to_owned(),
     }
 }
