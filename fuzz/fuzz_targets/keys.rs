@@ -1,6 +1,7 @@
 //! Key loading: private keys (PEM: SEC1, PKCS#8, encrypted PKCS#8 with a
 //! fixed password; DER PKCS#8 and SEC1) and public keys (PEM, DER
-//! SubjectPublicKeyInfo, SEC1 points), all on the same input.
+//! SubjectPublicKeyInfo, SEC1 points, PKCS#1 RSAPublicKey, raw Ed25519), all
+//! on the same input.
 //!
 //! A key that loads must write back to PEM that loads to the same key, and a
 //! private key must make signatures its public key verifies.
@@ -51,6 +52,16 @@ fuzz_target!(|data: &[u8]| {
     }
     if let Ok(key) = PublicKey::from_spki_der(data) {
         check_public(&key);
+    }
+    // RSA (PKCS#1 RSAPublicKey) and Ed25519 (32 bytes) keys.
+    for result in [
+        PublicKey::from_pkcs1_der(data),
+        PublicKey::from_ed25519_bytes(data),
+    ] {
+        if let Ok(key) = result {
+            assert!(!key.algorithm().is_ecdsa());
+            check_public(&key);
+        }
     }
     for alg in ALGORITHMS {
         if let Ok(key) = PublicKey::from_sec1_point(alg, data) {
@@ -106,9 +117,13 @@ fn check_public(key: &PublicKey) {
     assert_eq!(&again, key);
     let again = PublicKey::from_spki_der(key.spki_der()).expect("its SPKI loads");
     assert_eq!(&again, key);
-    let again =
-        PublicKey::from_sec1_point(key.algorithm(), &key.sec1_point()).expect("its point loads");
-    assert_eq!(&again, key);
+    if key.algorithm().is_ecdsa() {
+        let again = PublicKey::from_sec1_point(key.algorithm(), &key.sec1_point())
+            .expect("its point loads");
+        assert_eq!(&again, key);
+    } else {
+        assert!(key.sec1_point().is_empty());
+    }
     let _ = (key.hint(), key.fingerprint_sha256());
     assert!(key
         .verify(b"m", &[0x30, 0x06, 0x02, 0x01, 0x01, 0x02, 0x01, 0x01])

@@ -34,6 +34,10 @@ impl Envelope {
         if first.is_ok() {
             return Ok(PaeEncoding::Standard);
         }
+        // model-signing v0.2 signed with ECDSA keys only.
+        if !key.algorithm().is_ecdsa() {
+            return first.map(|()| PaeEncoding::Standard);
+        }
         let legacy = legacy_v02_pae_sha256(&self.payload_type, &self.payload);
         if key.verify_prehashed(&legacy, &self.signature).is_ok() {
             return Ok(PaeEncoding::LegacyV02);

@@ -1,9 +1,16 @@
-//! Elliptic-curve keys: loading, signing and signature verification.
+//! Keys: loading, signing and signature verification.
 //!
 //! The OMS format signs with ECDSA on the NIST curves P-256, P-384 and P-521,
 //! each with its own digest (SHA-256, SHA-384, SHA-512), and encodes the
-//! signature in DER. Everything else (RSA, Ed25519, secp256k1, other curves)
-//! is refused with [`KeyError::UnsupportedKeyType`].
+//! signature in DER. The Go implementation of OMS also signs with RSA
+//! (RSASSA-PKCS1-v1_5 with SHA-256; 2048, 3072 or 4096 bits) and with
+//! Ed25519ph (RFC 8032 pre-hashed Ed25519: SHA-512, empty context), which
+//! [`PublicKey`] verifies. A key signature names its key by a hint only, so
+//! the scheme follows the key: an RSA key verifies PKCS#1 v1.5 signatures and
+//! nothing else (never PSS), an Ed25519 key Ed25519ph signatures and never
+//! pure Ed25519 ones. Everything else (RSA below 2048 bits or with an exponent
+//! other than 65537, secp256k1, other curves) is refused with
+//! [`KeyError::UnsupportedKeyType`].
 //!
 //! - [`PublicKey`] loads a `-----BEGIN PUBLIC KEY-----` PEM block (also when
 //!   explanatory text precedes it, as in `certtool` output), writes the PEM
@@ -44,7 +51,7 @@ pub use private::{
 };
 pub use public::PublicKey;
 
-/// A signature algorithm: an elliptic curve and the digest its signatures use.
+/// A signature algorithm: a key type and the digest its signatures use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum KeyAlgorithm {
@@ -54,23 +61,63 @@ pub enum KeyAlgorithm {
     EcdsaP384Sha384,
     /// ECDSA on NIST P-521 (secp521r1) with SHA-512.
     EcdsaP521Sha512,
+    /// RSASSA-PKCS1-v1_5 with SHA-256, a 2048-bit modulus.
+    Rsa2048Pkcs1v15Sha256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256, a 3072-bit modulus.
+    Rsa3072Pkcs1v15Sha256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256, a 4096-bit modulus.
+    Rsa4096Pkcs1v15Sha256,
+    /// Ed25519ph (RFC 8032): Ed25519 over the SHA-512 digest of the
+    /// message, with an empty context.
+    Ed25519Ph,
 }
 
 impl KeyAlgorithm {
     /// Every supported algorithm.
-    pub const ALL: [KeyAlgorithm; 3] = [
+    pub const ALL: [KeyAlgorithm; 7] = [
+        KeyAlgorithm::EcdsaP256Sha256,
+        KeyAlgorithm::EcdsaP384Sha384,
+        KeyAlgorithm::EcdsaP521Sha512,
+        KeyAlgorithm::Rsa2048Pkcs1v15Sha256,
+        KeyAlgorithm::Rsa3072Pkcs1v15Sha256,
+        KeyAlgorithm::Rsa4096Pkcs1v15Sha256,
+        KeyAlgorithm::Ed25519Ph,
+    ];
+
+    /// The ECDSA algorithms: those the Python reference signs and verifies.
+    pub const ECDSA: [KeyAlgorithm; 3] = [
         KeyAlgorithm::EcdsaP256Sha256,
         KeyAlgorithm::EcdsaP384Sha384,
         KeyAlgorithm::EcdsaP521Sha512,
     ];
 
-    /// The Sigstore `keyDetails` name (`PKIX_ECDSA_P256_SHA_256`, ...), as
-    /// written into bundles by older versions of the reference.
+    /// The Sigstore `keyDetails` name (`PKIX_ECDSA_P256_SHA_256`,
+    /// `PKIX_RSA_PKCS1V15_2048_SHA256`, `PKIX_ED25519_PH`, ...), as the
+    /// Sigstore protocol buffers name them.
     pub fn key_details(self) -> &'static str {
         match self {
             KeyAlgorithm::EcdsaP256Sha256 => "PKIX_ECDSA_P256_SHA_256",
             KeyAlgorithm::EcdsaP384Sha384 => "PKIX_ECDSA_P384_SHA_384",
             KeyAlgorithm::EcdsaP521Sha512 => "PKIX_ECDSA_P521_SHA_512",
+            KeyAlgorithm::Rsa2048Pkcs1v15Sha256 => "PKIX_RSA_PKCS1V15_2048_SHA256",
+            KeyAlgorithm::Rsa3072Pkcs1v15Sha256 => "PKIX_RSA_PKCS1V15_3072_SHA256",
+            KeyAlgorithm::Rsa4096Pkcs1v15Sha256 => "PKIX_RSA_PKCS1V15_4096_SHA256",
+            KeyAlgorithm::Ed25519Ph => "PKIX_ED25519_PH",
+        }
+    }
+
+    /// Whether this is ECDSA on a NIST curve.
+    pub fn is_ecdsa(self) -> bool {
+        KeyAlgorithm::ECDSA.contains(&self)
+    }
+
+    /// The RSA algorithm for a modulus of `bits` bits: 2048, 3072 or 4096.
+    pub fn rsa(bits: usize) -> Option<Self> {
+        match bits {
+            2048 => Some(KeyAlgorithm::Rsa2048Pkcs1v15Sha256),
+            3072 => Some(KeyAlgorithm::Rsa3072Pkcs1v15Sha256),
+            4096 => Some(KeyAlgorithm::Rsa4096Pkcs1v15Sha256),
+            _ => None,
         }
     }
 
@@ -81,33 +128,54 @@ impl KeyAlgorithm {
             .find(|alg| alg.key_details() == s)
     }
 
-    /// The curve's NIST name: `P-256`, `P-384` or `P-521`.
+    /// The key type's short name: the curve's NIST name (`P-256`, `P-384`,
+    /// `P-521`), `RSA-2048`, `RSA-3072`, `RSA-4096` or `Ed25519`.
     pub fn curve_name(self) -> &'static str {
         match self {
             KeyAlgorithm::EcdsaP256Sha256 => "P-256",
             KeyAlgorithm::EcdsaP384Sha384 => "P-384",
             KeyAlgorithm::EcdsaP521Sha512 => "P-521",
+            KeyAlgorithm::Rsa2048Pkcs1v15Sha256 => "RSA-2048",
+            KeyAlgorithm::Rsa3072Pkcs1v15Sha256 => "RSA-3072",
+            KeyAlgorithm::Rsa4096Pkcs1v15Sha256 => "RSA-4096",
+            KeyAlgorithm::Ed25519Ph => "Ed25519",
         }
     }
 
-    /// The digest signatures on this curve use.
+    /// The digest this algorithm's signatures are made over (for Ed25519ph,
+    /// the pre-hash).
     pub fn digest(self) -> DigestAlgorithm {
         match self {
             KeyAlgorithm::EcdsaP256Sha256 => DigestAlgorithm::Sha256,
             KeyAlgorithm::EcdsaP384Sha384 => DigestAlgorithm::Sha384,
             KeyAlgorithm::EcdsaP521Sha512 => DigestAlgorithm::Sha512,
+            KeyAlgorithm::Rsa2048Pkcs1v15Sha256
+            | KeyAlgorithm::Rsa3072Pkcs1v15Sha256
+            | KeyAlgorithm::Rsa4096Pkcs1v15Sha256 => DigestAlgorithm::Sha256,
+            KeyAlgorithm::Ed25519Ph => DigestAlgorithm::Sha512,
         }
     }
 }
 
 impl fmt::Display for KeyAlgorithm {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "ECDSA {} with {}",
-            self.curve_name(),
-            self.digest().display_name()
-        )
+        match self {
+            KeyAlgorithm::Ed25519Ph => f.write_str("Ed25519ph (SHA-512)"),
+            KeyAlgorithm::Rsa2048Pkcs1v15Sha256
+            | KeyAlgorithm::Rsa3072Pkcs1v15Sha256
+            | KeyAlgorithm::Rsa4096Pkcs1v15Sha256 => write!(
+                f,
+                "{} PKCS#1 v1.5 with {}",
+                self.curve_name(),
+                self.digest().display_name()
+            ),
+            _ => write!(
+                f,
+                "ECDSA {} with {}",
+                self.curve_name(),
+                self.digest().display_name()
+            ),
+        }
     }
 }
 

@@ -262,6 +262,17 @@ impl SignatureVerifier for KeyVerifier {
                 }));
             }
         }
+        // The scheme follows the key (an RSA key verifies PKCS#1 v1.5, an
+        // Ed25519 key Ed25519ph): key details that name another scheme or
+        // size are refused, whatever else the material holds.
+        if let Some(details) = key_details {
+            if details != self.key.algorithm().key_details() {
+                return Err(VerifyError::SignerMismatch(SignerMismatch::KeyDetails {
+                    signature: crate::json::shorten(details, 40),
+                    given: self.key.algorithm().key_details(),
+                }));
+            }
+        }
         if let Some(raw) = raw_bytes {
             let text = std::str::from_utf8(raw).map_err(|_| {
                 VerifyError::Key(KeyError::Malformed {
@@ -275,14 +286,6 @@ impl SignatureVerifier for KeyVerifier {
                     signature: carried.hint(),
                     given: self.key.hint(),
                 }));
-            }
-            if let Some(details) = key_details {
-                if details != self.key.algorithm().key_details() {
-                    return Err(VerifyError::SignerMismatch(SignerMismatch::KeyDetails {
-                        signature: crate::json::shorten(details, 40),
-                        given: self.key.algorithm().key_details(),
-                    }));
-                }
             }
             if hint.is_none() {
                 warnings.push(

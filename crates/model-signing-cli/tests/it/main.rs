@@ -7,6 +7,7 @@ mod compat_golden;
 mod digest;
 mod exit_codes;
 mod faults;
+mod go_keys;
 mod hf_layouts;
 mod memory_bounds;
 mod pkcs11;

@@ -222,7 +222,7 @@ fn exit_codes_success_verification_failure_usage_other() {
 #[test]
 fn every_curve_signs_and_verifies() {
     let f = Fixture::new();
-    for alg in KeyAlgorithm::ALL {
+    for alg in KeyAlgorithm::ECDSA {
         let key = support::key(alg);
         let (k, p, sig) = (f.path("c.pem"), f.path("c.pub"), f.path("c.sig"));
         std::fs::write(&k, key.to_pkcs8_pem().as_bytes()).expect("write");

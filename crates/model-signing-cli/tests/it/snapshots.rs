@@ -772,6 +772,8 @@ fn public_key_errors() {
         verify(&key),
         verify(&testdata("rsa2048.pub")),
         verify(&testdata("ed25519.pub")),
+        verify(&testdata("rsa1024.pub")),
+        verify(&testdata("secp256k1.pub")),
         verify("binary.pub"),
         verify(&demo_public),
     ];

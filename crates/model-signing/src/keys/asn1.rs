@@ -10,6 +10,11 @@ use super::{KeyAlgorithm, KeyError};
 /// `id-ecPublicKey` (RFC 5480).
 pub(crate) const ID_EC_PUBLIC_KEY: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
+/// `rsaEncryption` (RFC 8017).
+pub(crate) const RSA_ENCRYPTION: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
+/// `id-Ed25519` (RFC 8410).
+pub(crate) const ID_ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
 const SECP521R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.35");
@@ -105,20 +110,21 @@ pub(crate) fn encryption_name(oid: &ObjectIdentifier) -> String {
     }
 }
 
-/// The OID of a supported curve.
-pub(crate) fn curve_oid(alg: KeyAlgorithm) -> ObjectIdentifier {
+/// The OID of a supported curve; `None` for an algorithm that is not ECDSA.
+pub(crate) fn curve_oid(alg: KeyAlgorithm) -> Option<ObjectIdentifier> {
     match alg {
-        KeyAlgorithm::EcdsaP256Sha256 => SECP256R1,
-        KeyAlgorithm::EcdsaP384Sha384 => SECP384R1,
-        KeyAlgorithm::EcdsaP521Sha512 => SECP521R1,
+        KeyAlgorithm::EcdsaP256Sha256 => Some(SECP256R1),
+        KeyAlgorithm::EcdsaP384Sha384 => Some(SECP384R1),
+        KeyAlgorithm::EcdsaP521Sha512 => Some(SECP521R1),
+        _ => None,
     }
 }
 
 /// The algorithm of an EC key on the named curve `oid`.
 fn curve_from_oid(oid: &ObjectIdentifier) -> Result<KeyAlgorithm, KeyError> {
-    KeyAlgorithm::ALL
+    KeyAlgorithm::ECDSA
         .into_iter()
-        .find(|alg| curve_oid(*alg) == *oid)
+        .find(|alg| curve_oid(*alg) == Some(*oid))
         .ok_or_else(|| KeyError::UnsupportedKeyType {
             found: match lookup(CURVES, oid) {
                 Some(name) => format!("{name} ({oid})"),
@@ -249,10 +255,13 @@ pub(crate) fn oid_der(oid: &ObjectIdentifier) -> Vec<u8> {
     out
 }
 
-/// The DER `AlgorithmIdentifier` of an EC key on the curve of `alg`.
+/// The DER `AlgorithmIdentifier` of an EC key on the curve of `alg`
+/// (`alg` is one of [`KeyAlgorithm::ECDSA`]).
 pub(crate) fn ec_algorithm_identifier(alg: KeyAlgorithm) -> Vec<u8> {
     let mut content = oid_der(&ID_EC_PUBLIC_KEY);
-    content.extend_from_slice(&oid_der(&curve_oid(alg)));
+    if let Some(curve) = curve_oid(alg) {
+        content.extend_from_slice(&oid_der(&curve));
+    }
     let mut out = Vec::with_capacity(content.len() + 2);
     write_tlv(&mut out, 0x30, &content);
     out
@@ -261,10 +270,24 @@ pub(crate) fn ec_algorithm_identifier(alg: KeyAlgorithm) -> Vec<u8> {
 /// The DER `SubjectPublicKeyInfo` of an EC key: algorithm identifier and the
 /// SEC1 point in a BIT STRING.
 pub(crate) fn ec_spki(alg: KeyAlgorithm, point: &[u8]) -> Vec<u8> {
-    let mut bits = Vec::with_capacity(point.len() + 1);
+    spki(&ec_algorithm_identifier(alg), point)
+}
+
+/// The DER `SubjectPublicKeyInfo` of an Ed25519 key (RFC 8410: the
+/// algorithm identifier has no parameters).
+pub(crate) fn ed25519_spki(key: &[u8; 32]) -> Vec<u8> {
+    let mut alg = Vec::new();
+    write_tlv(&mut alg, 0x30, &oid_der(&ID_ED25519));
+    spki(&alg, key)
+}
+
+/// A `SubjectPublicKeyInfo` from a DER algorithm identifier and the key's
+/// bytes, which go into the BIT STRING.
+fn spki(algorithm_identifier: &[u8], key: &[u8]) -> Vec<u8> {
+    let mut bits = Vec::with_capacity(key.len() + 1);
     bits.push(0);
-    bits.extend_from_slice(point);
-    let mut content = ec_algorithm_identifier(alg);
+    bits.extend_from_slice(key);
+    let mut content = algorithm_identifier.to_vec();
     write_tlv(&mut content, 0x03, &bits);
     let mut out = Vec::with_capacity(content.len() + 4);
     write_tlv(&mut out, 0x30, &content);

@@ -125,7 +125,11 @@ impl EcPrivateKey {
     }
 
     fn from_sec1(alg: KeyAlgorithm, sec1: &Sec1<'_>) -> Result<Self, KeyError> {
-        let field_len = field_len(alg);
+        let Some(field_len) = field_len(alg) else {
+            return Err(KeyError::UnsupportedKeyType {
+                found: alg.curve_name().to_owned(),
+            });
+        };
         let scalar = sec1.private_key;
         if scalar.is_empty() || scalar.len() > field_len {
             return Err(KeyError::malformed(
@@ -155,6 +159,11 @@ impl EcPrivateKey {
             KeyAlgorithm::EcdsaP521Sha512 => {
                 Secret::P521(ecdsa::SigningKey::from_slice(&padded).map_err(|_| out_of_range())?)
             }
+            _ => {
+                return Err(KeyError::UnsupportedKeyType {
+                    found: alg.curve_name().to_owned(),
+                })
+            }
         };
         let key = EcPrivateKey::from_secret(inner);
         if let Some(stored) = sec1.public_key {
@@ -179,6 +188,10 @@ impl EcPrivateKey {
     }
 
     /// A new random key, from the operating system's random number generator.
+    ///
+    /// # Panics
+    ///
+    /// When `alg` is not one of [`KeyAlgorithm::ECDSA`].
     pub fn generate(alg: KeyAlgorithm) -> Self {
         let inner = match alg {
             KeyAlgorithm::EcdsaP256Sha256 => {
@@ -188,6 +201,7 @@ impl EcPrivateKey {
                 Secret::P384(p384::ecdsa::SigningKey::random(&mut OsRng))
             }
             KeyAlgorithm::EcdsaP521Sha512 => Secret::P521(ecdsa::SigningKey::random(&mut OsRng)),
+            other => panic!("EcPrivateKey::generate: {other} is not ECDSA"),
         };
         EcPrivateKey::from_secret(inner)
     }
@@ -385,11 +399,13 @@ fn wiped_copy(bytes: &mut [u8]) -> Zeroizing<Vec<u8>> {
     copy
 }
 
-fn field_len(alg: KeyAlgorithm) -> usize {
+/// Bytes of the private scalar on the curve; `None` for other key types.
+fn field_len(alg: KeyAlgorithm) -> Option<usize> {
     match alg {
-        KeyAlgorithm::EcdsaP256Sha256 => 32,
-        KeyAlgorithm::EcdsaP384Sha384 => 48,
-        KeyAlgorithm::EcdsaP521Sha512 => 66,
+        KeyAlgorithm::EcdsaP256Sha256 => Some(32),
+        KeyAlgorithm::EcdsaP384Sha384 => Some(48),
+        KeyAlgorithm::EcdsaP521Sha512 => Some(66),
+        _ => None,
     }
 }
 

@@ -18,6 +18,9 @@ const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.
 const ECDSA_WITH_SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.2");
 const ECDSA_WITH_SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.3");
 const ECDSA_WITH_SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.4.3.4");
+/// `id-Ed25519` (RFC 8410): the key type and, for certificates, the
+/// signature algorithm (pure Ed25519 over the TBSCertificate).
+const ED25519: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.101.112");
 const EC_PUBLIC_KEY: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.2.1");
 const SECP256R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.10045.3.1.7");
 const SECP384R1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.132.0.34");
@@ -81,10 +84,12 @@ enum SignatureAlgorithm {
     RsaPkcs1(Hash),
     RsaPss { hash: Hash, salt_len: usize },
     Ecdsa(Hash),
+    Ed25519,
 }
 
 enum IssuerKey {
     Rsa(RsaPublicKey),
+    Ed25519(ed25519_dalek::VerifyingKey),
     P256(p256::ecdsa::VerifyingKey),
     P384(p384::ecdsa::VerifyingKey),
     P521(p521::ecdsa::VerifyingKey),
@@ -161,6 +166,8 @@ fn parse_algorithm(
         ECDSA_WITH_SHA256 => no_params(SignatureAlgorithm::Ecdsa(Hash::Sha256)),
         ECDSA_WITH_SHA384 => no_params(SignatureAlgorithm::Ecdsa(Hash::Sha384)),
         ECDSA_WITH_SHA512 => no_params(SignatureAlgorithm::Ecdsa(Hash::Sha512)),
+        // RFC 8410: absent parameters.
+        ED25519 => no_params(SignatureAlgorithm::Ed25519),
         RSASSA_PSS => {
             let bad = |what: &str| {
                 malformed(format!(
@@ -261,6 +268,20 @@ fn parse_issuer_key(issuer: &Certificate) -> Result<IssuerKey, CertError> {
                 other => Err(unsupported(&other)),
             }
         }
+        ED25519 => {
+            if spki.algorithm.parameters.is_some() {
+                return Err(bad_key("Ed25519 with parameters".into()));
+            }
+            let bytes: &[u8; 32] = key_bytes
+                .try_into()
+                .map_err(|_| bad_key(format!("Ed25519 key of {} bytes", key_bytes.len())))?;
+            let key = ed25519_dalek::VerifyingKey::from_bytes(bytes)
+                .map_err(|_| bad_key("not a point on Ed25519".into()))?;
+            if key.is_weak() {
+                return Err(bad_key("Ed25519 key of small order".into()));
+            }
+            Ok(IssuerKey::Ed25519(key))
+        }
         other => Err(unsupported(&other)),
     }
 }
@@ -308,6 +329,10 @@ pub(crate) fn verify_signed_by(child: &Certificate, issuer: &Certificate) -> Res
             let sig = p521::ecdsa::Signature::from_der(signature).map_err(|_| bad())?;
             key.verify_prehash(&pad_prehash(hash.digest(tbs), 66), &sig)
                 .is_ok()
+        }
+        (SignatureAlgorithm::Ed25519, IssuerKey::Ed25519(key)) => {
+            let sig = ed25519_dalek::Signature::from_slice(signature).map_err(|_| bad())?;
+            key.verify_strict(tbs, &sig).is_ok()
         }
         // The algorithm does not fit the issuer's key type.
         _ => false,

@@ -95,7 +95,7 @@ fn reference_hint_of_the_golden_key() {
 #[test]
 fn our_keys_load_in_the_reference_with_the_same_hint() {
     let Some(python) = python() else { return };
-    for alg in KeyAlgorithm::ALL {
+    for alg in KeyAlgorithm::ECDSA {
         let dir = tempfile::tempdir().expect("tempdir");
         let key = EcPrivateKey::generate(alg);
         let plain = dir.path().join("key.pem");
@@ -130,7 +130,7 @@ fn our_keys_load_in_the_reference_with_the_same_hint() {
 #[test]
 fn our_signatures_verify_in_the_reference() {
     let Some(python) = python() else { return };
-    for alg in KeyAlgorithm::ALL {
+    for alg in KeyAlgorithm::ECDSA {
         let dir = tempfile::tempdir().expect("tempdir");
         let key = EcPrivateKey::generate(alg);
         let public = dir.path().join("pub.pem");
@@ -158,7 +158,7 @@ fn reference_keys_and_signatures_work_here() {
     let dir = tempfile::tempdir().expect("tempdir");
     run_python(&python, PYTHON_KEYS, &[path_str(dir.path()), &hex(MESSAGE)]);
     let read = |name: &str| std::fs::read(dir.path().join(name)).expect("written");
-    for alg in KeyAlgorithm::ALL {
+    for alg in KeyAlgorithm::ECDSA {
         let n = names(alg);
         let public_pem = String::from_utf8(read(&format!("{n}.pub.pem"))).expect("text");
         let public = PublicKey::from_pem(&public_pem).expect("public key loads");

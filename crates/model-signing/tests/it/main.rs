@@ -10,6 +10,7 @@ mod compat_golden;
 mod keys;
 mod keys_interop;
 mod keys_openssl;
+mod keys_rsa_ed25519;
 mod keys_wycheproof;
 mod names;
 mod sign_refusals;
