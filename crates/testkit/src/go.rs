@@ -7,26 +7,29 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use ed25519_dalek::{Signer as _, SigningKey as EdSigningKey};
 use model_signing::bundle::VerificationMaterial;
 use model_signing::dsse::pae;
+use model_signing::keys::{KeyAlgorithm, PublicKey};
 use model_signing::sign::{BundleSigner, SignError, SignedPae};
 use model_signing::x509::Certificate;
 use sha2::{Digest as _, Sha256, Sha512};
 
 pub use ed25519_dalek::SigningKey as Ed25519Key;
 
+/// Runs `openssl` with `args` in `dir`; panics with its stderr if it fails.
 pub fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
     let out = Command::new("openssl")
-        .current_dir(dir)
         .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
         .output()
-        .expect("run openssl");
+        .expect("the openssl command line tool is installed");
     assert!(
         out.status.success(),
-        "openssl {args:?}: {}",
+        "openssl {args:?} failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     out.stdout
@@ -269,4 +272,23 @@ pub fn ed25519_from_openssl(dir: &Path, key: &Path) -> EdSigningKey {
     );
     let seed: [u8; 32] = der[der.len() - 32..].try_into().expect("32 bytes");
     EdSigningKey::from_bytes(&seed)
+}
+
+impl OpensslPki {
+    /// How the Go tool signs with this PKI's leaf key: Ed25519ph for an
+    /// Ed25519 leaf, RSASSA-PKCS1-v1_5 with SHA-256 for an RSA one.
+    pub fn go_scheme(&self, dir: &Path) -> Scheme {
+        let leaf = PublicKey::from_spki_der(self.leaf.spki_der()).expect("the leaf key loads");
+        if leaf.algorithm() == KeyAlgorithm::Ed25519Ph {
+            Scheme::Ed25519Ph {
+                key: Box::new(ed25519_from_openssl(dir, &self.leaf_key)),
+                context: None,
+            }
+        } else {
+            Scheme::RsaPkcs1 {
+                dir: dir.to_owned(),
+                key: self.leaf_key.clone(),
+            }
+        }
+    }
 }

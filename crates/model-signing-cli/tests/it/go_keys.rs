@@ -11,8 +11,7 @@ use model_signing::sign::sign_model;
 use serde_json::Value;
 use testkit as support;
 use testkit::go::{
-    ed25519_from_openssl, ed25519_key, ed25519_public_pem, go_hint, key_material, openssl_pki,
-    rsa_key, GoSigner, Scheme,
+    ed25519_key, ed25519_public_pem, go_hint, key_material, openssl_pki, rsa_key, GoSigner, Scheme,
 };
 
 fn cli(cwd: &Path, args: &[&str]) -> Output {
@@ -142,17 +141,7 @@ fn verify_certificate_takes_go_signatures_with_rsa_and_ed25519_chains() {
         let dir = tempfile::tempdir().expect("tempdir");
         let model = support::small_model(dir.path());
         let pki = openssl_pki(dir.path(), ca, leaf);
-        let scheme = if leaf == "ed25519" {
-            Scheme::Ed25519Ph {
-                key: Box::new(ed25519_from_openssl(dir.path(), &pki.leaf_key)),
-                context: None,
-            }
-        } else {
-            Scheme::RsaPkcs1 {
-                dir: dir.path().to_owned(),
-                key: pki.leaf_key.clone(),
-            }
-        };
+        let scheme = pki.go_scheme(dir.path());
         let signer = GoSigner {
             scheme,
             material: model_signing::bundle::VerificationMaterial::X509CertificateChain(vec![pki

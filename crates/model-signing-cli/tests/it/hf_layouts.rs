@@ -280,19 +280,7 @@ fn hf_reference_signs_digests_and_verifies() {
 }
 
 /// Runs openssl, which makes the certificates of the certificate method.
-fn openssl(cwd: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(cwd)
-        .stdin(Stdio::null())
-        .output()
-        .expect("openssl runs");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
+use testkit::go::openssl;
 
 #[test]
 fn every_method_resolves_hf_references() {

@@ -405,17 +405,7 @@ fn go_certificate_signatures_with_rsa_and_ed25519_leaves_and_cas_verify() {
         let key = PublicKey::from_spki_der(pki.leaf.spki_der()).expect("leaf key loads");
         assert_eq!(key.algorithm().key_details(), details);
         assert_eq!(key.to_pem(), pki.leaf_public);
-        let scheme = if leaf_alg == "ed25519" {
-            Scheme::Ed25519Ph {
-                key: Box::new(ed25519_from_openssl(dir.path(), &pki.leaf_key)),
-                context: None,
-            }
-        } else {
-            Scheme::RsaPkcs1 {
-                dir: dir.path().to_owned(),
-                key: pki.leaf_key.clone(),
-            }
-        };
+        let scheme = pki.go_scheme(dir.path());
         let signer = GoSigner {
             scheme,
             material: VerificationMaterial::X509CertificateChain(vec![

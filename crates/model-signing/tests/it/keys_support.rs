@@ -22,20 +22,7 @@ pub fn fixture_text(name: &str) -> String {
 }
 
 /// Runs `openssl` with `args` in `dir`; panics with its stderr if it fails.
-pub fn openssl(dir: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .stdin(Stdio::null())
-        .output()
-        .expect("the openssl command line tool is installed");
-    assert!(
-        out.status.success(),
-        "openssl {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
+pub use testkit::go::openssl;
 
 /// The Python interpreter of the reference's virtual environment.
 ///
