@@ -281,7 +281,7 @@ impl std::fmt::Debug for SecretArg {
 pub struct SignKeyArgs {
     #[command(flatten)]
     pub common: SignCommon,
-    /// The private key (PEM: SEC1, PKCS#8 or encrypted PKCS#8).
+    /// The private key (PEM: PKCS#8, encrypted PKCS#8, SEC1 or PKCS#1 RSA; ECDSA P-256, P-384 or P-521, RSA 2048, 3072 or 4096, or Ed25519).
     #[arg(long = "private-key", alias = "private_key", value_name = "FILE")]
     pub private_key: PathBuf,
     #[command(flatten)]
@@ -292,7 +292,7 @@ pub struct SignKeyArgs {
 pub struct SignCertificateArgs {
     #[command(flatten)]
     pub common: SignCommon,
-    /// The private key (PEM: SEC1, PKCS#8 or encrypted PKCS#8).
+    /// The private key (PEM: PKCS#8, encrypted PKCS#8, SEC1 or PKCS#1 RSA; ECDSA P-256, P-384 or P-521, RSA 2048, 3072 or 4096, or Ed25519).
     #[arg(long = "private-key", alias = "private_key", value_name = "FILE")]
     pub private_key: PathBuf,
     #[command(flatten)]

@@ -19,6 +19,8 @@
 //! - [`EcPrivateKey`] loads SEC1 (`EC PRIVATE KEY`), PKCS#8 (`PRIVATE KEY`) and
 //!   password-encrypted PKCS#8 (`ENCRYPTED PRIVATE KEY`) keys and signs. Its
 //!   secrets are wiped from memory when it is dropped and never printed.
+//!   [`RsaPrivateKey`] and [`Ed25519PrivateKey`] do the same for RSA and
+//!   Ed25519 keys, and [`PrivateKey`] loads a key of any of these types.
 //! - [`SigningKey`] is the trait a signer needs, so that keys held elsewhere
 //!   (a PKCS#11 token, a cloud KMS) sign the same way.
 //!
@@ -36,6 +38,7 @@
 
 mod asn1;
 mod error;
+mod other;
 mod pem;
 mod private;
 mod public;
@@ -46,6 +49,7 @@ use std::sync::Arc;
 use sha2::Digest as _;
 
 pub use error::KeyError;
+pub use other::{Ed25519PrivateKey, PrivateKey, RsaPrivateKey};
 pub use private::{
     is_encrypted_pem, EcPrivateKey, MIN_PKCS8_PBKDF2_ITERATIONS, PKCS8_PBKDF2_ITERATIONS,
 };
@@ -244,14 +248,16 @@ impl fmt::Display for DigestAlgorithm {
 /// A key that signs: in memory ([`EcPrivateKey`]), or held by a token or a
 /// key service that implements this trait.
 pub trait SigningKey: Send + Sync {
-    /// The curve and digest of this key's signatures.
+    /// The scheme and digest of this key's signatures.
     fn algorithm(&self) -> KeyAlgorithm;
 
     /// The public half of the key.
     fn public_key(&self) -> Result<PublicKey, KeyError>;
 
-    /// ECDSA over `message` hashed with the curve's digest (P-256 SHA-256,
-    /// P-384 SHA-384, P-521 SHA-512); the signature is DER-encoded.
+    /// A signature over `message` with the key's scheme: ECDSA over
+    /// `message` hashed with the curve's digest (P-256 SHA-256, P-384
+    /// SHA-384, P-521 SHA-512), DER-encoded; RSASSA-PKCS1-v1_5 with SHA-256;
+    /// or Ed25519ph.
     fn sign(&self, message: &[u8]) -> Result<Vec<u8>, KeyError>;
 }
 

@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use model_signing::keys::{is_encrypted_pem, EcPrivateKey, PublicKey};
+use model_signing::keys::{is_encrypted_pem, PrivateKey, PublicKey};
 use model_signing::limits::read_bounded;
 use model_signing::x509::Certificate;
 use zeroize::Zeroizing;
@@ -72,14 +72,14 @@ pub fn private_key(
     path: &Path,
     args: &PasswordArgs,
     printer: &Printer,
-) -> anyhow::Result<EcPrivateKey> {
+) -> anyhow::Result<PrivateKey> {
     let pem = read(path, "private key")?;
     let password = if is_encrypted_pem(&pem) {
         Some(password(args, path, printer)?)
     } else {
         None
     };
-    EcPrivateKey::from_pem(&pem, password.as_ref().map(|p| p.as_slice()))
+    PrivateKey::from_pem(&pem, password.as_ref().map(|p| p.as_slice()))
         .with_context(|| format!("cannot load private key {}", path.display()))
 }
 

@@ -1,7 +1,7 @@
 //! `verify key` and `verify certificate` of signatures made with RSA and
 //! Ed25519 keys as the Go implementation of OMS makes them (its binary cannot
 //! be installed here: `testkit::go` makes them by its rules with OpenSSL and
-//! `ed25519-dalek`). Signing with such keys is not supported yet and says so.
+//! `ed25519-dalek`), and signing with such keys here.
 
 use std::path::Path;
 use std::process::{Command, Output};
@@ -172,37 +172,92 @@ fn verify_certificate_takes_go_signatures_with_rsa_and_ed25519_chains() {
     }
 }
 
-/// Signing with RSA or Ed25519 keys is not supported yet: the error says
-/// which keys sign and which only verify.
+/// `sign key` and `sign certificate` with RSA and Ed25519 keys in OpenSSL's
+/// files, then `verify`: exit 0, and the JSON names the key type.
 #[test]
-fn signing_with_rsa_or_ed25519_keys_is_refused_clearly() {
+fn sign_and_verify_with_rsa_and_ed25519_keys() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let model = support::small_model(dir.path());
-    let (rsa, _) = rsa_key(dir.path(), "rsa", 2048, 65537);
-    support::go::openssl(
-        dir.path(),
-        &["genpkey", "-algorithm", "ed25519", "-out", "ed.key"],
-    );
-    for key in [rsa.to_str().expect("UTF-8"), "ed.key"] {
+    let d = dir.path();
+    let model = support::small_model(d);
+    let model = model.to_str().expect("UTF-8");
+    let (rsa, rsa_public) = rsa_key(d, "rsa", 2048, 65537);
+    std::fs::write(d.join("rsa.pub"), &rsa_public).expect("write");
+    support::go::openssl(d, &["genpkey", "-algorithm", "ed25519", "-out", "ed.key"]);
+    support::go::openssl(d, &["pkey", "-in", "ed.key", "-pubout", "-out", "ed.pub"]);
+    for (key, public, details) in [
+        (
+            rsa.to_str().expect("UTF-8"),
+            "rsa.pub",
+            "PKIX_RSA_PKCS1V15_2048_SHA256",
+        ),
+        ("ed.key", "ed.pub", "PKIX_ED25519_PH"),
+    ] {
         let out = cli(
-            dir.path(),
+            d,
             &[
                 "sign",
                 "key",
-                model.to_str().expect("UTF-8"),
+                model,
                 "--signature",
                 "out.sig",
                 "--private-key",
                 key,
+                "--json",
             ],
         );
-        assert_ne!(out.status.code(), Some(0), "{key}: {}", text(&out));
-        assert!(
-            text(&out).contains("unsupported key type")
-                && text(&out).contains("Ed25519 (verifying)"),
-            "{key}: {}",
-            text(&out)
+        assert_eq!(out.status.code(), Some(0), "{key}: {}", text(&out));
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(doc["signer"]["algorithm"], details, "{doc}");
+        let out = cli(
+            d,
+            &[
+                "verify",
+                "key",
+                model,
+                "--signature",
+                "out.sig",
+                "--public-key",
+                public,
+                "--json",
+            ],
         );
-        assert!(!dir.path().join("out.sig").exists());
+        assert_eq!(out.status.code(), Some(0), "{key}: {}", text(&out));
+        let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+        assert_eq!(doc["signer"]["algorithm"], details, "{doc}");
     }
+    let pki_dir = tempfile::tempdir().expect("tempdir");
+    let pki = openssl_pki(pki_dir.path(), "rsa:2048", "ed25519");
+    let p = |name: &str| pki_dir.path().join(name).display().to_string();
+    let out = cli(
+        d,
+        &[
+            "sign",
+            "certificate",
+            model,
+            "--signature",
+            "cert.sig",
+            "--private-key",
+            &p("leaf.key"),
+            "--signing-certificate",
+            &p("leaf.pem"),
+            "--certificate-chain",
+            &p("ca.pem"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let out = cli(
+        d,
+        &[
+            "verify",
+            "certificate",
+            model,
+            "--signature",
+            "cert.sig",
+            "--certificate-chain",
+            &p("ca.pem"),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("Test Go Signer"), "{}", text(&out));
+    drop(pki);
 }

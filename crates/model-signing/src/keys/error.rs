@@ -9,7 +9,7 @@
 pub enum KeyError {
     /// The key is not ECDSA on P-256, P-384 or P-521.
     #[error(
-        "unsupported key type: {found}; keys are ECDSA on the NIST curves P-256, P-384 and P-521 (signing and verifying), and RSA of 2048, 3072 or 4096 bits with the exponent 65537 and Ed25519 (verifying)"
+        "unsupported key type: {found}; keys are ECDSA on the NIST curves P-256, P-384 and P-521, RSA of 2048, 3072 or 4096 bits with the exponent 65537, and Ed25519"
     )]
     UnsupportedKeyType {
         /// What the key is: `RSA`, `Ed25519`, `secp256k1`, `EC curve secp224r1 (1.3.132.0.33)`...

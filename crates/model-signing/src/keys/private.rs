@@ -14,9 +14,9 @@ use zeroize::{Zeroize, Zeroizing};
 use super::asn1::{self, Sec1};
 use super::{pem, KeyAlgorithm, KeyError, PublicKey, SigningKey};
 
-const EC_PRIVATE_KEY: &str = "EC PRIVATE KEY";
-const PRIVATE_KEY: &str = "PRIVATE KEY";
-const ENCRYPTED_PRIVATE_KEY: &str = "ENCRYPTED PRIVATE KEY";
+pub(super) const EC_PRIVATE_KEY: &str = "EC PRIVATE KEY";
+pub(super) const PRIVATE_KEY: &str = "PRIVATE KEY";
+pub(super) const ENCRYPTED_PRIVATE_KEY: &str = "ENCRYPTED PRIVATE KEY";
 const EXPECTED: &str = "an EC private key (`-----BEGIN EC PRIVATE KEY-----`, `-----BEGIN PRIVATE KEY-----` or `-----BEGIN ENCRYPTED PRIVATE KEY-----`)";
 
 /// PBKDF2-HMAC-SHA256 iterations used by
@@ -59,30 +59,16 @@ impl EcPrivateKey {
     /// encrypted in OpenSSL's legacy PEM format fail with
     /// [`KeyError::LegacyEncryptedPem`], which says how to convert them.
     pub fn from_pem(text: &[u8], password: Option<&[u8]>) -> Result<Self, KeyError> {
-        let blocks = pem::blocks(text)?;
-        let block = private_key_block(&blocks)?;
-        if block.legacy_encrypted {
-            return Err(KeyError::LegacyEncryptedPem);
-        }
-        if block.has_headers {
-            return Err(KeyError::malformed(
-                "private key",
-                format!("unexpected headers in the `{}` PEM block", block.label),
-            ));
-        }
-        let der = block.decode("private key")?;
-        if block.label == ENCRYPTED_PRIVATE_KEY {
-            let password = password.ok_or(KeyError::PasswordRequired)?;
-            let plain = decrypt_pkcs8(&der, password)?;
-            // A wrong password that happens to leave valid padding yields
-            // garbage rather than a PrivateKeyInfo.
-            let info = PrivateKeyInfo::from_der(&plain).map_err(|_| KeyError::WrongPassword)?;
-            return EcPrivateKey::from_pkcs8_info(&info);
-        }
-        let key = if block.label == EC_PRIVATE_KEY {
-            EcPrivateKey::from_sec1_der(&der)?
-        } else {
-            EcPrivateKey::from_pkcs8_der(&der)?
+        let pem = read_private_pem(
+            text,
+            password,
+            &[EC_PRIVATE_KEY, PRIVATE_KEY, ENCRYPTED_PRIVATE_KEY],
+            EXPECTED,
+        )?;
+        let key = match pem.label {
+            ENCRYPTED_PRIVATE_KEY => return EcPrivateKey::from_pkcs8_info(&pem.decrypted_info()?),
+            EC_PRIVATE_KEY => EcPrivateKey::from_sec1_der(&pem.der)?,
+            _ => EcPrivateKey::from_pkcs8_der(&pem.der)?,
         };
         if password.is_some() {
             return Err(KeyError::UnexpectedPassword);
@@ -98,7 +84,7 @@ impl EcPrivateKey {
         EcPrivateKey::from_pkcs8_info(&info)
     }
 
-    fn from_pkcs8_info(info: &PrivateKeyInfo<'_>) -> Result<Self, KeyError> {
+    pub(super) fn from_pkcs8_info(info: &PrivateKeyInfo<'_>) -> Result<Self, KeyError> {
         let alg = asn1::key_algorithm(&info.algorithm, "private key")?;
         let sec1 = asn1::parse_sec1(info.private_key)?;
         if sec1.parameters.is_some() {
@@ -378,16 +364,26 @@ impl fmt::Debug for EcPrivateKey {
 
 /// Whether the private key in `text` is password-encrypted PKCS#8
 /// (`-----BEGIN ENCRYPTED PRIVATE KEY-----`), so that
-/// [`EcPrivateKey::from_pem`] needs a password. False for anything else,
+/// [`EcPrivateKey::from_pem`] and [`PrivateKey::from_pem`](super::PrivateKey::from_pem)
+/// need a password. False for anything else,
 /// including keys in OpenSSL's legacy encrypted PEM format, which
 /// `from_pem` refuses whatever the password.
 pub fn is_encrypted_pem(text: &[u8]) -> bool {
     pem::blocks(text)
         .ok()
         .and_then(|blocks| {
-            private_key_block(&blocks)
-                .ok()
-                .map(|b| b.label == ENCRYPTED_PRIVATE_KEY && !b.legacy_encrypted)
+            private_key_block_of(
+                &blocks,
+                &[
+                    EC_PRIVATE_KEY,
+                    PRIVATE_KEY,
+                    ENCRYPTED_PRIVATE_KEY,
+                    "RSA PRIVATE KEY",
+                ],
+                EXPECTED,
+            )
+            .ok()
+            .map(|b| b.label == ENCRYPTED_PRIVATE_KEY && !b.legacy_encrypted)
         })
         .unwrap_or(false)
 }
@@ -409,14 +405,66 @@ fn field_len(alg: KeyAlgorithm) -> Option<usize> {
     }
 }
 
-/// The one private key block of a PEM text.
-fn private_key_block<'b, 'a>(blocks: &'b [pem::Block<'a>]) -> Result<&'b pem::Block<'a>, KeyError> {
-    let is_ours = |b: &&pem::Block<'_>| {
-        matches!(
-            b.label,
-            EC_PRIVATE_KEY | PRIVATE_KEY | ENCRYPTED_PRIVATE_KEY
-        )
-    };
+/// The DER of the one private key block of a PEM text whose label is one
+/// of `labels`; an `ENCRYPTED PRIVATE KEY` is decrypted with `password`
+/// (required). Whether a password given for a plain key is an error is the
+/// caller's to say, once the key has been read.
+pub(super) struct PrivatePem {
+    /// The block's label: one of the `labels` asked for.
+    pub label: &'static str,
+    /// The DER of the key; decrypted for `ENCRYPTED PRIVATE KEY`.
+    pub der: Zeroizing<Vec<u8>>,
+}
+
+impl PrivatePem {
+    /// The `PrivateKeyInfo` of a decrypted key. A wrong password that
+    /// happens to leave valid padding yields garbage rather than a
+    /// PrivateKeyInfo.
+    pub fn decrypted_info(&self) -> Result<PrivateKeyInfo<'_>, KeyError> {
+        PrivateKeyInfo::from_der(&self.der).map_err(|_| KeyError::WrongPassword)
+    }
+}
+
+pub(super) fn read_private_pem(
+    text: &[u8],
+    password: Option<&[u8]>,
+    labels: &[&'static str],
+    expected: &'static str,
+) -> Result<PrivatePem, KeyError> {
+    let blocks = pem::blocks(text)?;
+    let block = private_key_block_of(&blocks, labels, expected)?;
+    if block.legacy_encrypted {
+        return Err(KeyError::LegacyEncryptedPem);
+    }
+    if block.has_headers {
+        return Err(KeyError::malformed(
+            "private key",
+            format!("unexpected headers in the `{}` PEM block", block.label),
+        ));
+    }
+    let label = labels
+        .iter()
+        .copied()
+        .find(|l| *l == block.label)
+        .unwrap_or(PRIVATE_KEY);
+    let der = block.decode("private key")?;
+    if label == ENCRYPTED_PRIVATE_KEY {
+        let password = password.ok_or(KeyError::PasswordRequired)?;
+        return Ok(PrivatePem {
+            label,
+            der: decrypt_pkcs8(&der, password)?,
+        });
+    }
+    Ok(PrivatePem { label, der })
+}
+
+/// The one block of a PEM text whose label is one of `labels`.
+fn private_key_block_of<'b, 'a>(
+    blocks: &'b [pem::Block<'a>],
+    labels: &[&str],
+    expected: &'static str,
+) -> Result<&'b pem::Block<'a>, KeyError> {
+    let is_ours = |b: &&pem::Block<'_>| labels.contains(&b.label);
     let mut keys = blocks.iter().filter(is_ours);
     let Some(block) = keys.next() else {
         let unsupported = |label: &str, found: &str| {
@@ -430,10 +478,10 @@ fn private_key_block<'b, 'a>(blocks: &'b [pem::Block<'a>]) -> Result<&'b pem::Bl
         return Err(unsupported("RSA PRIVATE KEY", "RSA")
             .or_else(|| unsupported("DSA PRIVATE KEY", "DSA"))
             .unwrap_or_else(|| match blocks.first() {
-                None => KeyError::NoPemBlock { expected: EXPECTED },
+                None => KeyError::NoPemBlock { expected },
                 Some(first) => KeyError::WrongPemLabel {
                     found: first.label.to_owned(),
-                    expected: EXPECTED,
+                    expected,
                 },
             }));
     };

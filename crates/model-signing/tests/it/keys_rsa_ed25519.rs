@@ -449,3 +449,200 @@ fn an_ed25519_certificate_signature_that_is_not_ed25519ph_fails() {
         verify_bundle(&bundle, &CertificateVerifier::new(vec![pki.ca])).expect_err("pure Ed25519");
     assert!(matches!(e, VerifyError::BadSignature), "{e}");
 }
+
+// ------------------------------------------------------------- signing here
+
+/// Our RSA signatures are what OpenSSL verifies as RSASSA-PKCS1-v1_5 with
+/// SHA-256, and our Ed25519ph signatures are RFC 8032's (Ed25519 is
+/// deterministic, so the RFC vector pins the signing side too).
+#[test]
+fn our_rsa_and_ed25519ph_signatures_are_the_standard_ones() {
+    use model_signing::keys::{Ed25519PrivateKey, PrivateKey, SigningKey};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (key_file, public) = rsa_key(dir.path(), "rsa", 2048, 65537);
+    let key =
+        PrivateKey::from_pem(&fs::read(&key_file).expect("read key"), None).expect("RSA key loads");
+    assert_eq!(key.algorithm(), KeyAlgorithm::Rsa2048Pkcs1v15Sha256);
+    assert_eq!(
+        key.public_key().expect("public").to_pem(),
+        public,
+        "the public half is the one OpenSSL derives"
+    );
+    let message = b"a message OpenSSL checks";
+    let signature = key.sign(message).expect("signs");
+    fs::write(dir.path().join("m.bin"), message).expect("write");
+    fs::write(dir.path().join("m.sig"), &signature).expect("write");
+    fs::write(dir.path().join("rsa.pub"), &public).expect("write");
+    let out = openssl(
+        dir.path(),
+        &[
+            "dgst",
+            "-sha256",
+            "-verify",
+            "rsa.pub",
+            "-signature",
+            "m.sig",
+            "m.bin",
+        ],
+    );
+    assert_eq!(String::from_utf8_lossy(&out).trim(), "Verified OK");
+
+    let secret: [u8; 32] =
+        hex::decode("833fe62409237b9d62ec77587520911e9a759cec1d19755b7da901b96dca3d42")
+            .expect("hex")
+            .try_into()
+            .expect("32 bytes");
+    let ed = Ed25519PrivateKey::from_seed(&secret).expect("RFC key");
+    assert_eq!(
+        hex::encode(ed.sign(b"abc").expect("signs")),
+        "98a70222f0b8121aa9d30f813d683f809e462b469c7ff87639499bb94e6dae41\
+         31f85042463c2a355a2003d062adf5aaa10b8c61e636062aaad11c2a26083406"
+    );
+}
+
+#[test]
+fn rsa_and_ed25519_private_keys_load_from_openssl_formats() {
+    use model_signing::keys::{PrivateKey, SigningKey};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    let (rsa, rsa_public) = rsa_key(d, "rsa", 3072, 65537);
+    let rsa = rsa.to_str().expect("UTF-8").to_owned();
+    openssl(
+        d,
+        &["pkey", "-in", &rsa, "-traditional", "-out", "rsa-pkcs1.pem"],
+    );
+    openssl(d, &["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"]);
+    let ed_public =
+        String::from_utf8(openssl(d, &["pkey", "-in", "ed.pem", "-pubout"])).expect("PEM");
+    for (file, public, alg) in [
+        (
+            rsa.as_str(),
+            &rsa_public,
+            KeyAlgorithm::Rsa3072Pkcs1v15Sha256,
+        ),
+        (
+            "rsa-pkcs1.pem",
+            &rsa_public,
+            KeyAlgorithm::Rsa3072Pkcs1v15Sha256,
+        ),
+        ("ed.pem", &ed_public, KeyAlgorithm::Ed25519Ph),
+    ] {
+        let path = d.join(file);
+        assert!(
+            file != "rsa-pkcs1.pem"
+                || fs::read_to_string(&path)
+                    .expect("read")
+                    .contains("BEGIN RSA PRIVATE KEY")
+        );
+        let key = PrivateKey::from_pem(&fs::read(&path).expect("read"), None).expect(file);
+        assert_eq!(key.algorithm(), alg, "{file}");
+        assert_eq!(
+            &key.public_key().expect("public").to_pem(),
+            public,
+            "{file}"
+        );
+        // Encrypted PKCS#8 of the same key.
+        openssl(
+            d,
+            &[
+                "pkcs8",
+                "-topk8",
+                "-v2",
+                "aes-256-cbc",
+                "-in",
+                file,
+                "-out",
+                "enc.pem",
+                "-passout",
+                "pass:pw",
+            ],
+        );
+        let encrypted = fs::read(d.join("enc.pem")).expect("read");
+        let again = PrivateKey::from_pem(&encrypted, Some(b"pw")).expect("decrypts");
+        assert_eq!(again.public_key().expect("public").to_pem(), *public);
+        assert!(matches!(
+            PrivateKey::from_pem(&encrypted, None),
+            Err(KeyError::PasswordRequired)
+        ));
+        assert!(matches!(
+            PrivateKey::from_pem(&encrypted, Some(b"wrong")),
+            Err(KeyError::WrongPassword)
+        ));
+        assert!(matches!(
+            PrivateKey::from_pem(&fs::read(&path).expect("read"), Some(b"pw")),
+            Err(KeyError::UnexpectedPassword)
+        ));
+    }
+    // Keys that do not sign here: too small, another exponent, another curve.
+    for (bits, exponent, says) in [(1024, 65537, "1024 bits"), (2048, 3, "exponent 3")] {
+        let (file, _) = rsa_key(d, "weak", bits, exponent);
+        let e = PrivateKey::from_pem(&fs::read(file).expect("read"), None).expect_err("weak");
+        assert!(
+            matches!(&e, KeyError::UnsupportedKeyType { found } if found.contains(says)),
+            "{e}"
+        );
+    }
+    openssl(d, &["genpkey", "-algorithm", "ed448", "-out", "ed448.pem"]);
+    let e = PrivateKey::from_pem(&fs::read(d.join("ed448.pem")).expect("read"), None)
+        .expect_err("Ed448");
+    assert!(
+        matches!(&e, KeyError::UnsupportedKeyType { found } if found == "Ed448"),
+        "{e}"
+    );
+}
+
+/// Key and certificate signatures made here with RSA and Ed25519 keys
+/// verify here, in memory and through JSON; the Python reference cannot
+/// verify them (it knows ECDSA only: see the README's key types).
+#[test]
+fn rsa_and_ed25519_keys_sign_models_with_the_key_and_certificate_methods() {
+    use model_signing::keys::PrivateKey;
+    use model_signing::sign::{CertificateSigner, KeySigner};
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = support::small_model(dir.path());
+    let (rsa, rsa_public) = rsa_key(dir.path(), "rsa", 2048, 65537);
+    openssl(
+        dir.path(),
+        &["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"],
+    );
+    let ed_public =
+        String::from_utf8(openssl(dir.path(), &["pkey", "-in", "ed.pem", "-pubout"])).expect("PEM");
+    for (file, public, details) in [
+        (rsa, rsa_public, "PKIX_RSA_PKCS1V15_2048_SHA256"),
+        (dir.path().join("ed.pem"), ed_public, "PKIX_ED25519_PH"),
+    ] {
+        let key = PrivateKey::from_pem(&fs::read(&file).expect("read"), None).expect("loads");
+        let signer = KeySigner::new(Box::new(key)).expect("key signer");
+        let (bundle, _) =
+            sign_model(&model, &HashConfig::new(), &signer, &NoProgress).expect("signs");
+        let signer = verify_key(&bundle, &public, &model).expect("verifies in memory");
+        assert_eq!(
+            signer,
+            Signer::Key {
+                hint: go_hint(&public),
+                algorithm: details
+            }
+        );
+        let read = Bundle::from_json(bundle.to_json().as_bytes()).expect("reads");
+        verify_key(&read, &public, &model).expect("verifies through JSON");
+    }
+    for (ca, leaf) in [("rsa:2048", "rsa:4096"), ("ed25519", "ed25519")] {
+        let pki_dir = tempfile::tempdir().expect("tempdir");
+        let pki = openssl_pki(pki_dir.path(), ca, leaf);
+        let key = PrivateKey::from_pem(&fs::read(&pki.leaf_key).expect("read"), None)
+            .expect("leaf key loads");
+        let signer = CertificateSigner::new(
+            Box::new(key),
+            pki.leaf.clone(),
+            vec![pki.ca.clone()],
+            support::now(),
+        )
+        .expect("certificate signer");
+        let (bundle, _) =
+            sign_model(&model, &HashConfig::new(), &signer, &NoProgress).expect("signs");
+        verify_bundle(&bundle, &CertificateVerifier::new(vec![pki.ca.clone()]))
+            .unwrap_or_else(|e| panic!("{ca}/{leaf}: {e}"))
+            .check_model(&model, &ModelCheckOptions::default(), &NoProgress)
+            .expect("model matches");
+    }
+}
