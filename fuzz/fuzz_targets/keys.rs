@@ -1,5 +1,5 @@
-//! Key loading: private keys (PEM: SEC1, PKCS#8, encrypted PKCS#8 with a
-//! fixed password; DER PKCS#8 and SEC1) and public keys (PEM, DER
+//! Key loading: private keys (PEM: SEC1, PKCS#8, PKCS#1 RSA, encrypted
+//! PKCS#8 with a fixed password; DER PKCS#8 and SEC1) and public keys (PEM, DER
 //! SubjectPublicKeyInfo, SEC1 points, PKCS#1 RSAPublicKey, raw Ed25519), all
 //! on the same input.
 //!
@@ -14,7 +14,9 @@
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use libfuzzer_sys::fuzz_target;
-use model_signing::keys::{is_encrypted_pem, EcPrivateKey, KeyAlgorithm, PublicKey, SigningKey};
+use model_signing::keys::{
+    is_encrypted_pem, EcPrivateKey, KeyAlgorithm, PrivateKey, PublicKey, SigningKey,
+};
 use pkcs8::der::Decode;
 use pkcs8::EncryptedPrivateKeyInfo;
 
@@ -72,6 +74,16 @@ fuzz_target!(|data: &[u8]| {
 });
 
 fn private_pem(data: &[u8]) {
+    // Every key type (RSA and Ed25519 too) through the loader `sign` uses.
+    if let Ok(key) = PrivateKey::from_pem(data, None) {
+        let public = SigningKey::public_key(&key).expect("a loaded key has a public key");
+        assert_eq!(public.algorithm(), SigningKey::algorithm(&key));
+        check_public(&public);
+        let signature = SigningKey::sign(&key, b"fuzz message").expect("the key signs");
+        public
+            .verify(b"fuzz message", &signature)
+            .expect("the key's own signature verifies");
+    }
     let encrypted = is_encrypted_pem(data);
     match EcPrivateKey::from_pem(data, None) {
         Ok(key) => {

@@ -53,6 +53,7 @@ pub use other::{Ed25519PrivateKey, PrivateKey, RsaPrivateKey};
 pub use private::{
     is_encrypted_pem, EcPrivateKey, MIN_PKCS8_PBKDF2_ITERATIONS, PKCS8_PBKDF2_ITERATIONS,
 };
+pub(crate) use public::ed25519_key;
 pub use public::PublicKey;
 
 /// A signature algorithm: a key type and the digest its signatures use.

@@ -153,22 +153,7 @@ impl PublicKey {
     /// An Ed25519 key from its 32 bytes (RFC 8032 encoding). Its signatures
     /// are verified as Ed25519ph, the scheme OMS signs Ed25519 keys with.
     pub fn from_ed25519_bytes(bytes: &[u8]) -> Result<Self, KeyError> {
-        let bytes: &[u8; 32] = bytes.try_into().map_err(|_| {
-            KeyError::malformed(
-                "public key",
-                format!("an Ed25519 key is 32 bytes, not {}", bytes.len()),
-            )
-        })?;
-        let key = ed25519_dalek::VerifyingKey::from_bytes(bytes)
-            .map_err(|_| KeyError::malformed("public key", "not a point on Ed25519"))?;
-        // A small-order point verifies forged signatures under the RFC 8032
-        // equation that allows them: refuse such keys.
-        if key.is_weak() {
-            return Err(KeyError::malformed(
-                "public key",
-                "an Ed25519 key of small order",
-            ));
-        }
+        let key = ed25519_key(bytes).map_err(|e| KeyError::malformed("public key", e))?;
         Ok(PublicKey::from_inner(Inner::Ed25519(key)))
     }
 
@@ -325,23 +310,33 @@ impl PublicKey {
     /// given in pieces with [`DigestAlgorithm::digest_chunks`]), with the
     /// rules of [`verify_with_digest`](Self::verify_with_digest).
     pub fn verify_prehashed(&self, prehash: &[u8], der_signature: &[u8]) -> Result<(), KeyError> {
+        if self.algorithm().is_ecdsa() {
+            check_der_shape(der_signature)?;
+        }
         match &self.inner {
-            Inner::P256(vk) => {
-                check_der_shape(der_signature)?;
-                verify_prehash(vk, prehash, der_signature)
-            }
-            Inner::P384(vk) => {
-                check_der_shape(der_signature)?;
-                verify_prehash(vk, prehash, der_signature)
-            }
-            Inner::P521(vk) => {
-                check_der_shape(der_signature)?;
-                verify_prehash(vk, prehash, der_signature)
-            }
+            Inner::P256(vk) => verify_prehash(vk, prehash, der_signature),
+            Inner::P384(vk) => verify_prehash(vk, prehash, der_signature),
+            Inner::P521(vk) => verify_prehash(vk, prehash, der_signature),
             Inner::Rsa(vk, _) => verify_rsa(vk, prehash, der_signature),
             Inner::Ed25519(vk) => verify_ed25519ph(vk, prehash, der_signature),
         }
     }
+}
+
+/// An Ed25519 key from its 32 bytes, for signatures and for certificate
+/// issuers alike; the error says what is wrong with the bytes.
+pub(crate) fn ed25519_key(bytes: &[u8]) -> Result<ed25519_dalek::VerifyingKey, String> {
+    let bytes: &[u8; 32] = bytes
+        .try_into()
+        .map_err(|_| format!("an Ed25519 key is 32 bytes, not {}", bytes.len()))?;
+    let key = ed25519_dalek::VerifyingKey::from_bytes(bytes)
+        .map_err(|_| "not a point on Ed25519".to_owned())?;
+    // A small-order point verifies forged signatures under the RFC 8032
+    // equation that allows them: refuse such keys.
+    if key.is_weak() {
+        return Err("an Ed25519 key of small order".to_owned());
+    }
+    Ok(key)
 }
 
 /// RSASSA-PKCS1-v1_5 with SHA-256 over a message whose SHA-256 is

@@ -272,15 +272,9 @@ fn parse_issuer_key(issuer: &Certificate) -> Result<IssuerKey, CertError> {
             if spki.algorithm.parameters.is_some() {
                 return Err(bad_key("Ed25519 with parameters".into()));
             }
-            let bytes: &[u8; 32] = key_bytes
-                .try_into()
-                .map_err(|_| bad_key(format!("Ed25519 key of {} bytes", key_bytes.len())))?;
-            let key = ed25519_dalek::VerifyingKey::from_bytes(bytes)
-                .map_err(|_| bad_key("not a point on Ed25519".into()))?;
-            if key.is_weak() {
-                return Err(bad_key("Ed25519 key of small order".into()));
-            }
-            Ok(IssuerKey::Ed25519(key))
+            crate::keys::ed25519_key(key_bytes)
+                .map(IssuerKey::Ed25519)
+                .map_err(bad_key)
         }
         other => Err(unsupported(&other)),
     }
