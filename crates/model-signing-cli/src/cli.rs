@@ -277,10 +277,20 @@ impl std::fmt::Debug for SecretArg {
     }
 }
 
+/// RFC 3161 timestamps for key, certificate and PKCS#11 signatures.
+#[derive(Debug, Args)]
+pub struct TsaArgs {
+    /// URL of an RFC 3161 timestamp authority: the signature then carries its timestamp, which lets `verify --tsa-certificate-chain` check the signing certificate at the time of signing (repeatable: one timestamp per authority).
+    #[arg(long = "tsa-url", alias = "tsa_url", value_name = "URL")]
+    pub tsa_url: Vec<String>,
+}
+
 #[derive(Debug, Args)]
 pub struct SignKeyArgs {
     #[command(flatten)]
     pub common: SignCommon,
+    #[command(flatten)]
+    pub tsa: TsaArgs,
     /// The private key (PEM: PKCS#8, encrypted PKCS#8, SEC1 or PKCS#1 RSA; ECDSA P-256, P-384 or P-521, RSA 2048, 3072 or 4096, or Ed25519).
     #[arg(long = "private-key", alias = "private_key", value_name = "FILE")]
     pub private_key: PathBuf,
@@ -292,6 +302,8 @@ pub struct SignKeyArgs {
 pub struct SignCertificateArgs {
     #[command(flatten)]
     pub common: SignCommon,
+    #[command(flatten)]
+    pub tsa: TsaArgs,
     /// The private key (PEM: PKCS#8, encrypted PKCS#8, SEC1 or PKCS#1 RSA; ECDSA P-256, P-384 or P-521, RSA 2048, 3072 or 4096, or Ed25519).
     #[arg(long = "private-key", alias = "private_key", value_name = "FILE")]
     pub private_key: PathBuf,
@@ -350,6 +362,8 @@ pub struct SignPkcs11KeyArgs {
     #[command(flatten)]
     pub common: SignCommon,
     #[command(flatten)]
+    pub tsa: TsaArgs,
+    #[command(flatten)]
     pub token: Pkcs11Args,
 }
 
@@ -357,6 +371,8 @@ pub struct SignPkcs11KeyArgs {
 pub struct SignPkcs11CertificateArgs {
     #[command(flatten)]
     pub common: SignCommon,
+    #[command(flatten)]
+    pub tsa: TsaArgs,
     #[command(flatten)]
     pub token: Pkcs11Args,
     /// The signing certificate (PEM), issued for the token key.
@@ -514,6 +530,13 @@ pub struct VerifyKeyArgs {
     /// The signer's public key (PEM).
     #[arg(long = "public-key", alias = "public_key", value_name = "FILE")]
     pub public_key: PathBuf,
+    /// Trust an RFC 3161 timestamp authority: its certificates (PEM: the root, any intermediates and optionally its signing certificate; repeatable, one authority per file). Every timestamp in the signature must then verify against one of them, and the signing certificate is checked at each timestamp's time.
+    #[arg(
+        long = "tsa-certificate-chain",
+        alias = "tsa_certificate_chain",
+        value_name = "FILE"
+    )]
+    pub tsa_certificate_chain: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -528,6 +551,13 @@ pub struct VerifyCertificateArgs {
         required = true
     )]
     pub certificate_chain: Vec<PathBuf>,
+    /// Trust an RFC 3161 timestamp authority: its certificates (PEM: the root, any intermediates and optionally its signing certificate; repeatable, one authority per file). Every timestamp in the signature must then verify against one of them, and the signing certificate is checked at each timestamp's time.
+    #[arg(
+        long = "tsa-certificate-chain",
+        alias = "tsa_certificate_chain",
+        value_name = "FILE"
+    )]
+    pub tsa_certificate_chain: Vec<PathBuf>,
     /// Print the SHA-256 fingerprints of the certificates on the validated path.
     #[arg(long = "log-fingerprints", alias = "log_fingerprints")]
     pub log_fingerprints: bool,

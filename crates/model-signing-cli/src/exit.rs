@@ -9,6 +9,7 @@
 //! | 3 | any other error (I/O, environment, unreadable model; PKCS#11 module, token, PIN or key trouble) |
 
 use model_signing::hashing::{ConfigError, HashError};
+use model_signing::timestamp::TimestampError;
 use model_signing::verify::VerifyError;
 use model_signing::x509::CertError;
 use model_signing::ErrorKind;
@@ -96,7 +97,12 @@ fn kind_for(err: &anyhow::Error, code: u8) -> &'static str {
                 VerifyError::SignerMismatch(_) => "signer_mismatch",
                 VerifyError::BadSignature => "bad_signature",
                 VerifyError::Key(_) => "malformed_key",
-                VerifyError::Certificate(_) => "untrusted_certificate",
+                VerifyError::Certificate(_) | VerifyError::CertificateAtTimestamp { .. } => {
+                    "untrusted_certificate"
+                }
+                VerifyError::Timestamp(TimestampError::Malformed { .. }) => "malformed_timestamp",
+                VerifyError::Timestamp(TimestampError::Authority { .. }) => "usage",
+                VerifyError::Timestamp(_) => "untrusted_timestamp",
                 VerifyError::ModelMismatch(_) => "model_mismatch",
                 VerifyError::Hash(_) => "model_unreadable",
                 VerifyError::Config(_) => "usage",
@@ -182,6 +188,13 @@ fn verify_hint(err: &VerifyError) -> Option<&'static str> {
         // holds.
         VerifyError::Certificate(CertError::NoPathToTrustAnchor { .. }) => Some(
             "the certificates the signature carries and those given with --certificate-chain must link the signer to a certificate you trust: pass the root and any intermediate CA certificates the signature lacks with --certificate-chain (`model-signing inspect SIGNATURE` lists the ones it carries)",
+        ),
+        // An expired certificate without a verified timestamp.
+        VerifyError::Certificate(CertError::Expired { .. }) => Some(
+            "a certificate is checked at the current time unless the signature carries an RFC 3161 timestamp from an authority you trust: sign with --tsa-url, and verify with --tsa-certificate-chain",
+        ),
+        VerifyError::Timestamp(TimestampError::Untrusted { .. }) => Some(
+            "--tsa-certificate-chain takes the timestamp authority's root certificate (and any intermediates, and optionally its signing certificate); `model-signing inspect SIGNATURE` shows who signed each timestamp",
         ),
         _ => None,
     }

@@ -82,6 +82,8 @@ mod sign;
 #[cfg(feature = "sign")]
 mod token;
 mod trust;
+#[cfg(feature = "sign")]
+mod tsa;
 mod verify;
 
 pub use error::{Check, SigstoreError};
@@ -95,6 +97,8 @@ pub use token::{
     IdentityToken, InteractiveLogin, LoginCallbacks, NoLoginCallbacks, TokenSource, AUDIENCE,
 };
 pub use trust::{TrustRoot, CLIENT_TRUST_CONFIG_MEDIA_TYPE, TRUSTED_ROOT_MEDIA_TYPES};
+#[cfg(feature = "sign")]
+pub use tsa::{HttpTimestamper, TsaError, MAX_TIMESTAMP_RESPONSE_BYTES};
 pub use verify::{
     Artifact, DigestAlgorithm, SigstoreBundle, SigstoreKeyVerifier, SigstoreVerifier, Verification,
 };

@@ -99,6 +99,7 @@ pub mod manifest;
 pub mod sign;
 pub mod statement;
 pub mod text;
+pub mod timestamp;
 pub mod verify;
 pub mod x509;
 

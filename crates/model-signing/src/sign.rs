@@ -10,9 +10,13 @@ use model_signing_hash::{FileEntry, HashConfig, HashError, Progress};
 use crate::bundle::{Bundle, VerificationMaterial};
 use crate::dsse::{pae, Envelope, IN_TOTO_PAYLOAD_TYPE};
 use crate::keys::{KeyError, PublicKey, SigningKey};
-use crate::limits::{Limits, MAX_CHAIN_CERTIFICATES};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+
+use crate::limits::{Limits, MAX_CHAIN_CERTIFICATES, MAX_TIMESTAMPS};
 use crate::manifest::Manifest;
 use crate::statement::build_statement;
+use crate::timestamp::{check_response, Timestamper};
 use crate::verify::Signer;
 use crate::x509::{check_signing_certificate, CertError, Certificate, ChainPolicy};
 
@@ -56,12 +60,22 @@ pub enum SignError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A timestamp authority gave no usable timestamp.
+    #[error("cannot get a timestamp from {authority}")]
+    Timestamp {
+        /// The authority (its URL).
+        authority: String,
+        /// What went wrong.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The signature would be refused by verifiers: it would hold more
     /// resources, ignore paths or certificates, or more bytes, than
     /// [`Limits`] accept.
     #[error("the signature would hold {count} {what}, more than the {limit} verifiers accept")]
     Limit {
-        /// What: `resources`, `ignore paths`, `certificates` or `bytes`.
+        /// What: `resources`, `ignore paths`, `certificates`, `timestamps`
+        /// or `bytes`.
         what: &'static str,
         /// How many it would hold.
         count: usize,
@@ -95,9 +109,10 @@ impl SignError {
             | SignError::CertificateUnusable { .. }
             | SignError::Limit { .. } => ErrorKind::Usage,
             SignError::Hash(e) => e.kind(),
-            SignError::SelfCheck | SignError::Method { .. } | SignError::Write { .. } => {
-                ErrorKind::Environment
-            }
+            SignError::SelfCheck
+            | SignError::Method { .. }
+            | SignError::Timestamp { .. }
+            | SignError::Write { .. } => ErrorKind::Environment,
         }
     }
 }
@@ -264,6 +279,65 @@ impl BundleSigner for CertificateSigner {
                 .map(|c| (c.subject(), c.fingerprint_sha256()))
                 .collect(),
         })
+    }
+}
+
+/// Adds RFC 3161 timestamps over the signature that another signer makes:
+/// one from each [`Timestamper`], in order, stored in the bundle's
+/// `timestampVerificationData` as Sigstore bundles store them. Each response
+/// must be granted and cover the signature ([`check_response`]); its signer
+/// is for verifiers to check against the authorities they trust.
+pub struct TimestampingSigner<'a> {
+    inner: &'a dyn BundleSigner,
+    timestampers: Vec<Box<dyn Timestamper + 'a>>,
+}
+
+impl<'a> TimestampingSigner<'a> {
+    /// Timestamps what `inner` signs with each of `timestampers`.
+    pub fn new(inner: &'a dyn BundleSigner, timestampers: Vec<Box<dyn Timestamper + 'a>>) -> Self {
+        TimestampingSigner {
+            inner,
+            timestampers,
+        }
+    }
+}
+
+impl BundleSigner for TimestampingSigner<'_> {
+    fn sign_envelope(&self, payload_type: &str, payload: &[u8]) -> Result<SignedPae, SignError> {
+        let mut signed = self.inner.sign_envelope(payload_type, payload)?;
+        if self.timestampers.is_empty() {
+            return Ok(signed);
+        }
+        let mut list: Vec<serde_json::Value> = signed
+            .timestamp_data
+            .as_ref()
+            .and_then(|d| d.get("rfc3161Timestamps"))
+            .and_then(|l| l.as_array())
+            .cloned()
+            .unwrap_or_default();
+        let count = list.len().saturating_add(self.timestampers.len());
+        if count > MAX_TIMESTAMPS {
+            return Err(SignError::Limit {
+                what: "timestamps",
+                count,
+                limit: MAX_TIMESTAMPS,
+            });
+        }
+        for timestamper in &self.timestampers {
+            let failed = |source| SignError::Timestamp {
+                authority: timestamper.name(),
+                source,
+            };
+            let der = timestamper.timestamp(&signed.signature).map_err(failed)?;
+            check_response(&der, &signed.signature).map_err(|e| failed(Box::new(e)))?;
+            list.push(serde_json::json!({ "signedTimestamp": STANDARD.encode(&der) }));
+        }
+        signed.timestamp_data = Some(serde_json::json!({ "rfc3161Timestamps": list }));
+        Ok(signed)
+    }
+
+    fn signer(&self) -> Option<Signer> {
+        self.inner.signer()
     }
 }
 

@@ -17,6 +17,7 @@ use crate::bundle::{Bundle, BundleError, VerificationMaterial};
 use crate::dsse::PaeEncoding;
 use crate::keys::{KeyError, PublicKey};
 use crate::statement::{parse_statement, PayloadError, SignedManifest};
+use crate::timestamp::{check_timestamps, TimestampAuthority, TimestampError};
 use crate::x509::{verify_chain, CertError, Certificate, ChainPolicy, LeafCaRule};
 use crate::ErrorKind;
 
@@ -52,6 +53,20 @@ pub enum VerifyError {
     /// The signing certificate is not trusted or not fit for signing.
     #[error("the signing certificate is not trusted")]
     Certificate(#[source] CertError),
+    /// The signing certificate is not trusted at the time of a verified
+    /// timestamp (every certificate on its path must be valid then).
+    #[error("the signing certificate is not trusted at the time of its timestamp, {time}")]
+    CertificateAtTimestamp {
+        /// The timestamp's time, RFC 3339.
+        time: String,
+        /// Why.
+        #[source]
+        source: CertError,
+    },
+    /// An RFC 3161 timestamp the signature carries does not verify against
+    /// the trusted timestamp authorities.
+    #[error("a timestamp of the signature cannot be trusted")]
+    Timestamp(#[source] TimestampError),
     /// A signing method implemented in its own crate (Sigstore) rejected the
     /// signature or its signer; `source` is that crate's error.
     #[error("{method} verification failed")]
@@ -89,6 +104,8 @@ impl VerifyError {
             | VerifyError::Certificate(_)
             | VerifyError::Method { .. }
             | VerifyError::ModelMismatch(_) => ErrorKind::Rejected,
+            VerifyError::CertificateAtTimestamp { .. } => ErrorKind::Rejected,
+            VerifyError::Timestamp(e) => e.kind(),
             VerifyError::Hash(e) => e.kind(),
             VerifyError::Config(_) => ErrorKind::Usage,
         }
@@ -230,12 +247,26 @@ fn verify_envelope(key: &PublicKey, bundle: &Bundle) -> Result<bool, VerifyError
 #[derive(Debug, Clone)]
 pub struct KeyVerifier {
     key: PublicKey,
+    timestamp_authorities: Vec<TimestampAuthority>,
 }
 
 impl KeyVerifier {
-    /// A verifier for signatures by `key`.
+    /// A verifier for signatures by `key`. Timestamps the signature carries
+    /// are not checked (a warning says so).
     pub fn new(key: PublicKey) -> Self {
-        KeyVerifier { key }
+        KeyVerifier {
+            key,
+            timestamp_authorities: Vec::new(),
+        }
+    }
+
+    /// Trusts these RFC 3161 timestamp authorities: every timestamp the
+    /// signature carries must then verify against one of them, and the
+    /// earliest is the signing time reported
+    /// ([`SignatureCheck::signed_at`]). See [`crate::timestamp`].
+    pub fn with_timestamp_authorities(mut self, authorities: Vec<TimestampAuthority>) -> Self {
+        self.timestamp_authorities = authorities;
+        self
     }
 }
 
@@ -253,7 +284,9 @@ impl SignatureVerifier for KeyVerifier {
                 found: material_name(&bundle.material),
             });
         };
-        let mut warnings = Vec::new();
+        let timestamps = check_timestamps(bundle, &self.timestamp_authorities)
+            .map_err(VerifyError::Timestamp)?;
+        let mut warnings: Vec<String> = timestamps.warning().into_iter().collect();
         if let Some(hint) = hint {
             if *hint != self.key.hint() {
                 return Err(VerifyError::SignerMismatch(SignerMismatch::KeyHint {
@@ -300,7 +333,7 @@ impl SignatureVerifier for KeyVerifier {
                 algorithm: self.key.algorithm().key_details(),
             },
             legacy_pae,
-            signed_at: None,
+            signed_at: timestamps.earliest(),
             warnings,
         })
     }
@@ -322,6 +355,7 @@ pub struct CertificateVerifier {
     anchors: Vec<Certificate>,
     time: i64,
     leaf_ca: LeafCaRule,
+    timestamp_authorities: Vec<TimestampAuthority>,
 }
 
 impl CertificateVerifier {
@@ -336,7 +370,21 @@ impl CertificateVerifier {
             anchors,
             time,
             leaf_ca: LeafCaRule::AllowWithoutCertSign,
+            timestamp_authorities: Vec::new(),
         }
+    }
+
+    /// Trusts these RFC 3161 timestamp authorities. Every timestamp the
+    /// signature carries must then verify against one of them, and the
+    /// certificate path is checked at the time of each (instead of now or
+    /// [`at_time`](Self::at_time)): a signature timestamped while its
+    /// certificate was valid verifies after the certificate expired. A
+    /// signature without timestamps is checked at the current time as
+    /// before. Without authorities, timestamps are not used (a warning
+    /// says so). See [`crate::timestamp`].
+    pub fn with_timestamp_authorities(mut self, authorities: Vec<TimestampAuthority>) -> Self {
+        self.timestamp_authorities = authorities;
+        self
     }
 
     /// Checks validity at `time` (Unix seconds) instead of now.
@@ -370,12 +418,30 @@ impl SignatureVerifier for CertificateVerifier {
                 "verificationMaterial.x509CertificateChain.certificates".into(),
             )));
         };
-        let policy = ChainPolicy {
+        let timestamps = check_timestamps(bundle, &self.timestamp_authorities)
+            .map_err(VerifyError::Timestamp)?;
+        let policy = |time| ChainPolicy {
             allow_ca_leaf: self.leaf_ca,
-            ..ChainPolicy::certificate_method(self.time)
+            ..ChainPolicy::certificate_method(time)
         };
-        let path = verify_chain(leaf, intermediates, &self.anchors, &policy)
-            .map_err(VerifyError::Certificate)?;
+        let mut times: Vec<i64> = timestamps.verified.iter().map(|t| t.time).collect();
+        times.sort_unstable();
+        times.dedup();
+        let path = if times.is_empty() {
+            verify_chain(leaf, intermediates, &self.anchors, &policy(self.time))
+                .map_err(VerifyError::Certificate)?
+        } else {
+            let mut path = Vec::new();
+            for time in times {
+                path = verify_chain(leaf, intermediates, &self.anchors, &policy(time)).map_err(
+                    |source| VerifyError::CertificateAtTimestamp {
+                        time: crate::x509::format_time(time),
+                        source,
+                    },
+                )?;
+            }
+            path
+        };
         let key = PublicKey::from_spki_der(leaf.spki_der()).map_err(VerifyError::Key)?;
         let legacy_pae = verify_envelope(&key, bundle)?;
         Ok(SignatureCheck {
@@ -388,8 +454,8 @@ impl SignatureVerifier for CertificateVerifier {
                     .collect(),
             },
             legacy_pae,
-            signed_at: None,
-            warnings: Vec::new(),
+            signed_at: timestamps.earliest(),
+            warnings: timestamps.warning().into_iter().collect(),
         })
     }
 }

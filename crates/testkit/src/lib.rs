@@ -21,6 +21,7 @@ pub mod sha1_support;
 pub mod skip_support;
 pub mod softhsm;
 pub mod third_party_support;
+pub mod tsa;
 
 use std::path::{Path, PathBuf};
 

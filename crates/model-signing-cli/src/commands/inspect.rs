@@ -6,6 +6,7 @@ use anyhow::Context;
 
 use model_signing::bundle::VerificationMaterial;
 use model_signing::statement::parse_statement;
+use model_signing::timestamp::{bundle_timestamps, Timestamp};
 use model_signing::x509::Certificate;
 use serde::Serialize;
 use serde_json::Value;
@@ -77,6 +78,21 @@ struct LogEntryJson {
     kind: Option<String>,
 }
 
+/// An RFC 3161 timestamp, unverified.
+#[derive(Serialize)]
+struct TimestampJson {
+    /// Its time, or `null` when it cannot be read.
+    time: Option<String>,
+    /// Its serial number (hex).
+    serial: Option<String>,
+    /// The subject of the signer certificate it embeds.
+    signer: Option<String>,
+    /// Whether it is over this signature's bytes.
+    covers_signature: bool,
+    /// Why it cannot be read, if it cannot.
+    error: Option<String>,
+}
+
 #[derive(Serialize)]
 struct ResourceJson {
     name: String,
@@ -94,6 +110,7 @@ struct InspectJson {
     signer: MaterialJson,
     log_entries: Vec<LogEntryJson>,
     timestamps: usize,
+    timestamp_details: Vec<TimestampJson>,
     predicate_type: &'static str,
     model_name: String,
     digest: String,
@@ -166,6 +183,37 @@ pub fn run(args: InspectArgs, printer: &Printer) -> anyhow::Result<u8> {
         .and_then(|t| t.get("rfc3161Timestamps"))
         .and_then(Value::as_array)
         .map_or(0, Vec::len);
+    let timestamp_details: Vec<TimestampJson> = match bundle_timestamps(&bundle) {
+        Err(e) => vec![TimestampJson {
+            time: None,
+            serial: None,
+            signer: None,
+            covers_signature: false,
+            error: Some(e.to_string()),
+        }],
+        Ok(ders) => ders
+            .iter()
+            .enumerate()
+            .map(|(i, der)| {
+                match Timestamp::from_der(der, &format!("timestamp {} of {}", i + 1, ders.len())) {
+                    Ok(t) => TimestampJson {
+                        time: Some(rfc3339(t.time())),
+                        serial: Some(t.serial().to_owned()),
+                        signer: t.embedded_signer().map(|c| c.subject()),
+                        covers_signature: t.covers(&bundle.envelope.signature),
+                        error: None,
+                    },
+                    Err(e) => TimestampJson {
+                        time: None,
+                        serial: None,
+                        signer: None,
+                        covers_signature: false,
+                        error: Some(e.to_string()),
+                    },
+                }
+            })
+            .collect(),
+    };
     let m = &manifest.manifest;
     let doc = InspectJson {
         version: JSON_VERSION,
@@ -176,6 +224,7 @@ pub fn run(args: InspectArgs, printer: &Printer) -> anyhow::Result<u8> {
         signer,
         log_entries,
         timestamps,
+        timestamp_details,
         predicate_type: if manifest.legacy {
             model_signing::statement::LEGACY_PREDICATE_TYPE
         } else {
@@ -256,8 +305,25 @@ pub fn run(args: InspectArgs, printer: &Printer) -> anyhow::Result<u8> {
             e.integrated_time.as_deref().unwrap_or("?")
         ));
     }
-    if doc.timestamps > 0 {
-        lines.push(format!("timestamps:   {} RFC 3161", doc.timestamps));
+    for t in &doc.timestamp_details {
+        match (&t.time, &t.error) {
+            (Some(time), _) => lines.push(format!(
+                "timestamp:    {time} by {} (serial {}){}",
+                t.signer
+                    .as_deref()
+                    .unwrap_or("a signer whose certificate it does not carry"),
+                t.serial.as_deref().unwrap_or("?"),
+                if t.covers_signature {
+                    ""
+                } else {
+                    ", NOT over this signature"
+                }
+            )),
+            (None, error) => lines.push(format!(
+                "timestamp:    unreadable: {}",
+                error.as_deref().unwrap_or("?")
+            )),
+        }
     }
     let h = &doc.hashing;
     lines.push(format!("predicate:    {}", doc.predicate_type));

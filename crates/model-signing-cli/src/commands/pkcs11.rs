@@ -16,7 +16,7 @@ use crate::printer::Printer;
 pub fn key(args: SignPkcs11KeyArgs, printer: &Printer) -> anyhow::Result<u8> {
     let key = open(&args.token, printer)?;
     let signer = KeySigner::new(Box::new(key))?;
-    sign::sign_with(&args.common, &signer, printer)
+    sign::sign_with(&args.common, &signer, &args.tsa.tsa_url, printer)
 }
 
 pub fn certificate(args: SignPkcs11CertificateArgs, printer: &Printer) -> anyhow::Result<u8> {
@@ -45,7 +45,7 @@ pub fn certificate(args: SignPkcs11CertificateArgs, printer: &Printer) -> anyhow
                 args.signing_certificate.display()
             )
         })?;
-    sign::sign_with(&args.common, &signer, printer)
+    sign::sign_with(&args.common, &signer, &args.tsa.tsa_url, printer)
 }
 
 fn open(args: &Pkcs11Args, printer: &Printer) -> anyhow::Result<Pkcs11Key> {

@@ -5,7 +5,10 @@ use std::path::Path;
 use anyhow::Context;
 use model_signing::sign::{
     self, check_writable, sign_model_to, write_atomic, BundleSigner, CertificateSigner, KeySigner,
+    TimestampingSigner,
 };
+use model_signing::timestamp::{bundle_timestamps, Timestamp, Timestamper};
+use model_signing_sigstore::HttpTimestamper;
 
 use crate::cli::{SignCertificateArgs, SignCommand, SignCommon, SignKeyArgs};
 use model_signing::bundle::VerificationMaterial;
@@ -33,7 +36,7 @@ pub fn run(cmd: SignCommand, printer: &Printer) -> anyhow::Result<u8> {
 fn key(args: SignKeyArgs, printer: &Printer) -> anyhow::Result<u8> {
     let key = keyload::private_key(&args.private_key, &args.password, printer)?;
     let signer = KeySigner::new(Box::new(key))?;
-    sign_with(&args.common, &signer, printer)
+    sign_with(&args.common, &signer, &args.tsa.tsa_url, printer)
 }
 
 fn certificate(args: SignCertificateArgs, printer: &Printer) -> anyhow::Result<u8> {
@@ -61,7 +64,7 @@ fn certificate(args: SignCertificateArgs, printer: &Printer) -> anyhow::Result<u
                 args.signing_certificate.display()
             )
         })?;
-    sign_with(&args.common, &signer, printer)
+    sign_with(&args.common, &signer, &args.tsa.tsa_url, printer)
 }
 
 #[derive(Serialize)]
@@ -75,13 +78,35 @@ struct SignJson {
     /// The same object as `verify --json`'s `signer`; for a certificate,
     /// `path` is the chain the signature carries (sign validates no path).
     signer: Option<SignerJson>,
+    /// The RFC 3161 timestamps added (`--tsa-url`), in order.
+    timestamps: Vec<TimestampJson>,
 }
 
+/// A timestamp the new signature carries, for `--json`.
+#[derive(Serialize)]
+struct TimestampJson {
+    /// The `--tsa-url` it came from.
+    authority: String,
+    /// Its time, RFC 3339 (as the authority says; verifiers check it).
+    time: String,
+}
+
+/// Signs the model of `common` with `signer`, adding a timestamp from each
+/// of `tsa_urls`, and writes the signature.
 pub(super) fn sign_with(
     common: &SignCommon,
     signer: &dyn BundleSigner,
+    tsa_urls: &[String],
     printer: &Printer,
 ) -> anyhow::Result<u8> {
+    let mut timestampers: Vec<Box<dyn Timestamper>> = Vec::with_capacity(tsa_urls.len());
+    for url in tsa_urls {
+        let timestamper =
+            HttpTimestamper::new(url).map_err(|e| exit::UsageError(format!("--tsa-url: {e}")))?;
+        timestampers.push(Box::new(timestamper));
+    }
+    let stamped = TimestampingSigner::new(signer, timestampers);
+    let signer: &dyn BundleSigner = &stamped;
     let model = hf::resolve_model(&common.model)?;
     // The signature file is left out of the model when it lies inside it.
     let mut extra = Vec::new();
@@ -100,6 +125,19 @@ pub(super) fn sign_with(
             .with_context(|| format!("cannot sign model {}", common.model.display()))?;
     warn_if_replacing_another_model(&common.signature, &manifest.model_name, printer);
     write_atomic(&common.signature, bundle.to_json().as_bytes())?;
+    // The timestamps were checked when they came; read back their times.
+    let timestamps: Vec<TimestampJson> = bundle_timestamps(&bundle)
+        .unwrap_or_default()
+        .iter()
+        .zip(tsa_urls)
+        .filter_map(|(der, url)| {
+            let token = Timestamp::from_der(der, "timestamp").ok()?;
+            Some(TimestampJson {
+                authority: url.clone(),
+                time: model_signing::text::rfc3339(token.time()),
+            })
+        })
+        .collect();
     if common.json {
         let signer = signer
             .signer()
@@ -114,6 +152,7 @@ pub(super) fn sign_with(
             resources: manifest.resources.len(),
             hashing: HashingJson::from(&manifest.serialization),
             signer,
+            timestamps,
         };
         printer.out_json(&doc)?;
         return Ok(exit::SUCCESS);
@@ -125,6 +164,13 @@ pub(super) fn sign_with(
         manifest.root_digest_hex(),
         model_signing::text::escape_path(&common.signature)
     ));
+    for t in &timestamps {
+        printer.info(&format!(
+            "timestamped at {} by {}",
+            t.time,
+            model_signing::text::escape(&t.authority)
+        ));
+    }
     Ok(exit::SUCCESS)
 }
 

@@ -253,7 +253,7 @@ pub fn sign(args: SignSigstoreArgs, printer: &Printer) -> anyhow::Result<u8> {
         config.tsa_url().unwrap_or("none")
     ));
     let signer = SigstoreSigner::new(config, sources)?.with_callbacks(Box::new(TerminalLogin));
-    sign_with(&args.common, &signer, printer)
+    sign_with(&args.common, &signer, &[], printer)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use anyhow::Context;
 use model_signing::bundle::{Bundle, VerificationMaterial};
 use model_signing::hashing::HashError;
 use model_signing::text::{escape, escape_path};
+use model_signing::timestamp::TimestampAuthority;
 use model_signing::verify::{
     verify_bundle, CertificateVerifier, DiffReport, KeyVerifier, LeftOut, LeftOutReason,
     ModelCheckOptions, SignatureVerifier, Signer, VerifyError,
@@ -54,7 +55,32 @@ fn key(args: VerifyKeyArgs, printer: &Printer) -> anyhow::Result<u8> {
         Ok(key) => key,
         Err(e) => return setup_failed(&args.common, e, printer),
     };
-    verify_with(&args.common, &KeyVerifier::new(key), false, printer)
+    let authorities = match timestamp_authorities(&args.tsa_certificate_chain) {
+        Ok(a) => a,
+        Err(e) => return setup_failed(&args.common, e, printer),
+    };
+    verify_with(
+        &args.common,
+        &KeyVerifier::new(key).with_timestamp_authorities(authorities),
+        false,
+        printer,
+    )
+}
+
+/// One trusted timestamp authority per `--tsa-certificate-chain` file.
+fn timestamp_authorities(files: &[PathBuf]) -> anyhow::Result<Vec<TimestampAuthority>> {
+    let mut authorities = Vec::with_capacity(files.len());
+    for path in files {
+        let certs = keyload::certificates(path)?;
+        let authority = TimestampAuthority::new(certs).map_err(|e| {
+            exit::UsageError(format!(
+                "--tsa-certificate-chain {}: {e}",
+                escape_path(path)
+            ))
+        })?;
+        authorities.push(authority);
+    }
+    Ok(authorities)
 }
 
 fn certificate(args: VerifyCertificateArgs, printer: &Printer) -> anyhow::Result<u8> {
@@ -65,9 +91,13 @@ fn certificate(args: VerifyCertificateArgs, printer: &Printer) -> anyhow::Result
             Err(e) => return setup_failed(&args.common, e, printer),
         }
     }
+    let authorities = match timestamp_authorities(&args.tsa_certificate_chain) {
+        Ok(a) => a,
+        Err(e) => return setup_failed(&args.common, e, printer),
+    };
     verify_with(
         &args.common,
-        &CertificateVerifier::new(anchors),
+        &CertificateVerifier::new(anchors).with_timestamp_authorities(authorities),
         args.log_fingerprints,
         printer,
     )
@@ -429,6 +459,17 @@ pub fn verify_with(
                 count(out.resources, "resource", "resources"),
                 signer
             ));
+            if let Some(time) = out.signed_at {
+                printer.info(&format!(
+                    "signed at {} (a verified {})",
+                    model_signing::text::rfc3339(time),
+                    if out.method == Some("sigstore") {
+                        "transparency log entry or timestamp"
+                    } else {
+                        "RFC 3161 timestamp"
+                    }
+                ));
+            }
             Ok(exit::SUCCESS)
         }
         Err(e) => {

@@ -78,8 +78,8 @@
 //!   trailer field 1), ecdsa-with-SHA256/384/512 over P-256, P-384 and P-521
 //!   in any combination. SHA-1, MD5 and MD2 signatures fail with
 //!   [`CertError::WeakAlgorithm`]; issuer RSA keys under 2048 bits with
-//!   [`CertError::WeakKey`]; anything else (Ed25519, DSA, other curves, RSA
-//!   keys over 8192 bits) with [`CertError::UnsupportedAlgorithm`]. The outer
+//!   [`CertError::WeakKey`]; Ed25519 (RFC 8410, pure Ed25519); anything else
+//!   (DSA, other curves, RSA keys over 8192 bits) with [`CertError::UnsupportedAlgorithm`]. The outer
 //!   signature algorithm must equal the one inside the signed part. The
 //!   leaf's own key is not examined here: [`Certificate::spki_der`] hands it
 //!   to the caller.
@@ -97,9 +97,14 @@ pub use chain::{
     MAX_SIGNATURE_CHECKS,
 };
 pub use const_oid::ObjectIdentifier;
+pub(crate) use signature::verify_message;
 
 /// The extended key usage for code signing, `1.3.6.1.5.5.7.3.3`.
 pub const EKU_CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");
+
+/// The extended key usage for timestamping, `1.3.6.1.5.5.7.3.8`: what an
+/// RFC 3161 timestamp authority's signing certificate must list.
+pub const EKU_TIME_STAMPING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.8");
 
 /// anyExtendedKeyUsage, `2.5.29.37.0`: never accepted in place of a required
 /// purpose.
@@ -149,6 +154,19 @@ impl ChainPolicy {
             required_eku: Some(EKU_CODE_SIGNING),
             eku_required_present: false,
             allow_ca_leaf: LeafCaRule::AllowWithoutCertSign,
+            max_depth: DEFAULT_MAX_DEPTH,
+        }
+    }
+
+    /// The policy for the signing certificate of an RFC 3161 timestamp
+    /// authority, checked at the timestamp's time: extendedKeyUsage
+    /// timeStamping required, CA leaves refused, [`DEFAULT_MAX_DEPTH`].
+    pub fn timestamping(time: i64) -> Self {
+        Self {
+            time,
+            required_eku: Some(EKU_TIME_STAMPING),
+            eku_required_present: true,
+            allow_ca_leaf: LeafCaRule::Reject,
             max_depth: DEFAULT_MAX_DEPTH,
         }
     }

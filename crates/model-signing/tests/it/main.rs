@@ -16,6 +16,7 @@ mod names;
 mod sign_refusals;
 mod sign_verify_interop;
 mod skip_policy;
+mod timestamps;
 mod verify_matrix;
 mod verify_rules;
 mod x509_chain;
