@@ -18,4 +18,5 @@ mod sign_verify_interop;
 mod sigstore;
 mod sigstore_e2e;
 mod snapshots;
+mod timestamps;
 mod verify_matrix;
