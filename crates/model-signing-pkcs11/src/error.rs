@@ -225,8 +225,9 @@ pub enum Pkcs11Error {
         /// The key.
         key: KeySummary,
     },
-    /// The key is not ECDSA on P-256, P-384 or P-521.
-    #[error("private key `{key}` cannot be used: {detail}; only ECDSA keys on P-256, P-384 and P-521 are supported")]
+    /// The key is not ECDSA on P-256, P-384 or P-521, nor RSA of 2048, 3072
+    /// or 4096 bits with the exponent 65537.
+    #[error("private key `{key}` cannot be used: {detail}; only ECDSA keys on P-256, P-384 and P-521 and RSA keys of 2048, 3072 and 4096 bits (exponent 65537) are supported")]
     UnsupportedKey {
         /// The key.
         key: KeySummary,

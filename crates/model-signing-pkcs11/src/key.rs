@@ -60,12 +60,15 @@ impl<'a> OpenOptions<'a> {
     }
 }
 
-/// An ECDSA private key on a PKCS#11 token, open and logged in.
+/// An ECDSA or RSA private key on a PKCS#11 token, open and logged in.
 ///
 /// Signing hashes the message on the host (SHA-256, SHA-384 or SHA-512 by
-/// curve), has the token sign the digest with `CKM_ECDSA`, converts its raw
-/// `r || s` to DER, and checks the signature with the public key read from
-/// the token before returning it.
+/// curve; SHA-256 for RSA). For ECDSA the token signs the digest with
+/// `CKM_ECDSA` and its raw `r || s` is converted to DER; for RSA (2048, 3072
+/// or 4096 bits, exponent 65537) the token signs the DER `DigestInfo` of the
+/// digest with `CKM_RSA_PKCS`, which makes a PKCS#1 v1.5 signature, as the Go
+/// implementation of OMS does. The signature is checked with the public key
+/// read from the token before it is returned.
 pub struct Pkcs11Key {
     // Dropped in this order: the session (logging out), then the module.
     session: Mutex<Session>,
@@ -94,9 +97,10 @@ impl Pkcs11Key {
     /// Opens the one private key `uri` selects: loads the module, finds the
     /// one token and the one private key that match, logs in (PIN from the
     /// URI, its `pin-source` file, or `options`' callbacks, tried once),
-    /// checks that the key may sign and is ECDSA on P-256, P-384 or P-521,
-    /// reads its public key from the token, and checks with a test signature
-    /// that the two belong together.
+    /// checks that the key may sign and is ECDSA on P-256, P-384 or P-521
+    /// or RSA of 2048, 3072 or 4096 bits with the exponent 65537, reads its
+    /// public key from the token, and checks with a test signature that the
+    /// two belong together.
     pub fn open(uri: &Pkcs11Uri, options: &OpenOptions<'_>) -> Result<Self, Pkcs11Error> {
         if let Some(t) = uri.object_type().filter(|t| *t != ObjectType::Private) {
             return Err(Pkcs11Error::NotPrivateKeyType { found: t.as_str() });
@@ -120,8 +124,11 @@ impl Pkcs11Key {
         login(uri, options.callbacks, &module, slot, &info, &session)?;
 
         let (handle, key) = select_key(uri, &session, &token)?;
-        let algorithm = check_key(&session, handle, &key)?;
-        let public = public_key(&session, handle, &key, algorithm)?;
+        let public = match check_key(&session, handle, &key)? {
+            KeyKind::Ec(algorithm) => public_key(&session, handle, &key, algorithm)?,
+            KeyKind::Rsa(public) => *public,
+        };
+        let algorithm = public.algorithm();
         let opened = Pkcs11Key {
             session: Mutex::new(session),
             handle,
@@ -172,14 +179,57 @@ impl Pkcs11Key {
 
     fn sign_raw(&self, message: &[u8]) -> Result<Vec<u8>, SignFailure> {
         let digest = self.algorithm.digest().digest(message);
+        let rsa = !self.algorithm.is_ecdsa();
+        let (mechanism, input) = if rsa {
+            let mut info = SHA256_DIGEST_INFO_PREFIX.to_vec();
+            info.extend_from_slice(&digest);
+            (Mechanism::RsaPkcs, info)
+        } else {
+            (Mechanism::Ecdsa, digest)
+        };
         let raw = {
             let session = self.session.lock().unwrap_or_else(|e| e.into_inner());
             session
-                .sign(&Mechanism::Ecdsa, self.handle, &digest)
+                .sign(&mechanism, self.handle, &input)
                 .map_err(SignFailure::Token)?
         };
+        if rsa {
+            let expected = rsa_bytes(self.algorithm);
+            if raw.len() != expected {
+                return Err(SignFailure::Malformed(format!(
+                    "the token returned a {}-byte signature; {} gives {expected} bytes",
+                    raw.len(),
+                    self.algorithm.curve_name()
+                )));
+            }
+            return Ok(raw);
+        }
         ec::raw_to_der(self.algorithm, &raw).map_err(SignFailure::Malformed)
     }
+}
+
+/// The DER `DigestInfo` of a SHA-256 digest, up to the digest (RFC 8017
+/// 9.2): what `CKM_RSA_PKCS` signs to make a PKCS#1 v1.5 SHA-256 signature.
+const SHA256_DIGEST_INFO_PREFIX: [u8; 19] = [
+    0x30, 0x31, 0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05,
+    0x00, 0x04, 0x20,
+];
+
+/// Bytes of an RSA signature (the modulus) for an RSA algorithm.
+fn rsa_bytes(algorithm: KeyAlgorithm) -> usize {
+    match algorithm {
+        KeyAlgorithm::Rsa3072Pkcs1v15Sha256 => 384,
+        KeyAlgorithm::Rsa4096Pkcs1v15Sha256 => 512,
+        _ => 256,
+    }
+}
+
+/// What kind of key [`check_key`] found.
+enum KeyKind {
+    /// ECDSA on this curve; the public key is read afterwards.
+    Ec(KeyAlgorithm),
+    /// RSA, with its public key (modulus and exponent).
+    Rsa(Box<PublicKey>),
 }
 
 enum SignFailure {
@@ -502,12 +552,13 @@ fn ambiguity_hint(uri: &Pkcs11Uri, candidates: &[KeySummary]) -> String {
     )
 }
 
-/// Checks that the key may sign and is ECDSA on a supported curve.
+/// Checks that the key may sign and is ECDSA on a supported curve or RSA of
+/// a supported size and exponent.
 fn check_key(
     session: &Session,
     handle: ObjectHandle,
     key: &KeySummary,
-) -> Result<KeyAlgorithm, Pkcs11Error> {
+) -> Result<KeyKind, Pkcs11Error> {
     let attrs = session
         .get_attributes(
             handle,
@@ -515,17 +566,23 @@ fn check_key(
                 AttributeType::KeyType,
                 AttributeType::Sign,
                 AttributeType::EcParams,
+                AttributeType::Modulus,
+                AttributeType::PublicExponent,
             ],
         )
         .map_err(|e| Pkcs11Error::call("C_GetAttributeValue", e))?;
     let mut key_type = None;
     let mut can_sign = false;
     let mut params = None;
+    let mut modulus = None;
+    let mut exponent = None;
     for attr in attrs {
         match attr {
             Attribute::KeyType(t) => key_type = Some(t),
             Attribute::Sign(s) => can_sign = s,
             Attribute::EcParams(p) => params = Some(p),
+            Attribute::Modulus(m) => modulus = Some(m),
+            Attribute::PublicExponent(e) => exponent = Some(e),
             _ => {}
         }
     }
@@ -533,17 +590,69 @@ fn check_key(
         key: key.clone(),
         detail,
     };
-    match key_type {
-        Some(t) if t == KeyType::EC => {}
+    let kind = match key_type {
+        Some(t) if t == KeyType::EC => {
+            let params =
+                params.ok_or_else(|| unsupported("EC key without curve parameters".to_owned()))?;
+            KeyKind::Ec(ec::algorithm_from_params(&params).map_err(unsupported)?)
+        }
+        Some(t) if t == KeyType::RSA => {
+            let (modulus, exponent) = match (modulus, exponent) {
+                (Some(m), Some(e)) if !m.is_empty() && !e.is_empty() => (m, e),
+                _ => rsa_public_object(session, key)?.ok_or_else(|| {
+                    unsupported(
+                        "RSA key whose modulus and public exponent the token does not give"
+                            .to_owned(),
+                    )
+                })?,
+            };
+            let public = PublicKey::from_rsa_components(&modulus, &exponent)
+                .map_err(|e| unsupported(e.to_string()))?;
+            KeyKind::Rsa(Box::new(public))
+        }
         Some(t) => return Err(unsupported(format!("it is a {t} key"))),
         None => return Err(unsupported("the token does not say its type".to_owned())),
-    }
-    let params = params.ok_or_else(|| unsupported("EC key without curve parameters".to_owned()))?;
-    let algorithm = ec::algorithm_from_params(&params).map_err(unsupported)?;
+    };
     if !can_sign {
         return Err(Pkcs11Error::KeyCannotSign { key: key.clone() });
     }
-    Ok(algorithm)
+    Ok(kind)
+}
+
+/// An RSA modulus and public exponent, big-endian.
+type RsaComponents = (Vec<u8>, Vec<u8>);
+
+/// The modulus and exponent of the RSA public key object with the private
+/// key's `CKA_ID`, for tokens that do not show them on the private key.
+fn rsa_public_object(
+    session: &Session,
+    key: &KeySummary,
+) -> Result<Option<RsaComponents>, Pkcs11Error> {
+    let handles = session
+        .find_objects(&[
+            Attribute::Class(ObjectClass::PUBLIC_KEY),
+            Attribute::KeyType(KeyType::RSA),
+            Attribute::Id(key.id.clone()),
+        ])
+        .map_err(|e| Pkcs11Error::call("C_FindObjects", e))?;
+    let Some(handle) = handles.first() else {
+        return Ok(None);
+    };
+    let attrs = session
+        .get_attributes(
+            *handle,
+            &[AttributeType::Modulus, AttributeType::PublicExponent],
+        )
+        .map_err(|e| Pkcs11Error::call("C_GetAttributeValue", e))?;
+    let (mut modulus, mut exponent) = (None, None);
+    for attr in attrs {
+        match attr {
+            Attribute::Modulus(m) => modulus = Some(m),
+            Attribute::PublicExponent(e) => exponent = Some(e),
+            _ => {}
+        }
+    }
+    Ok(modulus.zip(exponent))
 }
 
 /// The public key of the private key `handle`: the `CKA_EC_POINT` of the

@@ -24,16 +24,18 @@
 //!   and reads the public key from the token.
 //! - [`Pkcs11Key`] implements the core library's
 //!   [`SigningKey`](model_signing::keys::SigningKey): ECDSA on P-256, P-384
-//!   and P-521 through `CKM_ECDSA`, with the message hashed on the host and
-//!   the raw `r || s` converted to DER; every signature is verified with the
-//!   token's public key before it is returned.
+//!   and P-521 through `CKM_ECDSA` (the raw `r || s` converted to DER), and
+//!   RSA 2048/3072/4096 (exponent 65537) through `CKM_RSA_PKCS` over a
+//!   SHA-256 `DigestInfo` (PKCS#1 v1.5), with the message hashed on the host;
+//!   every signature is verified with the token's public key before it is
+//!   returned.
 //!
 //! This crate is the only one in the workspace that loads native code. It
 //! never prints, prompts or reads the environment, and no error or `Debug`
 //! output holds the PIN.
 //!
 //! Not supported: keys with `CKA_ALWAYS_AUTHENTICATE` (a PIN for each
-//! signature), RSA and EdDSA keys (the signature format allows ECDSA only),
+//! signature), RSA-PSS, other RSA sizes and exponents, EdDSA keys,
 //! `pin-source` commands (`|/bin/cmd`) and URLs other than files.
 
 #![deny(missing_docs)]

@@ -36,15 +36,15 @@
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
-use cms::cert::CertificateChoices;
 use cms::content_info::ContentInfo;
-use cms::signed_data::{SignedData, SignerIdentifier};
+use cms::signed_data::{EncapsulatedContentInfo, SignerIdentifier};
 use const_oid::ObjectIdentifier;
-use der::asn1::{Any, Int, OctetString, SetOfVec};
-use der::{Decode, Encode, Sequence, Tag, Tagged};
+use der::asn1::{Any, Int, OctetString};
+use der::{Decode, Encode, Reader, Sequence, SliceReader, Tag, TagNumber, Tagged};
 use serde_json::Value;
 use sha2::{Digest, Sha256, Sha384, Sha512};
 use spki::AlgorithmIdentifierOwned;
+use x509_cert::attr::Attribute;
 
 use crate::bundle::Bundle;
 use crate::limits::{MAX_CHAIN_CERTIFICATES, MAX_TIMESTAMPS};
@@ -286,8 +286,174 @@ pub struct Timestamp {
     imprint: Vec<u8>,
     serial: String,
     nonce: Option<Vec<u8>>,
-    signed_data: SignedData,
+    signed: SignedParts,
     tst_info: Vec<u8>,
+}
+
+/// What a timestamp needs of a CMS `SignedData` (RFC 5652 5.1), read field
+/// by field: encoders differ where strict DER `SET OF` decoding would refuse
+/// them (OpenSSL repeats the signer's certificate in the certificate set
+/// when it is both configured and asked for).
+#[derive(Clone, Debug)]
+struct SignedParts {
+    econtent_type: ObjectIdentifier,
+    econtent: Option<Any>,
+    /// DER of each plain certificate of the certificate set, at most
+    /// [`MAX_CHAIN_CERTIFICATES`].
+    certificates: Vec<Vec<u8>>,
+    signers: Vec<SignerParts>,
+}
+
+/// One `SignerInfo` (RFC 5652 5.3).
+#[derive(Clone, Debug)]
+struct SignerParts {
+    sid: SignerIdentifier,
+    digest_alg: AlgorithmIdentifierOwned,
+    /// The signed attributes as the signature covers them (the `[0]`
+    /// encoding sent, tagged as a `SET OF`), and parsed.
+    signed_attrs: Option<(Vec<u8>, Vec<Attribute>)>,
+    signature_algorithm: AlgorithmIdentifierOwned,
+    signature: Vec<u8>,
+}
+
+/// The TLVs of a constructed value, in order.
+fn elements(value: &[u8]) -> der::Result<Vec<Any>> {
+    let mut reader = SliceReader::new(value)?;
+    let mut items = Vec::new();
+    while !reader.is_finished() {
+        items.push(Any::decode(&mut reader)?);
+    }
+    Ok(items)
+}
+
+fn context(number: u8) -> Tag {
+    Tag::ContextSpecific {
+        constructed: true,
+        number: TagNumber::new(number),
+    }
+}
+
+fn expect_tag(item: Option<Any>, tag: Tag, what: &str) -> Result<Any, String> {
+    match item {
+        Some(any) if any.tag() == tag => Ok(any),
+        Some(any) => Err(format!("{what}: expected {tag}, found {}", any.tag())),
+        None => Err(format!("{what} is missing")),
+    }
+}
+
+fn decode_as<T: for<'a> Decode<'a>>(any: &Any, what: &str) -> Result<T, String> {
+    let der = any.to_der().map_err(|e| format!("{what}: {e}"))?;
+    T::from_der(&der).map_err(|e| format!("{what}: {e}"))
+}
+
+impl SignedParts {
+    fn parse(signed_data: &Any) -> Result<Self, String> {
+        if signed_data.tag() != Tag::Sequence {
+            return Err("the signed data is not a SEQUENCE".into());
+        }
+        let mut fields = elements(signed_data.value())
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .peekable();
+        expect_tag(fields.next(), Tag::Integer, "the version")?;
+        expect_tag(fields.next(), Tag::Set, "the digest algorithms")?;
+        let encap: EncapsulatedContentInfo = decode_as(
+            &expect_tag(fields.next(), Tag::Sequence, "the content")?,
+            "the content",
+        )?;
+        let mut certificates = Vec::new();
+        if let Some(set) = fields.next_if(|f| f.tag() == context(0)) {
+            for choice in elements(set.value()).map_err(|e| format!("certificates: {e}"))? {
+                // Other choices (attribute certificates, ...) are not used.
+                if choice.tag() != Tag::Sequence {
+                    continue;
+                }
+                if certificates.len() == MAX_CHAIN_CERTIFICATES {
+                    return Err(format!(
+                        "the token embeds more than {MAX_CHAIN_CERTIFICATES} certificates"
+                    ));
+                }
+                certificates.push(choice.to_der().map_err(|e| e.to_string())?);
+            }
+        }
+        // Revocation information is not used.
+        fields.next_if(|f| f.tag() == context(1));
+        let infos = expect_tag(fields.next(), Tag::Set, "the signer infos")?;
+        if fields.next().is_some() {
+            return Err("the signed data has fields after its signer infos".into());
+        }
+        let signers = elements(infos.value())
+            .map_err(|e| format!("signer infos: {e}"))?
+            .iter()
+            .map(SignerParts::parse)
+            .collect::<Result<_, _>>()?;
+        Ok(SignedParts {
+            econtent_type: encap.econtent_type,
+            econtent: encap.econtent,
+            certificates,
+            signers,
+        })
+    }
+}
+
+impl SignerParts {
+    fn parse(info: &Any) -> Result<Self, String> {
+        let bad = |detail: String| format!("signer info: {detail}");
+        if info.tag() != Tag::Sequence {
+            return Err(bad("not a SEQUENCE".into()));
+        }
+        let mut fields = elements(info.value())
+            .map_err(|e| bad(e.to_string()))?
+            .into_iter()
+            .peekable();
+        expect_tag(fields.next(), Tag::Integer, "its version").map_err(bad)?;
+        let sid: SignerIdentifier = decode_as(
+            &fields.next().ok_or_else(|| bad("no signer".into()))?,
+            "the signer",
+        )
+        .map_err(bad)?;
+        let digest_alg = decode_as(
+            &expect_tag(fields.next(), Tag::Sequence, "the digest algorithm").map_err(bad)?,
+            "the digest algorithm",
+        )
+        .map_err(bad)?;
+        let signed_attrs = match fields.next_if(|f| f.tag() == context(0)) {
+            Some(attrs) => {
+                let parsed = elements(attrs.value())
+                    .map_err(|e| bad(format!("signed attributes: {e}")))?
+                    .iter()
+                    .map(|a| decode_as::<Attribute>(a, "a signed attribute"))
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(bad)?;
+                let set = Any::new(Tag::Set, attrs.value())
+                    .and_then(|a| a.to_der())
+                    .map_err(|e| bad(e.to_string()))?;
+                Some((set, parsed))
+            }
+            None => None,
+        };
+        let signature_algorithm = decode_as(
+            &expect_tag(fields.next(), Tag::Sequence, "the signature algorithm").map_err(bad)?,
+            "the signature algorithm",
+        )
+        .map_err(bad)?;
+        let signature = expect_tag(fields.next(), Tag::OctetString, "the signature")
+            .map_err(bad)?
+            .value()
+            .to_vec();
+        // Unsigned attributes are not used.
+        fields.next_if(|f| f.tag() == context(1));
+        if fields.next().is_some() {
+            return Err(bad("fields after its unsigned attributes".into()));
+        }
+        Ok(SignerParts {
+            sid,
+            digest_alg,
+            signed_attrs,
+            signature_algorithm,
+            signature,
+        })
+    }
 }
 
 impl Timestamp {
@@ -328,18 +494,15 @@ impl Timestamp {
                 content.content_type
             )));
         }
-        let signed_data: SignedData = content
-            .content
-            .decode_as()
+        let signed = SignedParts::parse(&content.content)
             .map_err(|e| malformed(format!("signed data: {e}")))?;
-        let encap = &signed_data.encap_content_info;
-        if encap.econtent_type != ID_CT_TST_INFO {
+        if signed.econtent_type != ID_CT_TST_INFO {
             return Err(malformed(format!(
                 "the signed content is {}, not a TSTInfo",
-                encap.econtent_type
+                signed.econtent_type
             )));
         }
-        let tst_info = encap
+        let tst_info = signed
             .econtent
             .as_ref()
             .ok_or_else(|| malformed("the token holds no TSTInfo".into()))?
@@ -366,7 +529,7 @@ impl Timestamp {
             imprint,
             serial: hex::encode(info.serial_number.as_bytes()),
             nonce: info.nonce.map(|n| n.as_bytes().to_vec()),
-            signed_data,
+            signed,
             tst_info,
         })
     }
@@ -384,7 +547,7 @@ impl Timestamp {
     /// The certificate the token embeds for its signer, unverified (what
     /// `inspect` shows); `None` when it embeds none.
     pub fn embedded_signer(&self) -> Option<Certificate> {
-        let [signer_info] = self.signed_data.signer_infos.0.as_slice() else {
+        let [signer_info] = self.signed.signers.as_slice() else {
             return None;
         };
         self.embedded_certificates()
@@ -401,28 +564,19 @@ impl Timestamp {
     /// The certificates the token embeds (untrusted), at most
     /// [`MAX_CHAIN_CERTIFICATES`].
     fn embedded_certificates(&self) -> Result<Vec<Certificate>, String> {
-        let Some(set) = &self.signed_data.certificates else {
-            return Ok(Vec::new());
-        };
-        let mut certs = Vec::new();
-        for choice in set.0.iter() {
-            if certs.len() == MAX_CHAIN_CERTIFICATES {
-                return Err(format!(
-                    "the token embeds more than {MAX_CHAIN_CERTIFICATES} certificates"
-                ));
-            }
-            if let CertificateChoices::Certificate(cert) = choice {
-                let der = cert.to_der().map_err(|e| e.to_string())?;
-                certs.push(Certificate::from_der(&der).map_err(|e| e.to_string())?);
-            }
-        }
-        Ok(certs)
+        self.signed
+            .certificates
+            .iter()
+            .map(|der| {
+                Certificate::from_der(der).map_err(|e| format!("an embedded certificate: {e}"))
+            })
+            .collect()
     }
 
     /// Verifies the token's signature and its signer against `authority`,
     /// at the token's time. Returns the signer certificate's subject.
     fn verify_with(&self, authority: &TimestampAuthority) -> Result<String, String> {
-        let infos = &self.signed_data.signer_infos.0;
+        let infos = &self.signed.signers;
         let [signer_info] = infos.as_slice() else {
             return Err(format!("the token has {} signers, not one", infos.len()));
         };
@@ -442,7 +596,7 @@ impl Timestamp {
                 None => "the token does not carry its signer's certificate, and the authority's certificates name no signing certificate".into(),
             })?;
 
-        let attrs = signer_info
+        let (signed_set, attrs) = signer_info
             .signed_attrs
             .as_ref()
             .ok_or("the signer has no signed attributes")?;
@@ -474,10 +628,6 @@ impl Timestamp {
         if digest.as_bytes() != digest_hash.digest(&self.tst_info).as_slice() {
             return Err("the signed message digest is not that of the TSTInfo".into());
         }
-        // The signature covers the attributes as a DER SET OF.
-        let set = SetOfVec::try_from(attrs.iter().cloned().collect::<Vec<_>>())
-            .and_then(|s| s.to_der())
-            .map_err(|e| format!("signed attributes: {e}"))?;
         let algorithm = if signer_info.signature_algorithm.oid == RSA_ENCRYPTION {
             // CMS names PKCS#1 v1.5 by the key type; the digest is the signer's.
             AlgorithmIdentifierOwned {
@@ -491,8 +641,8 @@ impl Timestamp {
         let ok = crate::x509::verify_message(
             signer,
             &algorithm,
-            &set,
-            signer_info.signature.as_bytes(),
+            signed_set,
+            &signer_info.signature,
             &subject,
         )
         .map_err(|e| format!("the token's signature cannot be checked: {e}"))?;

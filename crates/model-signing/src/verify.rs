@@ -350,6 +350,11 @@ fn material_name(m: &VerificationMaterial) -> &'static str {
 }
 
 /// Verifies signatures made with a certificate, given the trust anchors.
+///
+/// The bundle carries the signing certificate and the chain above it in
+/// `x509CertificateChain` (this library, the Python reference), or the
+/// signing certificate alone in `certificate` without any transparency log
+/// entry (the Go implementation of OMS, signing without a chain).
 #[derive(Debug, Clone)]
 pub struct CertificateVerifier {
     anchors: Vec<Certificate>,
@@ -402,12 +407,20 @@ impl CertificateVerifier {
 
 impl SignatureVerifier for CertificateVerifier {
     fn verify_signature(&self, bundle: &Bundle) -> Result<SignatureCheck, VerifyError> {
-        let VerificationMaterial::X509CertificateChain(ders) = &bundle.material else {
-            return Err(VerifyError::WrongMaterial {
-                method: "certificate",
-                expected: "certificate chain",
-                found: material_name(&bundle.material),
-            });
+        let ders: &[Vec<u8>] = match &bundle.material {
+            VerificationMaterial::X509CertificateChain(ders) => ders,
+            // The Go implementation of OMS signs without a chain this way;
+            // a Sigstore signature has a log entry besides.
+            VerificationMaterial::Certificate(der) if bundle.tlog_entries.is_empty() => {
+                std::slice::from_ref(der)
+            }
+            other => {
+                return Err(VerifyError::WrongMaterial {
+                    method: "certificate",
+                    expected: "certificate chain",
+                    found: material_name(other),
+                })
+            }
         };
         let mut certs = Vec::with_capacity(ders.len());
         for der in ders {

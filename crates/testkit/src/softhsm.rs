@@ -15,7 +15,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use cryptoki::context::{CInitializeArgs, CInitializeFlags, Pkcs11};
 use cryptoki::mechanism::Mechanism;
-use cryptoki::object::{Attribute, ObjectClass, ObjectHandle};
+use cryptoki::object::{Attribute, AttributeType, ObjectClass, ObjectHandle};
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
@@ -217,6 +217,57 @@ impl Active<'_> {
             .into_iter()
             .find(|a| ec_params(*a) == spec.params)?;
             Some(PublicKey::from_sec1_point(alg, &point).expect("SEC1 point"))
+        })
+    }
+
+    /// Generates an RSA key pair of `bits` bits and public exponent
+    /// `exponent` (big-endian) on token `token`, labelled `label` with `id`;
+    /// returns its public key when this library accepts it.
+    pub fn generate_rsa(
+        &self,
+        token: &str,
+        pin: &str,
+        bits: u64,
+        exponent: &[u8],
+        label: &str,
+        id: &[u8],
+    ) -> Option<PublicKey> {
+        self.with(|ctx| {
+            let session = user_session(ctx, token, pin);
+            let public = vec![
+                Attribute::Token(true),
+                Attribute::ModulusBits(bits.into()),
+                Attribute::PublicExponent(exponent.to_vec()),
+                Attribute::Verify(true),
+                Attribute::Id(id.to_vec()),
+                Attribute::Label(label.as_bytes().to_vec()),
+            ];
+            let private = vec![
+                Attribute::Token(true),
+                Attribute::Private(true),
+                Attribute::Sensitive(true),
+                Attribute::Sign(true),
+                Attribute::Id(id.to_vec()),
+                Attribute::Label(label.as_bytes().to_vec()),
+            ];
+            let (pub_handle, _) = session
+                .generate_key_pair(&Mechanism::RsaPkcsKeyPairGen, &public, &private)
+                .expect("C_GenerateKeyPair (RSA)");
+            let attrs = session
+                .get_attributes(
+                    pub_handle,
+                    &[AttributeType::Modulus, AttributeType::PublicExponent],
+                )
+                .expect("RSA public key attributes");
+            let (mut n, mut e) = (Vec::new(), Vec::new());
+            for attr in attrs {
+                match attr {
+                    Attribute::Modulus(m) => n = m,
+                    Attribute::PublicExponent(x) => e = x,
+                    _ => {}
+                }
+            }
+            PublicKey::from_rsa_components(&n, &e).ok()
         })
     }
 

@@ -160,7 +160,13 @@ pub fn run(args: InspectArgs, printer: &Printer) -> anyhow::Result<u8> {
             },
         ),
         VerificationMaterial::Certificate(c) => (
-            "sigstore",
+            // Without a log entry: the Go implementation's certificate
+            // signature without a chain.
+            if bundle.tlog_entries.is_empty() {
+                "certificate"
+            } else {
+                "sigstore"
+            },
             MaterialJson::Sigstore {
                 certificate: CertJson::of(c),
             },

@@ -314,6 +314,8 @@ fn method_of(bundle: &Bundle) -> &'static str {
     match bundle.material {
         VerificationMaterial::PublicKey { .. } => "key",
         VerificationMaterial::X509CertificateChain(_) => "certificate",
+        // The Go implementation's certificate signatures without a chain.
+        VerificationMaterial::Certificate(_) if bundle.tlog_entries.is_empty() => "certificate",
         VerificationMaterial::Certificate(_) => "sigstore",
     }
 }

@@ -894,3 +894,81 @@ fn the_planted_pin_never_appears_in_any_output() {
     let bundle = std::fs::read_to_string(&sig).expect("signature");
     assert!(!bundle.contains(PLANTED));
 }
+
+/// RSA keys on the token sign as the Go implementation of OMS signs with
+/// them (PKCS#1 v1.5, SHA-256), for `pkcs11-key` and `pkcs11-certificate`,
+/// with an RFC 3161 timestamp from `openssl ts` (`--tsa-url`); our verify
+/// accepts them. (The Python reference verifies ECDSA signatures only.)
+#[test]
+fn we_sign_with_an_rsa_token_key_and_timestamp_it() {
+    let t = Token::new();
+    let public = {
+        let active = t.hsm.activate();
+        active
+            .generate_rsa("models", PIN, 2048, &[1, 0, 1], "rsa", &[0x52])
+            .expect("an RSA 2048 key")
+    };
+    let public_pem = t.dir().join("rsa.pub");
+    std::fs::write(&public_pem, public.to_pem()).expect("write public key");
+    let tsa = support::tsa::OpensslTsa::start("Token TSA", support::tsa::TsaKey::Rsa);
+    let sig = t.dir().join("rsa-key.sig");
+    let signed = t.ours_ok(&[
+        "sign",
+        "pkcs11-key",
+        s(&t.model),
+        "--pkcs11-uri",
+        &t.uri("rsa"),
+        "--signature",
+        s(&sig),
+        "--tsa-url",
+        tsa.url(),
+        "--json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&signed.stdout).expect("json");
+    assert_eq!(doc["signer"]["algorithm"], "PKIX_RSA_PKCS1V15_2048_SHA256");
+    assert_eq!(doc["timestamps"][0]["authority"], tsa.url());
+    let verified = t.ours_ok(&[
+        "verify",
+        "key",
+        s(&t.model),
+        "--signature",
+        s(&sig),
+        "--public-key",
+        s(&public_pem),
+        "--tsa-certificate-chain",
+        s(&tsa.chain_pem()),
+    ]);
+    assert!(
+        verified.all().contains("signed at 20"),
+        "{}",
+        verified.all()
+    );
+
+    let (ca, leaf) = certificates(t.dir(), &public);
+    let cert_sig = t.dir().join("rsa-cert.sig");
+    t.ours_ok(&[
+        "sign",
+        "pkcs11-certificate",
+        s(&t.model),
+        "--pkcs11-uri",
+        &t.uri("rsa"),
+        "--signing-certificate",
+        s(&leaf),
+        "--signature",
+        s(&cert_sig),
+        "--tsa-url",
+        tsa.url(),
+    ]);
+    t.ours_ok(&[
+        "verify",
+        "certificate",
+        s(&t.model),
+        "--signature",
+        s(&cert_sig),
+        "--certificate-chain",
+        s(&ca),
+        "--tsa-certificate-chain",
+        s(&tsa.root_pem()),
+    ]);
+    assert_eq!(tsa.requests(), 2);
+}

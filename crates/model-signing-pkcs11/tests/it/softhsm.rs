@@ -737,3 +737,74 @@ fn a_module_path_given_twice_must_agree_even_when_equal_by_link() {
         open_with(&u, OpenOptions::new(&NoCallbacks).module_path(link)).expect_err("conflict");
     assert!(matches!(err, Pkcs11Error::ModuleConflict { .. }), "{err:?}");
 }
+
+#[test]
+fn signs_with_rsa_keys_as_pkcs1_v1_5_with_sha256() {
+    let hsm = SoftHsm::new();
+    let active = hsm.activate();
+    active.init_token("models", PIN);
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (bits, alg, id) in [
+        (2048u64, KeyAlgorithm::Rsa2048Pkcs1v15Sha256, 0x21u8),
+        (3072, KeyAlgorithm::Rsa3072Pkcs1v15Sha256, 0x22),
+        (4096, KeyAlgorithm::Rsa4096Pkcs1v15Sha256, 0x23),
+    ] {
+        let label = format!("rsa{bits}");
+        let public = active
+            .generate_rsa("models", PIN, bits, &[1, 0, 1], &label, &[id])
+            .expect("a supported RSA key");
+        let key = open(&uri_with_pin(&format!("token=models;object={label}"))).expect("opens");
+        assert_eq!(key.algorithm(), alg);
+        assert_eq!(key.public_key().expect("public key"), public);
+        let message = b"the DSSE pre-authentication encoding";
+        let signature = key.sign(message).expect("signs");
+        assert_eq!(signature.len(), usize::try_from(bits / 8).expect("size"));
+        public.verify(message, &signature).expect("verifies");
+        assert!(public.verify(b"other", &signature).is_err());
+        // PKCS#1 v1.5 is deterministic, and OpenSSL, independently, agrees.
+        assert_eq!(key.sign(message).expect("signs again"), signature);
+        let (pem, sig, msg) = (
+            dir.path().join(format!("{label}.pub")),
+            dir.path().join(format!("{label}.sig")),
+            dir.path().join(format!("{label}.msg")),
+        );
+        std::fs::write(&pem, public.to_pem()).expect("write");
+        std::fs::write(&sig, &signature).expect("write");
+        std::fs::write(&msg, message).expect("write");
+        let out = testkit::go::openssl(
+            dir.path(),
+            &[
+                "dgst",
+                "-sha256",
+                "-verify",
+                pem.to_str().expect("utf-8"),
+                "-signature",
+                sig.to_str().expect("utf-8"),
+                msg.to_str().expect("utf-8"),
+            ],
+        );
+        assert_eq!(String::from_utf8_lossy(&out).trim(), "Verified OK");
+    }
+}
+
+#[test]
+fn rsa_keys_of_other_sizes_or_exponents_are_refused() {
+    let hsm = SoftHsm::new();
+    let active = hsm.activate();
+    active.init_token("models", PIN);
+    for (bits, exponent, label, expected) in [
+        (1024u64, &[1u8, 0, 1][..], "rsa1024", "RSA key of 1024 bits"),
+        (2560, &[1, 0, 1][..], "rsa2560", "RSA key of 2560 bits"),
+        (2048, &[3][..], "rsa-e3", "public exponent 3"),
+    ] {
+        assert!(
+            active
+                .generate_rsa("models", PIN, bits, exponent, label, label.as_bytes())
+                .is_none(),
+            "{label} was accepted"
+        );
+        let err = open_err(&uri_with_pin(&format!("token=models;object={label}")));
+        assert!(matches!(err, Pkcs11Error::UnsupportedKey { .. }), "{err:?}");
+        assert!(err.to_string().contains(expected), "{label}: {err}");
+    }
+}

@@ -131,8 +131,15 @@ impl PublicKey {
         let key = rsa::pkcs1::RsaPublicKey::from_der(der).map_err(|e| {
             KeyError::malformed("public key", format!("not a PKCS#1 RSAPublicKey: {e}"))
         })?;
-        let n = BigUint::from_bytes_be(key.modulus.as_bytes());
-        let e = BigUint::from_bytes_be(key.public_exponent.as_bytes());
+        Self::from_rsa_components(key.modulus.as_bytes(), key.public_exponent.as_bytes())
+    }
+
+    /// An RSA key from its modulus and public exponent (big-endian unsigned
+    /// integers, as PKCS#11 `CKA_MODULUS` and `CKA_PUBLIC_EXPONENT` hold
+    /// them), by the rules of [`PublicKey::from_pkcs1_der`].
+    pub fn from_rsa_components(modulus: &[u8], exponent: &[u8]) -> Result<Self, KeyError> {
+        let n = BigUint::from_bytes_be(modulus);
+        let e = BigUint::from_bytes_be(exponent);
         let bits = n.bits();
         let alg = KeyAlgorithm::rsa(bits).ok_or_else(|| KeyError::UnsupportedKeyType {
             found: format!("RSA key of {bits} bits (2048, 3072 or 4096 are supported)"),

@@ -405,15 +405,39 @@ fn go_certificate_signatures_with_rsa_and_ed25519_leaves_and_cas_verify() {
         let key = PublicKey::from_spki_der(pki.leaf.spki_der()).expect("leaf key loads");
         assert_eq!(key.algorithm().key_details(), details);
         assert_eq!(key.to_pem(), pki.leaf_public);
-        let scheme = pki.go_scheme(dir.path());
-        let signer = GoSigner {
-            scheme,
+        // With --certificate-chain the Go tool writes x509CertificateChain;
+        // without, sigstore-go's singular `certificate` (no log entry).
+        let chain = GoSigner {
+            scheme: pki.go_scheme(dir.path()),
             material: VerificationMaterial::X509CertificateChain(vec![
                 pki.leaf.der().to_vec(),
                 pki.ca.der().to_vec(),
             ]),
         };
-        let bundle = sign(&model, &signer);
+        let single = GoSigner {
+            scheme: pki.go_scheme(dir.path()),
+            material: VerificationMaterial::Certificate(pki.leaf.der().to_vec()),
+        };
+        let single_bundle = sign(&model, &single);
+        let verified = verify_bundle(
+            &single_bundle,
+            &CertificateVerifier::new(vec![pki.ca.clone()]),
+        )
+        .unwrap_or_else(|e| panic!("{ca_alg} CA, {leaf_alg} leaf, no chain: {e}"));
+        assert!(matches!(
+            &verified.check().signer,
+            Signer::Certificate { .. }
+        ));
+        // A log entry makes it a Sigstore signature, which this method refuses.
+        let mut logged = single_bundle.clone();
+        logged
+            .tlog_entries
+            .push(serde_json::json!({"logIndex": "1"}));
+        assert!(matches!(
+            verify_bundle(&logged, &CertificateVerifier::new(vec![pki.ca.clone()])),
+            Err(VerifyError::WrongMaterial { .. })
+        ));
+        let bundle = sign(&model, &chain);
         let verified = verify_bundle(&bundle, &CertificateVerifier::new(vec![pki.ca.clone()]))
             .unwrap_or_else(|e| panic!("{ca_alg} CA, {leaf_alg} leaf: {e}"));
         assert!(

@@ -524,3 +524,292 @@ fn signing_refuses_a_response_that_is_not_a_timestamp_of_the_signature() {
     );
     assert_eq!(tsa.requests(), before);
 }
+
+/// `testdata/timestamps/`: fixed responses of an `openssl ts` authority
+/// over the bytes `fuzz signature` (see its README).
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(testkit::root().join("testdata/timestamps").join(name)).expect("fixture")
+}
+
+fn fixture_bundle(tokens: &[Vec<u8>]) -> Bundle {
+    let mut bundle = Bundle::new(
+        model_signing::bundle::VerificationMaterial::PublicKey {
+            hint: Some(String::new()),
+            raw_bytes: None,
+            key_details: None,
+        },
+        model_signing::dsse::Envelope {
+            payload: Vec::new(),
+            payload_type: String::new(),
+            signature: b"fuzz signature".to_vec(),
+            keyid: None,
+        },
+    );
+    set_timestamps(&mut bundle, tokens);
+    bundle
+}
+
+#[test]
+fn fixed_openssl_responses_and_tokens_verify() {
+    use model_signing::timestamp::{check_timestamps, Timestamp};
+    let root = TimestampAuthority::from_pem(&fixture("root.pem")).expect("root");
+    let pinned = TimestampAuthority::from_pem(&[fixture("tsa.pem"), fixture("root.pem")].concat())
+        .expect("chain");
+    // Milliseconds in genTime (dropped), a nonce, the signer embedded; the
+    // same as a bare token.
+    let response = Timestamp::from_der(&fixture("resp-sha256.tsr"), "t").expect("parses");
+    let token = Timestamp::from_der(&fixture("token.der"), "t").expect("parses");
+    assert_eq!(response.time(), token.time());
+    assert!(response.covers(b"fuzz signature"));
+    assert!(!response.covers(b"fuzz signaturf"));
+    for der in [fixture("resp-sha256.tsr"), fixture("token.der")] {
+        let outcome = check_timestamps(
+            &fixture_bundle(std::slice::from_ref(&der)),
+            std::slice::from_ref(&root),
+        )
+        .expect("verifies");
+        assert_eq!(outcome.verified[0].time, response.time());
+        assert_eq!(outcome.verified[0].authority, "CN=Fuzz TSA");
+        check_timestamps(&fixture_bundle(&[der]), std::slice::from_ref(&pinned))
+            .expect("verifies with the signer pinned");
+    }
+    // SHA-512 imprint, no nonce, no certificate embedded: only an authority
+    // that names its signing certificate can verify it.
+    let bare = fixture("resp-sha512.tsr");
+    let err = check_timestamps(
+        &fixture_bundle(std::slice::from_ref(&bare)),
+        std::slice::from_ref(&root),
+    )
+    .expect_err("the signer is unknown");
+    assert!(
+        err.to_string()
+            .contains("does not carry its signer's certificate"),
+        "{err}"
+    );
+    check_timestamps(&fixture_bundle(&[bare]), std::slice::from_ref(&pinned))
+        .expect("verifies with the signer given");
+    // Over other bytes.
+    let mut other = fixture_bundle(&[fixture("resp-sha256.tsr")]);
+    other.envelope.signature = b"another signature".to_vec();
+    assert!(matches!(
+        check_timestamps(&other, &[root]),
+        Err(TimestampError::OtherBytes { .. })
+    ));
+}
+
+/// A DER tree, for editing tokens: a primitive value or constructed children.
+#[derive(Clone, Debug)]
+enum Node {
+    Prim(u8, Vec<u8>),
+    Cons(u8, Vec<Node>),
+}
+
+fn parse_der(mut bytes: &[u8]) -> Vec<Node> {
+    let mut nodes = Vec::new();
+    while !bytes.is_empty() {
+        let tag = bytes[0];
+        let (len, header) = match bytes[1] {
+            l if l < 0x80 => (usize::from(l), 2),
+            l => {
+                let n = usize::from(l & 0x7f);
+                let len = bytes[2..2 + n]
+                    .iter()
+                    .fold(0usize, |a, b| (a << 8) | usize::from(*b));
+                (len, 2 + n)
+            }
+        };
+        let value = &bytes[header..header + len];
+        nodes.push(if tag & 0x20 != 0 {
+            Node::Cons(tag, parse_der(value))
+        } else {
+            Node::Prim(tag, value.to_vec())
+        });
+        bytes = &bytes[header + len..];
+    }
+    nodes
+}
+
+fn encode_der(nodes: &[Node]) -> Vec<u8> {
+    nodes
+        .iter()
+        .flat_map(|n| match n {
+            Node::Prim(tag, value) => testkit::certs::tlv(*tag, value),
+            Node::Cons(tag, children) => testkit::certs::tlv(*tag, &encode_der(children)),
+        })
+        .collect()
+}
+
+fn children(node: &mut Node) -> &mut Vec<Node> {
+    match node {
+        Node::Cons(_, c) => c,
+        Node::Prim(..) => panic!("not constructed: {node:?}"),
+    }
+}
+
+/// The fixture token (a ContentInfo), with `edit` applied to its SignedData
+/// fields (version, digest algorithms, content, [0] certificates, signer
+/// infos).
+fn edited_token(edit: impl FnOnce(&mut Vec<Node>)) -> Vec<u8> {
+    let mut tree = parse_der(&fixture("token.der"));
+    let content_info = children(&mut tree[0]);
+    let explicit = children(&mut content_info[1]);
+    let signed_data = children(&mut explicit[0]);
+    edit(signed_data);
+    encode_der(&tree)
+}
+
+/// The one signer info's fields (version, sid, digest algorithm, [0]
+/// signed attributes, signature algorithm, signature).
+fn signer_fields(signed_data: &mut [Node]) -> &mut Vec<Node> {
+    let infos = children(&mut signed_data[4]);
+    children(&mut infos[0])
+}
+
+fn oid_node(dotted: &str) -> Node {
+    let der = testkit::certs::oid(dotted);
+    Node::Prim(0x06, der[2..].to_vec())
+}
+
+#[test]
+fn edited_cms_structures_never_verify() {
+    use model_signing::timestamp::check_timestamps;
+    let root = TimestampAuthority::from_pem(&fixture("root.pem")).expect("root");
+    // The unedited token verifies: every failure below is the edit's.
+    check_timestamps(
+        &fixture_bundle(&[fixture("token.der")]),
+        std::slice::from_ref(&root),
+    )
+    .expect("the fixture verifies");
+    type Edit = Box<dyn FnOnce(&mut Vec<Node>)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
+        (
+            "two signers",
+            Box::new(|sd| {
+                let infos = children(&mut sd[4]);
+                let again = infos[0].clone();
+                infos.push(again);
+            }),
+            "has 2 signers, not one",
+        ),
+        (
+            "no signer",
+            Box::new(|sd| children(&mut sd[4]).clear()),
+            "has 0 signers, not one",
+        ),
+        (
+            "no signed attributes",
+            Box::new(|sd| {
+                signer_fields(sd).remove(3);
+            }),
+            "the signer has no signed attributes",
+        ),
+        (
+            "no content-type attribute",
+            Box::new(|sd| {
+                let attrs = children(&mut signer_fields(sd)[3]);
+                attrs
+                    .retain(|a| !format!("{a:?}").contains("[42, 134, 72, 134, 247, 13, 1, 9, 3]"));
+            }),
+            "no content-type among the signed attributes",
+        ),
+        (
+            "no message-digest attribute",
+            Box::new(|sd| {
+                let attrs = children(&mut signer_fields(sd)[3]);
+                attrs
+                    .retain(|a| !format!("{a:?}").contains("[42, 134, 72, 134, 247, 13, 1, 9, 4]"));
+            }),
+            "no message-digest among the signed attributes",
+        ),
+        (
+            "a SHA-1 signer digest",
+            Box::new(|sd| {
+                let alg = children(&mut signer_fields(sd)[2]);
+                alg[0] = oid_node("1.3.14.3.2.26");
+            }),
+            "SHA-1 is too weak",
+        ),
+        (
+            "an unknown signature algorithm",
+            Box::new(|sd| {
+                let alg = children(&mut signer_fields(sd)[4]);
+                alg[0] = oid_node("1.2.3.4.5");
+            }),
+            "the token's signature cannot be checked",
+        ),
+        (
+            "a signature by another algorithm",
+            Box::new(|sd| {
+                let alg = children(&mut signer_fields(sd)[4]);
+                alg[0] = oid_node("1.2.840.113549.1.1.11");
+            }),
+            "does not verify with the key of CN=Fuzz TSA",
+        ),
+        (
+            "no embedded certificate",
+            Box::new(|sd| {
+                sd.remove(3);
+            }),
+            "does not carry its signer's certificate",
+        ),
+    ];
+    for (what, edit, expected) in cases {
+        let token = edited_token(edit);
+        let err = check_timestamps(&fixture_bundle(&[token]), std::slice::from_ref(&root))
+            .expect_err(what);
+        assert!(
+            matches!(err, TimestampError::Untrusted { .. }),
+            "{what}: {err:?}"
+        );
+        assert!(err.to_string().contains(expected), "{what}: {err}");
+    }
+
+    let malformed: Vec<(&str, Edit, &str)> = vec![
+        (
+            "a field after the signer infos",
+            Box::new(|sd| sd.push(Node::Prim(0x05, Vec::new()))),
+            "fields after its signer infos",
+        ),
+        (
+            "another content type",
+            Box::new(|sd| {
+                let encap = children(&mut sd[2]);
+                encap[0] = oid_node("1.2.840.113549.1.7.1");
+            }),
+            "not a TSTInfo",
+        ),
+        (
+            "no content",
+            Box::new(|sd| {
+                children(&mut sd[2]).truncate(1);
+            }),
+            "the token holds no TSTInfo",
+        ),
+        (
+            "signer infos that are not a SET",
+            Box::new(|sd| {
+                if let Node::Cons(tag, _) = &mut sd[4] {
+                    *tag = 0x30;
+                }
+            }),
+            "the signer infos: expected SET, found SEQUENCE",
+        ),
+        (
+            "no version",
+            Box::new(|sd| {
+                sd.remove(0);
+            }),
+            "the version: expected INTEGER, found SET",
+        ),
+    ];
+    for (what, edit, expected) in malformed {
+        let token = edited_token(edit);
+        let err = check_timestamps(&fixture_bundle(&[token]), std::slice::from_ref(&root))
+            .expect_err(what);
+        assert!(
+            matches!(err, TimestampError::Malformed { .. }),
+            "{what}: {err:?}"
+        );
+        assert!(err.to_string().contains(expected), "{what}: {err}");
+    }
+}
