@@ -42,26 +42,20 @@ use const_oid::ObjectIdentifier;
 use der::asn1::{Any, Int, OctetString};
 use der::{Decode, Encode, Reader, Sequence, SliceReader, Tag, TagNumber, Tagged};
 use serde_json::Value;
-use sha2::{Digest, Sha256, Sha384, Sha512};
+use sha2::{Digest, Sha256};
 use spki::AlgorithmIdentifierOwned;
 use x509_cert::attr::Attribute;
 
 use crate::bundle::Bundle;
 use crate::limits::{MAX_CHAIN_CERTIFICATES, MAX_TIMESTAMPS};
-use crate::x509::{format_time, verify_chain, Certificate, ChainPolicy};
+use crate::x509::{format_time, verify_chain, Certificate, ChainPolicy, Hash};
 
 const ID_SIGNED_DATA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.7.2");
 const ID_CT_TST_INFO: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.16.1.4");
 const ID_CONTENT_TYPE: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.3");
 const ID_MESSAGE_DIGEST: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.9.4");
 const RSA_ENCRYPTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.1");
-const SHA256_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.11");
-const SHA384_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.12");
-const SHA512_WITH_RSA: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.2.840.113549.1.1.13");
 const SHA256: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.1");
-const SHA384: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.2");
-const SHA512: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.16.840.1.101.3.4.2.3");
-const SHA1: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.14.3.2.26");
 
 /// Why a timestamp, or a timestamp authority, cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -122,44 +116,6 @@ impl TimestampError {
             TimestampError::Malformed { .. } => ErrorKind::Malformed,
             TimestampError::Authority { .. } => ErrorKind::Usage,
             _ => ErrorKind::Rejected,
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Hash {
-    Sha256,
-    Sha384,
-    Sha512,
-}
-
-impl Hash {
-    fn from_algorithm(alg: &AlgorithmIdentifierOwned) -> Result<Self, String> {
-        if !alg.parameters.as_ref().is_none_or(|p| p.is_null()) {
-            return Err(format!("parameters on hash algorithm {}", alg.oid));
-        }
-        match alg.oid {
-            SHA256 => Ok(Hash::Sha256),
-            SHA384 => Ok(Hash::Sha384),
-            SHA512 => Ok(Hash::Sha512),
-            SHA1 => Err("SHA-1 is too weak".into()),
-            other => Err(format!("unsupported hash algorithm {other}")),
-        }
-    }
-
-    fn digest(self, data: &[u8]) -> Vec<u8> {
-        match self {
-            Hash::Sha256 => Sha256::digest(data).to_vec(),
-            Hash::Sha384 => Sha384::digest(data).to_vec(),
-            Hash::Sha512 => Sha512::digest(data).to_vec(),
-        }
-    }
-
-    fn rsa_pkcs1(self) -> ObjectIdentifier {
-        match self {
-            Hash::Sha256 => SHA256_WITH_RSA,
-            Hash::Sha384 => SHA384_WITH_RSA,
-            Hash::Sha512 => SHA512_WITH_RSA,
         }
     }
 }
@@ -513,7 +469,7 @@ impl Timestamp {
         if info.version != 1 {
             return Err(malformed(format!("TSTInfo version {}", info.version)));
         }
-        let imprint_hash = Hash::from_algorithm(&info.message_imprint.hash_algorithm)
+        let imprint_hash = Hash::from_identifier(&info.message_imprint.hash_algorithm)
             .map_err(|e| malformed(format!("message imprint: {e}")))?;
         let imprint = info.message_imprint.hashed_message.as_bytes().to_vec();
         if imprint.len() != imprint_hash.digest(b"").len() {
@@ -623,7 +579,7 @@ impl Timestamp {
         let digest: OctetString = single(ID_MESSAGE_DIGEST, "message-digest")?
             .decode_as()
             .map_err(|e| format!("message-digest: {e}"))?;
-        let digest_hash = Hash::from_algorithm(&signer_info.digest_alg)
+        let digest_hash = Hash::from_identifier(&signer_info.digest_alg)
             .map_err(|e| format!("signer digest: {e}"))?;
         if digest.as_bytes() != digest_hash.digest(&self.tst_info).as_slice() {
             return Err("the signed message digest is not that of the TSTInfo".into());
@@ -631,7 +587,7 @@ impl Timestamp {
         let algorithm = if signer_info.signature_algorithm.oid == RSA_ENCRYPTION {
             // CMS names PKCS#1 v1.5 by the key type; the digest is the signer's.
             AlgorithmIdentifierOwned {
-                oid: digest_hash.rsa_pkcs1(),
+                oid: digest_hash.rsa_pkcs1_oid(),
                 parameters: None,
             }
         } else {

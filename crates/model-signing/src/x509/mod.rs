@@ -97,7 +97,7 @@ pub use chain::{
     MAX_SIGNATURE_CHECKS,
 };
 pub use const_oid::ObjectIdentifier;
-pub(crate) use signature::verify_message;
+pub(crate) use signature::{verify_message, Hash};
 
 /// The extended key usage for code signing, `1.3.6.1.5.5.7.3.3`.
 pub const EKU_CODE_SIGNING: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.3");

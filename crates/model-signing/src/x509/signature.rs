@@ -46,15 +46,43 @@ const WEAK: [(&str, &str); 8] = [
 const RSA_MIN_BITS: usize = 2048;
 const RSA_MAX_BITS: usize = 8192;
 
+/// A hash of the SHA-2 family, as signature algorithms and RFC 3161
+/// imprints name them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Hash {
+pub(crate) enum Hash {
     Sha256,
     Sha384,
     Sha512,
 }
 
 impl Hash {
-    fn digest(self, data: &[u8]) -> Vec<u8> {
+    /// The hash `alg` names: SHA-256, SHA-384 or SHA-512 with absent or
+    /// NULL parameters; SHA-1 is refused as too weak.
+    pub(crate) fn from_identifier(alg: &AlgorithmIdentifierOwned) -> Result<Self, String> {
+        if !alg.parameters.as_ref().is_none_or(|p| p.is_null()) {
+            return Err(format!("parameters on hash algorithm {}", alg.oid));
+        }
+        match alg.oid {
+            SHA256 => Ok(Hash::Sha256),
+            SHA384 => Ok(Hash::Sha384),
+            SHA512 => Ok(Hash::Sha512),
+            other => Err(match weak_name(&other) {
+                Some(name) => format!("{name} is too weak"),
+                None => format!("unsupported hash algorithm {other}"),
+            }),
+        }
+    }
+
+    /// `sha{256,384,512}WithRSAEncryption`: PKCS#1 v1.5 with this hash.
+    pub(crate) fn rsa_pkcs1_oid(self) -> ObjectIdentifier {
+        match self {
+            Hash::Sha256 => SHA256_WITH_RSA,
+            Hash::Sha384 => SHA384_WITH_RSA,
+            Hash::Sha512 => SHA512_WITH_RSA,
+        }
+    }
+
+    pub(crate) fn digest(self, data: &[u8]) -> Vec<u8> {
         match self {
             Hash::Sha256 => Sha256::digest(data).to_vec(),
             Hash::Sha384 => Sha384::digest(data).to_vec(),

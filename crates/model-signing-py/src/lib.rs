@@ -1,0 +1,725 @@
+//! `model_signing_rs._native`: the Rust half of the `model-signing-rs`
+//! Python package. Every function takes plain arguments and a JSON
+//! specification built by the Python modules (`hashing`, `signing`,
+//! `verifying`), runs the library with the GIL released, and returns JSON;
+//! a failure raises `NativeError(kind, message, details_json)`, which the
+//! Python layer turns into its exception types. A panic never crosses into
+//! Python: it becomes a `NativeError` of kind `internal`.
+//!
+//! Paths of the model and of the signature arrive as `os.PathLike` (bytes
+//! and non-UTF-8 names work); paths inside a specification are text.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Component, Path, PathBuf};
+
+use model_signing::hashing::{
+    HashAlgorithm, HashConfig, HashError, Method, NoProgress, RelPath, DEFAULT_SHARD_SIZE,
+};
+use model_signing::keys::{is_encrypted_pem, PrivateKey, PublicKey};
+use model_signing::sign::{
+    check_writable, sign_model_to, write_atomic, BundleSigner, CertificateSigner, KeySigner,
+    SignError, TimestampingSigner,
+};
+use model_signing::timestamp::{TimestampAuthority, Timestamper};
+use model_signing::verify::{
+    verify_bundle, CertificateVerifier, KeyVerifier, ModelCheckOptions, SignatureVerifier, Signer,
+    VerifyError,
+};
+use model_signing::x509::Certificate;
+use model_signing::{ErrorKind, Manifest};
+use pyo3::prelude::*;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+pyo3::create_exception!(
+    _native,
+    NativeError,
+    pyo3::exceptions::PyException,
+    "A failure of the native library: (kind, message, details as JSON)."
+);
+
+/// The largest key, certificate or password file read.
+const MAX_KEY_FILE_BYTES: u64 = 16 << 20;
+
+/// A failure on its way to Python.
+struct Failure {
+    kind: &'static str,
+    message: String,
+    details: Value,
+}
+
+impl Failure {
+    fn new(kind: &'static str, message: impl Into<String>) -> Self {
+        Failure {
+            kind,
+            message: message.into(),
+            details: Value::Null,
+        }
+    }
+
+    fn usage(message: impl Into<String>) -> Self {
+        Failure::new("usage", message)
+    }
+}
+
+fn kind_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Usage => "usage",
+        ErrorKind::Malformed => "malformed",
+        ErrorKind::Rejected => "rejected",
+        ErrorKind::Environment => "environment",
+        _ => "error",
+    }
+}
+
+/// The message of an error with every cause, as the command line prints
+/// them on one line.
+fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+fn failure<E: std::error::Error + 'static>(kind: ErrorKind, context: &str, err: &E) -> Failure {
+    let message = if context.is_empty() {
+        chain(err)
+    } else {
+        format!("{context}: {}", chain(err))
+    };
+    Failure::new(kind_name(kind), message)
+}
+
+impl From<HashError> for Failure {
+    fn from(e: HashError) -> Self {
+        failure(e.kind(), "cannot hash the model", &e)
+    }
+}
+
+impl From<SignError> for Failure {
+    fn from(e: SignError) -> Self {
+        failure(e.kind(), "", &e)
+    }
+}
+
+impl From<VerifyError> for Failure {
+    fn from(e: VerifyError) -> Self {
+        let mut f = failure(e.kind(), "verification failed", &e);
+        if let VerifyError::ModelMismatch(report) = &e {
+            f.details = json!({
+                "changed": report.changed.iter().map(|c| json!({
+                    "name": c.name, "expected": c.expected, "actual": c.actual,
+                })).collect::<Vec<_>>(),
+                "missing": report.missing,
+                "unexpected": report.unexpected,
+            });
+        }
+        f
+    }
+}
+
+/// Runs `f` without the GIL, turning failures and panics into
+/// `NativeError`.
+fn run<T: Send>(py: Python<'_>, f: impl FnOnce() -> Result<T, Failure> + Send) -> PyResult<T> {
+    let outcome = py.allow_threads(|| catch_unwind(AssertUnwindSafe(f)));
+    let failure = match outcome {
+        Ok(Ok(value)) => return Ok(value),
+        Ok(Err(failure)) => failure,
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            Failure::new("internal", format!("internal error: {what}"))
+        }
+    };
+    let message = model_signing::text::escape(&failure.message).into_owned();
+    Err(NativeError::new_err((
+        failure.kind,
+        message,
+        failure.details.to_string(),
+    )))
+}
+
+fn parse<T: for<'de> Deserialize<'de>>(json: &str, what: &str) -> Result<T, Failure> {
+    serde_json::from_str(json).map_err(|e| Failure::usage(format!("invalid {what}: {e}")))
+}
+
+fn read_file(path: &Path, what: &str) -> Result<zeroize::Zeroizing<Vec<u8>>, Failure> {
+    let fail = |e: &dyn std::fmt::Display| {
+        Failure::new(
+            "environment",
+            format!("cannot read {what} {}: {e}", path.display()),
+        )
+    };
+    let file = std::fs::File::open(path).map_err(|e| fail(&e))?;
+    let size = file.metadata().map_or(0, |m| m.len());
+    match model_signing::limits::read_bounded(file, MAX_KEY_FILE_BYTES, size) {
+        Ok(Some(bytes)) => Ok(bytes),
+        Ok(None) => Err(Failure::usage(format!(
+            "{what} {} is larger than {MAX_KEY_FILE_BYTES} bytes; it is not a {what}",
+            path.display()
+        ))),
+        Err(e) => Err(fail(&e)),
+    }
+}
+
+fn certificates(path: &Path) -> Result<Vec<Certificate>, Failure> {
+    let text = read_file(path, "certificate file")?;
+    Certificate::from_pem_bundle(&text).map_err(|e| {
+        Failure::new(
+            "malformed",
+            format!("cannot read certificates from {}: {e}", path.display()),
+        )
+    })
+}
+
+fn public_key(path: &Path) -> Result<PublicKey, Failure> {
+    let pem = read_file(path, "public key")?;
+    let text = std::str::from_utf8(&pem).map_err(|_| {
+        Failure::new(
+            "malformed",
+            format!("public key {} is not PEM text", path.display()),
+        )
+    })?;
+    PublicKey::from_pem(text).map_err(|e| {
+        failure(
+            ErrorKind::Malformed,
+            &format!("cannot load public key {}", path.display()),
+            &e,
+        )
+    })
+}
+
+fn private_key(path: &Path, password: Option<&str>) -> Result<PrivateKey, Failure> {
+    let pem = read_file(path, "private key")?;
+    let password = if is_encrypted_pem(&pem) {
+        Some(password.ok_or_else(|| {
+            Failure::usage(format!(
+                "the private key {} is encrypted; give its password",
+                path.display()
+            ))
+        })?)
+    } else {
+        None
+    };
+    PrivateKey::from_pem(&pem, password.map(str::as_bytes)).map_err(|e| {
+        failure(
+            ErrorKind::Malformed,
+            &format!("cannot load private key {}", path.display()),
+            &e,
+        )
+    })
+}
+
+// ------------------------------------------------------------------ hashing
+
+/// How to hash, as `hashing.Config` holds it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HashingSpec {
+    /// `files` or `shards`.
+    method: String,
+    /// `sha256`, `blake2` or `blake3`.
+    algorithm: String,
+    shard_size: Option<u64>,
+    /// Relative to the model, or absolute inside it.
+    #[serde(default)]
+    ignore_paths: Vec<String>,
+    ignore_git_paths: bool,
+    allow_symlinks: bool,
+    #[serde(default)]
+    threads: Option<usize>,
+}
+
+/// `path` (relative to `root`, or absolute) as a path inside `root`, or
+/// `None` when it is not inside (the reference skips those).
+fn inside(root: &Path, path: &Path) -> Option<RelPath> {
+    let rel = if path.is_absolute() {
+        let canonical = root.canonicalize().ok()?;
+        path.strip_prefix(root)
+            .or_else(|_| path.strip_prefix(&canonical))
+            .ok()?
+            .to_owned()
+    } else {
+        path.to_owned()
+    };
+    let mut parts: Vec<String> = Vec::new();
+    for c in rel.components() {
+        match c {
+            Component::Normal(s) => parts.push(s.to_str()?.to_owned()),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                parts.pop()?;
+            }
+            _ => return None,
+        }
+    }
+    RelPath::from_components(parts).ok()
+}
+
+fn hash_config(spec: &HashingSpec, model: &Path) -> Result<HashConfig, Failure> {
+    let algorithm = match spec.algorithm.as_str() {
+        "sha256" => HashAlgorithm::Sha256,
+        "blake2" | "blake2b" => HashAlgorithm::Blake2b,
+        "blake3" => HashAlgorithm::Blake3,
+        other => return Err(Failure::usage(format!("Unsupported hashing method {other}"))),
+    };
+    let mut config = HashConfig::new()
+        .algorithm(algorithm)
+        .ignore_git_paths(spec.ignore_git_paths)
+        .allow_symlinks(spec.allow_symlinks);
+    match spec.method.as_str() {
+        "files" => {}
+        // BLAKE3 is parallel already: sharding it is hashing per file, as
+        // in the reference.
+        "shards" if algorithm == HashAlgorithm::Blake3 => {}
+        "shards" => {
+            config = config
+                .shards(spec.shard_size.unwrap_or(DEFAULT_SHARD_SIZE))
+                .map_err(|e| failure(ErrorKind::Usage, "invalid shard size", &e))?;
+        }
+        other => {
+            return Err(Failure::usage(format!(
+                "unknown serialization method {other:?}"
+            )))
+        }
+    }
+    if let Some(threads) = spec.threads {
+        config = config
+            .threads(threads)
+            .map_err(|e| failure(ErrorKind::Usage, "invalid max_workers", &e))?;
+    }
+    let ignores: Vec<RelPath> = spec
+        .ignore_paths
+        .iter()
+        .filter_map(|p| inside(model, Path::new(p)))
+        .collect();
+    Ok(config.ignore_rel_paths(ignores))
+}
+
+fn manifest_json(manifest: &Manifest) -> Value {
+    json!({
+        "model_name": manifest.model_name,
+        "serialization": manifest.serialization,
+        "root_digest": manifest.root_digest_hex(),
+        "resources": manifest.resources.iter().map(|r| json!({
+            "name": r.name, "algorithm": r.algorithm, "digest": hex_digest(&r.digest),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+fn hex_digest(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Hashes the model at `model` as `spec` says; returns the manifest.
+#[pyfunction]
+fn hash(py: Python<'_>, model: PathBuf, spec: &str) -> PyResult<String> {
+    run(py, || {
+        let spec: HashingSpec = parse(spec, "hashing configuration")?;
+        let config = hash_config(&spec, &model)?;
+        let manifest = Manifest::hash(&model, &config, &NoProgress)?;
+        Ok(manifest_json(&manifest).to_string())
+    })
+}
+
+// ------------------------------------------------------------------ signing
+
+/// Who signs, as `signing.Config` holds it.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+enum SignerSpec {
+    Key {
+        private_key: PathBuf,
+        password: Option<String>,
+    },
+    Certificate {
+        private_key: PathBuf,
+        password: Option<String>,
+        signing_certificate: PathBuf,
+        certificate_chain: Vec<PathBuf>,
+    },
+    Pkcs11 {
+        uri: String,
+        module_paths: Vec<PathBuf>,
+    },
+    Pkcs11Certificate {
+        uri: String,
+        module_paths: Vec<PathBuf>,
+        signing_certificate: PathBuf,
+        certificate_chain: Vec<PathBuf>,
+    },
+    Sigstore {
+        identity_token: Option<String>,
+        use_staging: bool,
+        trust_config: Option<PathBuf>,
+        use_ambient_credentials: bool,
+    },
+}
+
+/// A PIN for a PKCS#11 token whose URI has none: the environment.
+struct EnvPin;
+
+impl model_signing_pkcs11::Callbacks for EnvPin {
+    fn request_pin(
+        &self,
+        _request: &model_signing_pkcs11::PinRequest,
+    ) -> std::io::Result<Option<model_signing_pkcs11::Pin>> {
+        Ok(std::env::var_os("MODEL_SIGNING_PKCS11_PIN")
+            .map(|p| model_signing_pkcs11::Pin::new(p.into_encoded_bytes())))
+    }
+}
+
+fn pkcs11_key(
+    uri: &str,
+    module_paths: &[PathBuf],
+) -> Result<model_signing_pkcs11::Pkcs11Key, Failure> {
+    let uri = model_signing_pkcs11::Pkcs11Uri::parse(uri)
+        .map_err(|e| failure(ErrorKind::Usage, "invalid PKCS #11 URI", &e))?;
+    let callbacks = EnvPin;
+    let mut options = model_signing_pkcs11::OpenOptions::new(&callbacks);
+    // The first module path that is a file is the module; directories are
+    // searched for the URI's module-name.
+    if let Some(module) = module_paths.iter().find(|p| p.is_file()) {
+        options = options.module_path(module);
+    }
+    let dirs: Vec<PathBuf> = module_paths.iter().filter(|p| p.is_dir()).cloned().collect();
+    if !dirs.is_empty() {
+        options = options.module_directories(dirs);
+    }
+    model_signing_pkcs11::Pkcs11Key::open(&uri, &options).map_err(|e| {
+        let kind = if e.is_usage() {
+            ErrorKind::Usage
+        } else {
+            ErrorKind::Environment
+        };
+        failure(kind, "cannot open the PKCS #11 key", &e)
+    })
+}
+
+fn leaf_and_chain(
+    signing_certificate: &Path,
+    chain_files: &[PathBuf],
+) -> Result<(Certificate, Vec<Certificate>), Failure> {
+    let mut leaf = certificates(signing_certificate)?;
+    if leaf.len() != 1 {
+        return Err(Failure::usage(format!(
+            "{} holds {} certificates; the signing certificate must be exactly one",
+            signing_certificate.display(),
+            leaf.len()
+        )));
+    }
+    let mut chain = Vec::new();
+    for path in chain_files {
+        chain.extend(certificates(path)?);
+    }
+    Ok((leaf.remove(0), chain))
+}
+
+fn signer(spec: SignerSpec) -> Result<Box<dyn BundleSigner>, Failure> {
+    let now = model_signing::sign::now();
+    Ok(match spec {
+        SignerSpec::Key {
+            private_key: path,
+            password,
+        } => Box::new(KeySigner::new(Box::new(private_key(
+            &path,
+            password.as_deref(),
+        )?))?),
+        SignerSpec::Certificate {
+            private_key: path,
+            password,
+            signing_certificate,
+            certificate_chain,
+        } => {
+            let (leaf, chain) = leaf_and_chain(&signing_certificate, &certificate_chain)?;
+            let key = private_key(&path, password.as_deref())?;
+            Box::new(CertificateSigner::new(Box::new(key), leaf, chain, now)?)
+        }
+        SignerSpec::Pkcs11 { uri, module_paths } => {
+            Box::new(KeySigner::new(Box::new(pkcs11_key(&uri, &module_paths)?))?)
+        }
+        SignerSpec::Pkcs11Certificate {
+            uri,
+            module_paths,
+            signing_certificate,
+            certificate_chain,
+        } => {
+            let (leaf, chain) = leaf_and_chain(&signing_certificate, &certificate_chain)?;
+            let key = pkcs11_key(&uri, &module_paths)?;
+            Box::new(CertificateSigner::new(Box::new(key), leaf, chain, now)?)
+        }
+        SignerSpec::Sigstore {
+            identity_token,
+            use_staging,
+            trust_config,
+            use_ambient_credentials,
+        } => {
+            use model_signing_sigstore::{IdentityToken, SigningConfig, SigstoreSigner, TokenSource};
+            let sigstore = |e: &dyn std::error::Error| Failure::new("environment", chain(e));
+            let token = identity_token
+                .or_else(|| std::env::var("SIGSTORE_ID_TOKEN").ok())
+                .filter(|t| !t.trim().is_empty());
+            let mut sources = Vec::new();
+            if let Some(text) = token {
+                let token = IdentityToken::parse(&text)
+                    .map_err(|e| failure(ErrorKind::Usage, "invalid identity token", &e))?;
+                sources.push(TokenSource::Token(token));
+            } else if use_ambient_credentials {
+                sources.push(TokenSource::Ambient);
+            } else {
+                return Err(Failure::usage(
+                    "Sigstore signing from Python needs an identity token (identity_token=, or SIGSTORE_ID_TOKEN) or use_ambient_credentials=True",
+                ));
+            }
+            let config = match &trust_config {
+                Some(path) => SigningConfig::from_trust_config_file(path),
+                None if use_staging => SigningConfig::staging(),
+                None => SigningConfig::production(),
+            }
+            .map_err(|e| sigstore(&e))?;
+            Box::new(SigstoreSigner::new(config, sources).map_err(|e| sigstore(&e))?)
+        }
+    })
+}
+
+/// Signs the model at `model` and writes the signature at `signature`.
+/// `hashing` is a [`HashingSpec`], `signer` a [`SignerSpec`]; `tsa_urls`
+/// add RFC 3161 timestamps. Returns the signed manifest.
+#[pyfunction]
+#[pyo3(signature = (model, signature, hashing, signer, tsa_urls = Vec::new()))]
+fn sign(
+    py: Python<'_>,
+    model: PathBuf,
+    signature: PathBuf,
+    hashing: &str,
+    signer: &str,
+    tsa_urls: Vec<String>,
+) -> PyResult<String> {
+    run(py, || {
+        let hashing: HashingSpec = parse(hashing, "hashing configuration")?;
+        let spec: SignerSpec = parse(signer, "signing configuration")?;
+        let mut config = hash_config(&hashing, &model)?;
+        // The signature file is not part of the model it signs.
+        if let (Ok(root), Some(parent)) = (model.canonicalize(), signature.parent()) {
+            let parent = if parent.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                parent
+            };
+            if let (Ok(dir), Some(name)) = (parent.canonicalize(), signature.file_name()) {
+                if let Some(rel) = inside(&root, &dir.join(name)) {
+                    config = config.ignore_rel_paths([rel]);
+                }
+            }
+        }
+        let inner = self::signer(spec)?;
+        let mut timestampers: Vec<Box<dyn Timestamper>> = Vec::new();
+        for url in &tsa_urls {
+            let t = model_signing_sigstore::HttpTimestamper::new(url)
+                .map_err(|e| failure(ErrorKind::Usage, "invalid timestamp authority", &e))?;
+            timestampers.push(Box::new(t));
+        }
+        let stamped = TimestampingSigner::new(inner.as_ref(), timestampers);
+        check_writable(&signature)?;
+        let (bundle, manifest) =
+            sign_model_to(&model, &config, &stamped, &NoProgress, &signature)?;
+        write_atomic(&signature, bundle.to_json().as_bytes())?;
+        Ok(manifest_json(&manifest).to_string())
+    })
+}
+
+// ------------------------------------------------------------- verification
+
+/// Who must have signed, as `verifying.Config` holds it.
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+enum VerifierSpec {
+    Key {
+        public_key: PathBuf,
+        #[serde(default)]
+        tsa_certificate_chains: Vec<PathBuf>,
+    },
+    Certificate {
+        certificate_chain: Vec<PathBuf>,
+        #[serde(default)]
+        tsa_certificate_chains: Vec<PathBuf>,
+    },
+    Sigstore {
+        identity: String,
+        oidc_issuer: String,
+        use_staging: bool,
+        trust_config: Option<PathBuf>,
+    },
+}
+
+/// What besides the signature decides: the options of `verifying.Config`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyOptions {
+    ignore_unsigned_files: bool,
+    #[serde(default)]
+    ignore_paths: Vec<String>,
+    #[serde(default = "yes")]
+    ignore_git_paths: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn authorities(files: &[PathBuf]) -> Result<Vec<TimestampAuthority>, Failure> {
+    files
+        .iter()
+        .map(|path| {
+            TimestampAuthority::new(certificates(path)?)
+                .map_err(|e| failure(e.kind(), &format!("{}", path.display()), &e))
+        })
+        .collect()
+}
+
+fn verifier(spec: VerifierSpec) -> Result<Box<dyn SignatureVerifier>, Failure> {
+    Ok(match spec {
+        VerifierSpec::Key {
+            public_key: path,
+            tsa_certificate_chains,
+        } => Box::new(
+            KeyVerifier::new(public_key(&path)?)
+                .with_timestamp_authorities(authorities(&tsa_certificate_chains)?),
+        ),
+        VerifierSpec::Certificate {
+            certificate_chain,
+            tsa_certificate_chains,
+        } => {
+            let mut anchors = Vec::new();
+            for path in &certificate_chain {
+                anchors.extend(certificates(path)?);
+            }
+            Box::new(
+                CertificateVerifier::new(anchors)
+                    .with_timestamp_authorities(authorities(&tsa_certificate_chains)?),
+            )
+        }
+        VerifierSpec::Sigstore {
+            identity,
+            oidc_issuer,
+            use_staging,
+            trust_config,
+        } => {
+            use model_signing_sigstore::{IdentityPolicy, Match, SigstoreVerifier, TrustRoot};
+            let trust = match &trust_config {
+                Some(path) => TrustRoot::from_trust_config_file(path),
+                None if use_staging => TrustRoot::staging(),
+                None => TrustRoot::production(),
+            }
+            .map_err(|e| failure(ErrorKind::Usage, "cannot load the Sigstore trust material", &e))?;
+            let policy = IdentityPolicy::new(Match::exact(identity), Match::exact(oidc_issuer));
+            Box::new(SigstoreVerifier::new(trust, policy))
+        }
+    })
+}
+
+fn signer_json(signer: &Signer) -> Value {
+    match signer {
+        Signer::Key { hint, algorithm } => {
+            json!({"kind": "key", "hint": hint, "algorithm": algorithm})
+        }
+        Signer::Certificate {
+            subject,
+            fingerprint,
+            path,
+        } => json!({
+            "kind": "certificate", "subject": subject, "fingerprint": fingerprint,
+            "path": path.iter().map(|(s, f)| json!({"subject": s, "fingerprint": f})).collect::<Vec<_>>(),
+        }),
+        Signer::Sigstore { identity, issuer } => {
+            json!({"kind": "sigstore", "identity": identity, "issuer": issuer})
+        }
+        _ => json!({"kind": "unknown"}),
+    }
+}
+
+/// Verifies the signature at `signature`, then the model at `model`
+/// against it, with the hashing the signature records. `verifier` is a
+/// [`VerifierSpec`], `options` [`VerifyOptions`].
+#[pyfunction]
+fn verify(
+    py: Python<'_>,
+    model: PathBuf,
+    signature: PathBuf,
+    verifier: &str,
+    options: &str,
+) -> PyResult<String> {
+    run(py, || {
+        let spec: VerifierSpec = parse(verifier, "verification configuration")?;
+        let options: VerifyOptions = parse(options, "verification options")?;
+        let verifier = self::verifier(spec)?;
+        let bundle = model_signing::bundle::Bundle::read(&signature).map_err(|e| {
+            let kind = e.kind();
+            failure(
+                kind,
+                &format!("cannot read signature {}", signature.display()),
+                &e,
+            )
+        })?;
+        let verified = verify_bundle(&bundle, verifier.as_ref())?;
+        let check = verified.check().clone();
+        let mut check_options = ModelCheckOptions {
+            ignore_unsigned_files: options.ignore_unsigned_files,
+            ignore_git_paths: options.ignore_git_paths,
+            signature_path: Some(signature.clone()),
+            ..ModelCheckOptions::default()
+        };
+        check_options
+            .extra_ignore_paths
+            .extend(options.ignore_paths.iter().filter_map(|p| inside(&model, Path::new(p))));
+        let manifest = verified.value().manifest.clone();
+        let result = verified.check_model(&model, &check_options, &NoProgress)?;
+        Ok(json!({
+            "signer": signer_json(&check.signer),
+            "signed_at": check.signed_at,
+            "warnings": check.warnings,
+            "resources": result.resources_checked,
+            "unsigned_ignored": result.unsigned_ignored,
+            "manifest": manifest_json(&manifest),
+        })
+        .to_string())
+    })
+}
+
+/// Runs the `model-signing` command line in this process with `args`
+/// (the program name first) on the process's standard streams; returns its
+/// exit code.
+#[pyfunction]
+fn cli(py: Python<'_>, args: Vec<String>) -> PyResult<u8> {
+    run(py, || {
+        Ok(model_signing_cli::run(
+            args,
+            model_signing_cli::Io::process(),
+        ))
+    })
+}
+
+/// The version of the native library.
+#[pyfunction]
+fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("NativeError", m.py().get_type::<NativeError>())?;
+    m.add_function(wrap_pyfunction!(hash, m)?)?;
+    m.add_function(wrap_pyfunction!(sign, m)?)?;
+    m.add_function(wrap_pyfunction!(verify, m)?)?;
+    m.add_function(wrap_pyfunction!(cli, m)?)?;
+    m.add_function(wrap_pyfunction!(version, m)?)?;
+    let _ = Method::Files;
+    Ok(())
+}

@@ -1,0 +1,283 @@
+"""The package's own API: one call to sign, verify or digest a model.
+
+::
+
+    import model_signing_rs as ms
+
+    ms.sign("model", "model.sig", key="key.pem")
+    result = ms.verify("model", "model.sig", key="key.pub")
+    print(result.signer, result.resources)
+
+Failures raise the exceptions of :mod:`model_signing_rs.errors`; a model
+whose files differ raises :class:`~model_signing_rs.errors.VerificationError`
+with ``changed``, ``missing`` and ``unexpected``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import pathlib
+from collections.abc import Iterable
+from typing import Any, Optional
+
+from model_signing_rs import _native, errors, hashing
+
+
+@dataclasses.dataclass(frozen=True)
+class SignResult:
+    """What :func:`sign` made."""
+
+    signature: pathlib.Path
+    """Where the signature was written."""
+    model_name: str
+    """The model's name as signed (the last component of its path)."""
+    digest: str
+    """``sha256:<hex>``: the subject digest of the signed payload."""
+    resources: int
+    """How many files (or shards) the signature lists."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Verification:
+    """What :func:`verify` established."""
+
+    signer: dict[str, Any]
+    """Who signed: ``{"kind": "key", "hint", "algorithm"}``, ``{"kind":
+    "certificate", "subject", "fingerprint", "path"}`` or ``{"kind":
+    "sigstore", "identity", "issuer"}``."""
+    digest: str
+    """``sha256:<hex>``: the subject digest of the signed payload."""
+    resources: int
+    """How many files (or shards) were checked."""
+    signed_at: Optional[int]
+    """The signing time from a verified log entry or timestamp (Unix
+    seconds), if any."""
+    warnings: list[str]
+    """What is worth telling (old formats accepted, unused timestamps)."""
+    unsigned_ignored: list[str]
+    """Files skipped because the signature does not list them
+    (``ignore_unsigned_files=True``)."""
+
+
+def _hashing_spec(
+    hash: str, shard_size: Optional[int], ignore_paths: Iterable[hashing.PathLike],
+    allow_symlinks: bool, ignore_git_paths: bool,
+) -> dict[str, Any]:
+    if hash not in ("sha256", "blake2", "blake2b", "blake3"):
+        raise errors.UsageError(f"Unsupported hashing method {hash}")
+    if shard_size is not None and (
+        isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size <= 0
+    ):
+        raise errors.UsageError(f"shard_size must be a positive integer, not {shard_size!r}")
+    return {
+        "method": "files" if shard_size is None else "shards",
+        "algorithm": hash,
+        "shard_size": shard_size,
+        "ignore_paths": [hashing._fspath(p) for p in ignore_paths],
+        "ignore_git_paths": ignore_git_paths,
+        "allow_symlinks": allow_symlinks,
+        "threads": None,
+    }
+
+
+def sign(
+    model: hashing.PathLike,
+    signature: hashing.PathLike = "model.sig",
+    *,
+    key: Optional[hashing.PathLike] = None,
+    password: Optional[str] = None,
+    certificate: Optional[hashing.PathLike] = None,
+    certificate_chain: Iterable[hashing.PathLike] = (),
+    pkcs11_uri: Optional[str] = None,
+    identity_token: Optional[str] = None,
+    trust_config: Optional[hashing.PathLike] = None,
+    hash: str = "sha256",
+    shard_size: Optional[int] = None,
+    ignore_paths: Iterable[hashing.PathLike] = (),
+    ignore_git_paths: bool = True,
+    allow_symlinks: bool = False,
+    tsa_urls: Iterable[str] = (),
+) -> SignResult:
+    """Signs a model and writes its signature.
+
+    The method follows the arguments: ``key`` (a private key file),
+    ``key`` with ``certificate`` (and ``certificate_chain``), ``pkcs11_uri``
+    (with ``certificate`` for a token certificate), else Sigstore with
+    ``identity_token`` (or ``SIGSTORE_ID_TOKEN``) against the production
+    instance or ``trust_config``.
+
+    Args:
+        model: The model (a directory or one file).
+        signature: Where to write the signature (default ``model.sig``).
+        key: A private key file (PEM).
+        password: The key's password, when it is encrypted.
+        certificate: The signing certificate issued for the key.
+        certificate_chain: Certificate files above it, stored in the signature.
+        pkcs11_uri: An RFC 7512 URI of a key on a PKCS #11 token.
+        identity_token: An OIDC identity token for Sigstore.
+        trust_config: A Sigstore ClientTrustConfig file.
+        hash: ``sha256``, ``blake2`` or ``blake3``.
+        shard_size: Hash in shards of this many bytes (default: whole files).
+        ignore_paths: Paths inside the model to leave out.
+        ignore_git_paths: Leave out ``.git`` and the other git paths.
+        allow_symlinks: Follow symbolic links.
+        tsa_urls: RFC 3161 timestamp authorities (key, certificate, PKCS #11).
+
+    Returns:
+        The signature's path, digest and size.
+    """
+    spec = _hashing_spec(hash, shard_size, ignore_paths, allow_symlinks, ignore_git_paths)
+    chain = [hashing._fspath(c) for c in certificate_chain]
+    signer: dict[str, Any]
+    if pkcs11_uri is not None:
+        signer = {"kind": "pkcs11", "uri": pkcs11_uri, "module_paths": []}
+        if certificate is not None:
+            signer.update(
+                kind="pkcs11_certificate",
+                signing_certificate=hashing._fspath(certificate),
+                certificate_chain=chain,
+            )
+    elif key is not None and certificate is not None:
+        signer = {
+            "kind": "certificate",
+            "private_key": hashing._fspath(key),
+            "password": password,
+            "signing_certificate": hashing._fspath(certificate),
+            "certificate_chain": chain,
+        }
+    elif key is not None:
+        signer = {"kind": "key", "private_key": hashing._fspath(key), "password": password}
+    elif certificate is not None:
+        raise errors.UsageError("a certificate needs its private key (key=) or a pkcs11_uri")
+    else:
+        signer = {
+            "kind": "sigstore",
+            "identity_token": identity_token,
+            "use_staging": False,
+            "trust_config": None if trust_config is None else hashing._fspath(trust_config),
+            "use_ambient_credentials": False,
+        }
+    path = hashing._fspath(signature)
+    data = json.loads(
+        errors._call(
+            _native.sign,
+            hashing._fspath(model),
+            path,
+            json.dumps(spec),
+            json.dumps(signer),
+            [str(u) for u in tsa_urls],
+        )
+    )
+    return SignResult(
+        signature=pathlib.Path(path),
+        model_name=data["model_name"],
+        digest=f"sha256:{data['root_digest']}",
+        resources=len(data["resources"]),
+    )
+
+
+def verify(
+    model: hashing.PathLike,
+    signature: hashing.PathLike = "model.sig",
+    *,
+    key: Optional[hashing.PathLike] = None,
+    certificate_chain: Optional[Iterable[hashing.PathLike]] = None,
+    identity: Optional[str] = None,
+    issuer: Optional[str] = None,
+    trust_config: Optional[hashing.PathLike] = None,
+    tsa_certificate_chain: Iterable[hashing.PathLike] = (),
+    ignore_paths: Iterable[hashing.PathLike] = (),
+    ignore_unsigned_files: bool = False,
+) -> Verification:
+    """Verifies a model's signature, its signer, then its files, hashed as
+    the signature says they were signed.
+
+    Give exactly one of ``key`` (a public key file), ``certificate_chain``
+    (the trusted CA certificates) or ``identity`` with ``issuer`` (Sigstore,
+    production or ``trust_config``).
+
+    Args:
+        model: The model (a directory or one file).
+        signature: The signature file (default ``model.sig``).
+        key: The signer's public key file (PEM).
+        certificate_chain: The certificates to trust.
+        identity: The Sigstore identity that must have signed.
+        issuer: Its OIDC issuer.
+        trust_config: A Sigstore ClientTrustConfig file.
+        tsa_certificate_chain: Timestamp authorities to trust (PEM files).
+        ignore_paths: More paths inside the model to leave out.
+        ignore_unsigned_files: Check only the files the signature lists.
+
+    Returns:
+        Who signed and what was checked.
+
+    Raises:
+        VerificationError: The signature, the signer or the model does not
+          verify (``changed``, ``missing``, ``unexpected`` say how).
+    """
+    chosen = [key is not None, certificate_chain is not None, identity is not None]
+    if sum(chosen) != 1:
+        raise errors.UsageError(
+            "give exactly one of key=, certificate_chain= or identity= (with issuer=)"
+        )
+    tsa = [hashing._fspath(c) for c in tsa_certificate_chain]
+    verifier: dict[str, Any]
+    if key is not None:
+        verifier = {"kind": "key", "public_key": hashing._fspath(key), "tsa_certificate_chains": tsa}
+    elif certificate_chain is not None:
+        chain = [hashing._fspath(c) for c in certificate_chain]
+        if not chain:
+            raise errors.UsageError("certificate_chain= needs at least one trusted certificate")
+        verifier = {
+            "kind": "certificate",
+            "certificate_chain": chain,
+            "tsa_certificate_chains": tsa,
+        }
+    else:
+        if issuer is None:
+            raise errors.UsageError("identity= needs issuer=")
+        verifier = {
+            "kind": "sigstore",
+            "identity": identity,
+            "oidc_issuer": issuer,
+            "use_staging": False,
+            "trust_config": None if trust_config is None else hashing._fspath(trust_config),
+        }
+    options = {
+        "ignore_unsigned_files": ignore_unsigned_files,
+        "ignore_paths": [hashing._fspath(p) for p in ignore_paths],
+    }
+    data = json.loads(
+        errors._call(
+            _native.verify,
+            hashing._fspath(model),
+            hashing._fspath(signature),
+            json.dumps(verifier),
+            json.dumps(options),
+        )
+    )
+    return Verification(
+        signer=data["signer"],
+        digest=f"sha256:{data['manifest']['root_digest']}",
+        resources=data["resources"],
+        signed_at=data["signed_at"],
+        warnings=list(data["warnings"]),
+        unsigned_ignored=list(data["unsigned_ignored"]),
+    )
+
+
+def digest(
+    model: hashing.PathLike,
+    *,
+    hash: str = "sha256",
+    shard_size: Optional[int] = None,
+    ignore_paths: Iterable[hashing.PathLike] = (),
+    ignore_git_paths: bool = True,
+    allow_symlinks: bool = False,
+) -> str:
+    """The digest a signature of the model would carry: ``sha256:<hex>``
+    over the resource digests (what ``model-signing digest`` prints)."""
+    spec = _hashing_spec(hash, shard_size, ignore_paths, allow_symlinks, ignore_git_paths)
+    data = json.loads(errors._call(_native.hash, hashing._fspath(model), json.dumps(spec)))
+    return f"sha256:{data['root_digest']}"

@@ -1,0 +1,170 @@
+"""A model's manifest: every file (or shard of a file) with its digest.
+
+The names of the reference implementation's ``model_signing.manifest``:
+:class:`Manifest`, :class:`ManifestItem`, :class:`FileManifestItem`,
+:class:`ShardedFileManifestItem`, :class:`SerializationType`, and the
+``Digest`` of each item. A manifest compares equal to another when their
+items and digests are equal; the model name and the serialization are
+informative.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import pathlib
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class Digest:
+    """A digest: the algorithm's name (``sha256``, ``blake2b``, ``blake3``,
+    or ``sha256-sharded-1024`` for shards) and the value."""
+
+    algorithm: str
+    digest_value: bytes
+
+    @property
+    def digest_hex(self) -> str:
+        """The value, lowercase hexadecimal."""
+        return self.digest_value.hex()
+
+    @property
+    def digest_size(self) -> int:
+        """The size of the value, in bytes."""
+        return len(self.digest_value)
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class _ResourceDescriptor:
+    """One resource of a manifest: its name and its digest."""
+
+    identifier: str
+    digest: Digest
+
+
+@dataclasses.dataclass(frozen=True, order=True)
+class _ManifestKey:
+    """What identifies an item: its path and, for a shard, its byte range."""
+
+    path: pathlib.PurePosixPath
+    start: int = -1
+    end: int = -1
+
+    def __str__(self) -> str:
+        if self.start < 0:
+            return str(self.path)
+        return f"{self.path}:{self.start}:{self.end}"
+
+
+class ManifestItem(metaclass=abc.ABCMeta):
+    """A file, or a shard of a file, with its digest."""
+
+    digest: Digest
+
+    @property
+    @abc.abstractmethod
+    def key(self) -> _ManifestKey:
+        """What identifies the item within its manifest."""
+
+
+class FileManifestItem(ManifestItem):
+    """A whole file (its path relative to the model root) and its digest."""
+
+    def __init__(self, *, path: pathlib.PurePath, digest: Digest) -> None:
+        self._path = pathlib.PurePosixPath(path)
+        self.digest = digest
+
+    @property
+    def key(self) -> _ManifestKey:
+        return _ManifestKey(self._path)
+
+
+class ShardedFileManifestItem(ManifestItem):
+    """The bytes ``start`` (included) to ``end`` (excluded) of a file."""
+
+    def __init__(
+        self, *, path: pathlib.PurePath, start: int, end: int, digest: Digest
+    ) -> None:
+        self._path = pathlib.PurePosixPath(path)
+        self._start = start
+        self._end = end
+        self.digest = digest
+
+    @property
+    def key(self) -> _ManifestKey:
+        return _ManifestKey(self._path, self._start, self._end)
+
+
+class SerializationType:
+    """How the manifest was made: the signed ``serialization`` block
+    (``method``, ``hash_type``, ``shard_size`` for shards,
+    ``allow_symlinks``, ``ignore_paths``)."""
+
+    def __init__(self, parameters: dict[str, Any]) -> None:
+        self._parameters = dict(parameters)
+
+    @property
+    def serialization_parameters(self) -> dict[str, Any]:
+        """The parameters, as the signature records them."""
+        return dict(self._parameters)
+
+
+class Manifest:
+    """The manifest of a model."""
+
+    def __init__(
+        self,
+        model_name: str,
+        items: Iterable[ManifestItem],
+        serialization_type: SerializationType,
+    ) -> None:
+        self._name = model_name
+        self._item_to_digest = {item.key: item.digest for item in items}
+        self._serialization_type = serialization_type
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Manifest):
+            return NotImplemented
+        return self._item_to_digest == other._item_to_digest
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def resource_descriptors(self) -> Iterator[_ResourceDescriptor]:
+        """Each resource, in name order."""
+        for key, digest in sorted(self._item_to_digest.items()):
+            yield _ResourceDescriptor(identifier=str(key), digest=digest)
+
+    @property
+    def model_name(self) -> str:
+        """The name of the model (the last component of its path): only
+        informative, not compared."""
+        return self._name
+
+    @property
+    def serialization_type(self) -> dict[str, Any]:
+        """The serialization parameters the manifest was made with."""
+        return self._serialization_type.serialization_parameters
+
+
+def _from_native(data: dict[str, Any]) -> Manifest:
+    """A manifest from the native module's JSON form."""
+    serialization = SerializationType(data["serialization"])
+    shards = data["serialization"].get("method") == "shards"
+    items: list[ManifestItem] = []
+    for r in data["resources"]:
+        digest = Digest(r["algorithm"], bytes.fromhex(r["digest"]))
+        if shards:
+            path, start, end = r["name"].rsplit(":", 2)
+            items.append(
+                ShardedFileManifestItem(
+                    path=pathlib.PurePosixPath(path),
+                    start=int(start),
+                    end=int(end),
+                    digest=digest,
+                )
+            )
+        else:
+            items.append(FileManifestItem(path=pathlib.PurePosixPath(r["name"]), digest=digest))
+    return Manifest(data["model_name"], items, serialization)
