@@ -19,7 +19,7 @@ import dataclasses
 import json
 import pathlib
 from collections.abc import Iterable
-from typing import Any, Optional
+from typing import Any
 
 from model_signing_rs import _native, errors, hashing
 
@@ -50,7 +50,7 @@ class Verification:
     """``sha256:<hex>``: the subject digest of the signed payload."""
     resources: int
     """How many files (or shards) were checked."""
-    signed_at: Optional[int]
+    signed_at: int | None
     """The signing time from a verified log entry or timestamp (Unix
     seconds), if any."""
     warnings: list[str]
@@ -61,7 +61,7 @@ class Verification:
 
 
 def _hashing_spec(
-    hash: str, shard_size: Optional[int], ignore_paths: Iterable[hashing.PathLike],
+    hash: str, shard_size: int | None, ignore_paths: Iterable[hashing.PathLike],
     allow_symlinks: bool, ignore_git_paths: bool,
 ) -> dict[str, Any]:
     if hash not in ("sha256", "blake2", "blake2b", "blake3"):
@@ -85,15 +85,15 @@ def sign(
     model: hashing.PathLike,
     signature: hashing.PathLike = "model.sig",
     *,
-    key: Optional[hashing.PathLike] = None,
-    password: Optional[str] = None,
-    certificate: Optional[hashing.PathLike] = None,
+    key: hashing.PathLike | None = None,
+    password: str | None = None,
+    certificate: hashing.PathLike | None = None,
     certificate_chain: Iterable[hashing.PathLike] = (),
-    pkcs11_uri: Optional[str] = None,
-    identity_token: Optional[str] = None,
-    trust_config: Optional[hashing.PathLike] = None,
+    pkcs11_uri: str | None = None,
+    identity_token: str | None = None,
+    trust_config: hashing.PathLike | None = None,
     hash: str = "sha256",
-    shard_size: Optional[int] = None,
+    shard_size: int | None = None,
     ignore_paths: Iterable[hashing.PathLike] = (),
     ignore_git_paths: bool = True,
     allow_symlinks: bool = False,
@@ -181,11 +181,11 @@ def verify(
     model: hashing.PathLike,
     signature: hashing.PathLike = "model.sig",
     *,
-    key: Optional[hashing.PathLike] = None,
-    certificate_chain: Optional[Iterable[hashing.PathLike]] = None,
-    identity: Optional[str] = None,
-    issuer: Optional[str] = None,
-    trust_config: Optional[hashing.PathLike] = None,
+    key: hashing.PathLike | None = None,
+    certificate_chain: Iterable[hashing.PathLike] | None = None,
+    identity: str | None = None,
+    issuer: str | None = None,
+    trust_config: hashing.PathLike | None = None,
     tsa_certificate_chain: Iterable[hashing.PathLike] = (),
     ignore_paths: Iterable[hashing.PathLike] = (),
     ignore_unsigned_files: bool = False,
@@ -271,7 +271,7 @@ def digest(
     model: hashing.PathLike,
     *,
     hash: str = "sha256",
-    shard_size: Optional[int] = None,
+    shard_size: int | None = None,
     ignore_paths: Iterable[hashing.PathLike] = (),
     ignore_git_paths: bool = True,
     allow_symlinks: bool = False,

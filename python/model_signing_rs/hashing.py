@@ -18,7 +18,7 @@ import os
 import pathlib
 import sys
 from collections.abc import Iterable
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal, Union
 
 from model_signing_rs import _native, errors, manifest
 
@@ -67,8 +67,8 @@ class Config:
         self._ignore_git_paths = True
         self._method = "files"
         self._algorithm = "sha256"
-        self._shard_size: Optional[int] = None
-        self._max_workers: Optional[int] = None
+        self._shard_size: int | None = None
+        self._max_workers: int | None = None
         self._serializer_ignore_paths: frozenset[pathlib.Path] = frozenset()
         self.use_file_serialization()
         self._allow_symlinks = False
@@ -89,7 +89,7 @@ class Config:
         self,
         model_path: PathLike,
         *,
-        files_to_hash: Optional[Iterable[PathLike]] = None,
+        files_to_hash: Iterable[PathLike] | None = None,
     ) -> manifest.Manifest:
         """Hashes a model with this configuration.
 
@@ -128,7 +128,7 @@ class Config:
         *,
         hashing_algorithm: Literal["sha256", "blake2", "blake3"] = "sha256",
         chunk_size: int = 1048576,
-        max_workers: Optional[int] = None,
+        max_workers: int | None = None,
         allow_symlinks: bool = False,
         ignore_paths: Iterable[pathlib.Path] = frozenset(),
     ) -> Self:
@@ -160,7 +160,7 @@ class Config:
         hashing_algorithm: Literal["sha256", "blake2", "blake3"] = "sha256",
         chunk_size: int = 1048576,
         shard_size: int = 1_000_000_000,
-        max_workers: Optional[int] = None,
+        max_workers: int | None = None,
         allow_symlinks: bool = False,
         ignore_paths: Iterable[pathlib.Path] = frozenset(),
     ) -> Self:

@@ -23,7 +23,7 @@ import json
 import pathlib
 import sys
 from collections.abc import Iterable
-from typing import Any, Optional
+from typing import Any
 
 from model_signing_rs import _native, errors, hashing
 
@@ -49,7 +49,7 @@ class Config:
 
     def __init__(self) -> None:
         self._hashing_config = hashing.Config()
-        self._signer: Optional[dict[str, Any]] = None
+        self._signer: dict[str, Any] | None = None
         self._tsa_urls: list[str] = []
 
     def sign(self, model_path: hashing.PathLike, signature_path: hashing.PathLike) -> None:
@@ -95,14 +95,14 @@ class Config:
     def use_sigstore_signer(
         self,
         *,
-        oidc_issuer: Optional[str] = None,
+        oidc_issuer: str | None = None,
         use_ambient_credentials: bool = False,
         use_staging: bool = False,
         force_oob: bool = False,
-        identity_token: Optional[str] = None,
-        client_id: Optional[str] = None,
-        client_secret: Optional[str] = None,
-        trust_config: Optional[pathlib.Path] = None,
+        identity_token: str | None = None,
+        client_id: str | None = None,
+        client_secret: str | None = None,
+        trust_config: pathlib.Path | None = None,
     ) -> Self:
         """Signs with Sigstore: a short-lived certificate for an identity
         token, logged in the transparency log.
@@ -131,7 +131,7 @@ class Config:
         return self
 
     def use_elliptic_key_signer(
-        self, *, private_key: hashing.PathLike, password: Optional[str] = None
+        self, *, private_key: hashing.PathLike, password: str | None = None
     ) -> Self:
         """Signs with a private key (PEM; ECDSA P-256/P-384/P-521, RSA or
         Ed25519).

@@ -24,7 +24,7 @@ import json
 import pathlib
 import sys
 from collections.abc import Iterable
-from typing import Any, Optional
+from typing import Any
 
 from model_signing_rs import _native, errors, hashing
 
@@ -38,8 +38,8 @@ class Config:
     """Who must have signed, and how to compare the model."""
 
     def __init__(self) -> None:
-        self._hashing_config: Optional[hashing.Config] = None
-        self._verifier: Optional[dict[str, Any]] = None
+        self._hashing_config: hashing.Config | None = None
+        self._verifier: dict[str, Any] | None = None
         self._ignore_unsigned_files = False
 
     def verify(self, model_path: hashing.PathLike, signature_path: hashing.PathLike) -> None:
@@ -98,7 +98,7 @@ class Config:
         identity: str,
         oidc_issuer: str,
         use_staging: bool = False,
-        trust_config: Optional[pathlib.Path] = None,
+        trust_config: pathlib.Path | None = None,
     ) -> Self:
         """Verifies Sigstore signatures by `identity` from `oidc_issuer`.
 

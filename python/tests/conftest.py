@@ -10,14 +10,13 @@ import pathlib
 from types import ModuleType
 from typing import Any
 
+import model_signing
+import model_signing_rs
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
-import model_signing
-import model_signing_rs
 
 # The reference's package does not import its submodules itself.
 for _package in ("model_signing", "model_signing_rs"):

@@ -5,11 +5,10 @@ from __future__ import annotations
 import hashlib
 import pathlib
 
-import pytest
-
 import model_signing_rs as ms
-from model_signing_rs import errors
+import pytest
 from conftest import write_key, write_pki
+from model_signing_rs import errors
 
 
 def test_sign_and_verify_with_a_key(tmp_path: pathlib.Path, model: pathlib.Path) -> None:

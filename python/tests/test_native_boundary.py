@@ -5,14 +5,15 @@ failures carry their kind and details; hashing releases the GIL."""
 from __future__ import annotations
 
 import pathlib
+import subprocess
+import sys
 import threading
 import time
 
-import pytest
-
 import model_signing_rs
-from model_signing_rs import errors, hashing, signing, verifying
+import pytest
 from conftest import make_model, write_key
+from model_signing_rs import errors, hashing, signing, verifying
 
 
 def test_package_metadata() -> None:
@@ -129,3 +130,48 @@ def test_hashing_releases_the_gil(tmp_path: pathlib.Path) -> None:
     # The counter ran while Rust hashed: it would not tick if the GIL were
     # held for the whole hash.
     assert ticks >= max(5, int(elapsed * 1000 / 20)), (ticks, elapsed)
+
+
+@pytest.mark.parametrize(
+    ("shard_size", "max_workers"), [(10**100, None), (1000, -1), (1000, 0), (1000, 10**30)]
+)
+def test_huge_and_negative_numbers_are_usage_errors(
+    model: pathlib.Path, shard_size: int, max_workers: int | None
+) -> None:
+    config = hashing.Config().use_shard_serialization(
+        shard_size=shard_size, max_workers=max_workers
+    )
+    with pytest.raises(errors.UsageError):
+        config.hash(model)
+
+
+def test_the_command_line_comes_with_the_wheel(tmp_path: pathlib.Path, model: pathlib.Path) -> None:
+    private, public = write_key(tmp_path, "p256")
+    command = pathlib.Path(sys.executable).parent / "model-signing"
+    assert command.is_file()
+    version = subprocess.run([command, "--version"], capture_output=True, text=True, check=True)
+    assert version.stdout.startswith("model-signing ")
+    signature = tmp_path / "cli.sig"
+    subprocess.run(
+        [command, "sign", "key", model, "--private-key", private, "--signature", signature],
+        check=True,
+        capture_output=True,
+    )
+    verified = subprocess.run(
+        [command, "verify", "key", model, "--public-key", public, "--signature", signature],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert verified.returncode == 0, verified.stderr
+    assert "Verification succeeded" in verified.stdout
+    # The signature made by the command verifies through the API, and a
+    # changed model fails with exit code 1.
+    verifying.Config().use_elliptic_key_verifier(public_key=public).verify(model, signature)
+    (model / "config.json").write_text("changed\n")
+    failed = subprocess.run(
+        [command, "verify", "key", model, "--public-key", public, "--signature", signature],
+        capture_output=True,
+        check=False,
+    )
+    assert failed.returncode == 1

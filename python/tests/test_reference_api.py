@@ -5,11 +5,11 @@ verifying (key, certificate; files and shards; SHA-256, BLAKE2, BLAKE3)."""
 from __future__ import annotations
 
 import pathlib
+from collections.abc import Callable
 from types import ModuleType
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-
 from conftest import CURVES, PACKAGES, make_model, write_key, write_pki
 
 HASHINGS: dict[str, Callable[[ModuleType], Any]] = {

@@ -13,7 +13,7 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Component, Path, PathBuf};
 
 use model_signing::hashing::{
-    HashAlgorithm, HashConfig, HashError, Method, NoProgress, RelPath, DEFAULT_SHARD_SIZE,
+    HashAlgorithm, HashConfig, HashError, NoProgress, RelPath, DEFAULT_SHARD_SIZE,
 };
 use model_signing::keys::{is_encrypted_pem, PrivateKey, PublicKey};
 use model_signing::sign::{
@@ -268,7 +268,11 @@ fn hash_config(spec: &HashingSpec, model: &Path) -> Result<HashConfig, Failure> 
         "sha256" => HashAlgorithm::Sha256,
         "blake2" | "blake2b" => HashAlgorithm::Blake2b,
         "blake3" => HashAlgorithm::Blake3,
-        other => return Err(Failure::usage(format!("Unsupported hashing method {other}"))),
+        other => {
+            return Err(Failure::usage(format!(
+                "Unsupported hashing method {other}"
+            )))
+        }
     };
     let mut config = HashConfig::new()
         .algorithm(algorithm)
@@ -281,7 +285,7 @@ fn hash_config(spec: &HashingSpec, model: &Path) -> Result<HashConfig, Failure> 
         "shards" if algorithm == HashAlgorithm::Blake3 => {}
         "shards" => {
             config = config
-                .shards(spec.shard_size.unwrap_or(DEFAULT_SHARD_SIZE))
+                .shards(spec.shard_size.unwrap_or(DEFAULT_SHARD_SIZE.get()))
                 .map_err(|e| failure(ErrorKind::Usage, "invalid shard size", &e))?;
         }
         other => {
@@ -389,7 +393,11 @@ fn pkcs11_key(
     if let Some(module) = module_paths.iter().find(|p| p.is_file()) {
         options = options.module_path(module);
     }
-    let dirs: Vec<PathBuf> = module_paths.iter().filter(|p| p.is_dir()).cloned().collect();
+    let dirs: Vec<PathBuf> = module_paths
+        .iter()
+        .filter(|p| p.is_dir())
+        .cloned()
+        .collect();
     if !dirs.is_empty() {
         options = options.module_directories(dirs);
     }
@@ -461,8 +469,11 @@ fn signer(spec: SignerSpec) -> Result<Box<dyn BundleSigner>, Failure> {
             trust_config,
             use_ambient_credentials,
         } => {
-            use model_signing_sigstore::{IdentityToken, SigningConfig, SigstoreSigner, TokenSource};
-            let sigstore = |e: &dyn std::error::Error| Failure::new("environment", chain(e));
+            use model_signing_sigstore::{
+                IdentityToken, SigningConfig, SigstoreSigner, TokenSource,
+            };
+            let sigstore =
+                |e: &(dyn std::error::Error + 'static)| Failure::new("environment", chain(e));
             let token = identity_token
                 .or_else(|| std::env::var("SIGSTORE_ID_TOKEN").ok())
                 .filter(|t| !t.trim().is_empty());
@@ -528,8 +539,7 @@ fn sign(
         }
         let stamped = TimestampingSigner::new(inner.as_ref(), timestampers);
         check_writable(&signature)?;
-        let (bundle, manifest) =
-            sign_model_to(&model, &config, &stamped, &NoProgress, &signature)?;
+        let (bundle, manifest) = sign_model_to(&model, &config, &stamped, &NoProgress, &signature)?;
         write_atomic(&signature, bundle.to_json().as_bytes())?;
         Ok(manifest_json(&manifest).to_string())
     })
@@ -618,7 +628,13 @@ fn verifier(spec: VerifierSpec) -> Result<Box<dyn SignatureVerifier>, Failure> {
                 None if use_staging => TrustRoot::staging(),
                 None => TrustRoot::production(),
             }
-            .map_err(|e| failure(ErrorKind::Usage, "cannot load the Sigstore trust material", &e))?;
+            .map_err(|e| {
+                failure(
+                    ErrorKind::Usage,
+                    "cannot load the Sigstore trust material",
+                    &e,
+                )
+            })?;
             let policy = IdentityPolicy::new(Match::exact(identity), Match::exact(oidc_issuer));
             Box::new(SigstoreVerifier::new(trust, policy))
         }
@@ -676,9 +692,12 @@ fn verify(
             signature_path: Some(signature.clone()),
             ..ModelCheckOptions::default()
         };
-        check_options
-            .extra_ignore_paths
-            .extend(options.ignore_paths.iter().filter_map(|p| inside(&model, Path::new(p))));
+        check_options.extra_ignore_paths.extend(
+            options
+                .ignore_paths
+                .iter()
+                .filter_map(|p| inside(&model, Path::new(p))),
+        );
         let manifest = verified.value().manifest.clone();
         let result = verified.check_model(&model, &check_options, &NoProgress)?;
         Ok(json!({
@@ -720,6 +739,5 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(cli, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
-    let _ = Method::Files;
     Ok(())
 }
