@@ -119,9 +119,24 @@ class Config:
             ]
         return manifest._from_native(data)
 
-    def _check_algorithm(self, hashing_algorithm: str) -> None:
+    def _serialize(
+        self,
+        method: str,
+        hashing_algorithm: str,
+        shard_size: int | None,
+        max_workers: int | None,
+        allow_symlinks: bool,
+        ignore_paths: Iterable[PathLike],
+    ) -> Self:
         if hashing_algorithm not in _ALGORITHMS:
             raise errors.UsageError(f"Unsupported hashing method {hashing_algorithm}")
+        self._method = method
+        self._algorithm = hashing_algorithm
+        self._shard_size = shard_size
+        self._max_workers = max_workers
+        self._allow_symlinks = allow_symlinks
+        self._serializer_ignore_paths = frozenset(pathlib.Path(_fspath(p)) for p in ignore_paths)
+        return self
 
     def use_file_serialization(
         self,
@@ -144,15 +159,10 @@ class Config:
         Returns:
             This configuration.
         """
-        self._check_algorithm(hashing_algorithm)
         del chunk_size
-        self._method = "files"
-        self._algorithm = hashing_algorithm
-        self._shard_size = None
-        self._max_workers = max_workers
-        self._allow_symlinks = allow_symlinks
-        self._serializer_ignore_paths = frozenset(pathlib.Path(_fspath(p)) for p in ignore_paths)
-        return self
+        return self._serialize(
+            "files", hashing_algorithm, None, max_workers, allow_symlinks, ignore_paths
+        )
 
     def use_shard_serialization(
         self,
@@ -179,17 +189,12 @@ class Config:
         Returns:
             This configuration.
         """
-        self._check_algorithm(hashing_algorithm)
         del chunk_size
         if isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size <= 0:
             raise errors.UsageError(f"shard_size must be a positive integer, not {shard_size!r}")
-        self._method = "shards"
-        self._algorithm = hashing_algorithm
-        self._shard_size = shard_size
-        self._max_workers = max_workers
-        self._allow_symlinks = allow_symlinks
-        self._serializer_ignore_paths = frozenset(pathlib.Path(_fspath(p)) for p in ignore_paths)
-        return self
+        return self._serialize(
+            "shards", hashing_algorithm, shard_size, max_workers, allow_symlinks, ignore_paths
+        )
 
     def set_ignored_paths(
         self, *, paths: Iterable[PathLike], ignore_git_paths: bool = True

@@ -9,6 +9,7 @@
 //! Paths of the model and of the signature arrive as `os.PathLike` (bytes
 //! and non-UTF-8 names work); paths inside a specification are text.
 
+use model_signing::text::error_chain as chain;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Component, Path, PathBuf};
 
@@ -70,19 +71,6 @@ fn kind_name(kind: ErrorKind) -> &'static str {
         ErrorKind::Environment => "environment",
         _ => "error",
     }
-}
-
-/// The message of an error with every cause, as the command line prints
-/// them on one line.
-fn chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 fn failure<E: std::error::Error + 'static>(kind: ErrorKind, context: &str, err: &E) -> Failure {

@@ -3,6 +3,7 @@
 //! answer are the core crate's ([`TimestampRequest`]); this is the
 //! transport.
 
+use model_signing::text::error_chain;
 use std::time::Duration;
 
 use model_signing::timestamp::{TimestampRequest, Timestamper};
@@ -114,17 +115,6 @@ impl HttpTimestamper {
         }
         Ok(answer)
     }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 impl Timestamper for HttpTimestamper {

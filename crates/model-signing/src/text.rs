@@ -207,6 +207,19 @@ pub fn rfc3339(secs: i64) -> String {
     )
 }
 
+/// An error's message followed by those of its causes, joined by `: `, on
+/// one line (unescaped: escape it where it is printed).
+pub fn error_chain(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
