@@ -7,13 +7,14 @@ same names (``model_signing`` 1.1.1), so migrating is one changed import::
 
     from model_signing_rs import signing, verifying  # was: from model_signing
 
-The package's own API is one call each: :func:`sign`, :func:`verify` and
-:func:`digest`. Errors are the exceptions of :mod:`model_signing_rs.errors`; a failed
-verification is a ``ValueError``, as with the reference.
+The package's own API is one call each: :func:`sign`, :func:`verify`,
+:func:`digest` and :func:`inspect`. Errors are the exceptions of
+:mod:`model_signing_rs.errors`; a failed verification is a ``ValueError``,
+as with the reference.
 """
 
 from model_signing_rs import errors, hashing, manifest, signing, verifying
-from model_signing_rs._api import SignResult, Verification, digest, sign, verify
+from model_signing_rs._api import SignResult, Verification, digest, inspect, sign, verify
 from model_signing_rs._native import version as _native_version
 
 __version__: str = _native_version()
@@ -25,6 +26,7 @@ __all__ = [
     "digest",
     "errors",
     "hashing",
+    "inspect",
     "manifest",
     "sign",
     "signing",

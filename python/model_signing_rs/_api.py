@@ -18,10 +18,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import pathlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from model_signing_rs import _native, errors, hashing
+
+Progress = Callable[[int, int], object]
+"""Called as ``progress(done_bytes, total_bytes)`` about 20 times a second
+while a model is hashed, from the calling thread; an exception it raises
+stops hashing and is raised."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +103,7 @@ def sign(
     ignore_git_paths: bool = True,
     allow_symlinks: bool = False,
     tsa_urls: Iterable[str] = (),
+    progress: Progress | None = None,
 ) -> SignResult:
     """Signs a model and writes its signature.
 
@@ -123,6 +129,7 @@ def sign(
         ignore_git_paths: Leave out ``.git`` and the other git paths.
         allow_symlinks: Follow symbolic links.
         tsa_urls: RFC 3161 timestamp authorities (key, certificate, PKCS #11).
+        progress: Called with (bytes hashed, bytes in all) while hashing.
 
     Returns:
         The signature's path, digest and size.
@@ -167,6 +174,7 @@ def sign(
             json.dumps(spec),
             json.dumps(signer),
             [str(u) for u in tsa_urls],
+            progress=progress,
         )
     )
     return SignResult(
@@ -189,6 +197,7 @@ def verify(
     tsa_certificate_chain: Iterable[hashing.PathLike] = (),
     ignore_paths: Iterable[hashing.PathLike] = (),
     ignore_unsigned_files: bool = False,
+    progress: Progress | None = None,
 ) -> Verification:
     """Verifies a model's signature, its signer, then its files, hashed as
     the signature says they were signed.
@@ -208,6 +217,7 @@ def verify(
         tsa_certificate_chain: Timestamp authorities to trust (PEM files).
         ignore_paths: More paths inside the model to leave out.
         ignore_unsigned_files: Check only the files the signature lists.
+        progress: Called with (bytes hashed, bytes in all) while hashing.
 
     Returns:
         Who signed and what was checked.
@@ -255,6 +265,7 @@ def verify(
             hashing._fspath(signature),
             json.dumps(verifier),
             json.dumps(options),
+            progress=progress,
         )
     )
     return Verification(
@@ -275,9 +286,26 @@ def digest(
     ignore_paths: Iterable[hashing.PathLike] = (),
     ignore_git_paths: bool = True,
     allow_symlinks: bool = False,
+    progress: Progress | None = None,
 ) -> str:
     """The digest a signature of the model would carry: ``sha256:<hex>``
     over the resource digests (what ``model-signing digest`` prints)."""
     spec = _hashing_spec(hash, shard_size, ignore_paths, allow_symlinks, ignore_git_paths)
-    data = json.loads(errors._call(_native.hash, hashing._fspath(model), json.dumps(spec)))
+    data = json.loads(
+        errors._call(_native.hash, hashing._fspath(model), json.dumps(spec), progress=progress)
+    )
     return f"sha256:{data['root_digest']}"
+
+
+def inspect(signature: hashing.PathLike = "model.sig") -> dict[str, Any]:
+    """What a signature says, without verifying anything: its method,
+    signer material, model name, digest, hashing and resources, as
+    ``model-signing inspect --json`` prints it (``"verified": false``).
+
+    Raises:
+        MalformedInputError: The file is not a signature.
+    """
+    result: dict[str, Any] = json.loads(
+        errors._call(_native.inspect, hashing._fspath(signature))
+    )
+    return result

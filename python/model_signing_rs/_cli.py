@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 from model_signing_rs import _native
@@ -12,6 +13,8 @@ def main() -> None:
     """Runs ``model-signing`` with this process's arguments and exits with
     its exit code."""
     args = ["model-signing", *(os.fsdecode(a) for a in sys.argv[1:])]
+    # Ctrl-C stops the command at once, as it stops the native binary.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
     try:
         code = _native.cli(args)
     except _native.NativeError as e:

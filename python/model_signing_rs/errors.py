@@ -94,10 +94,10 @@ def _convert(error: _native.NativeError) -> ModelSigningError:
 _T = TypeVar("_T")
 
 
-def _call(function: Callable[..., _T], *args: Any) -> _T:
+def _call(function: Callable[..., _T], *args: Any, **kwargs: Any) -> _T:
     """Calls a native function, raising this module's exceptions."""
     try:
-        return function(*args)
+        return function(*args, **kwargs)
     except _native.NativeError as e:
         raise _convert(e) from None
 

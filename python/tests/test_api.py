@@ -85,3 +85,20 @@ def test_unsigned_files_are_reported(tmp_path: pathlib.Path, model: pathlib.Path
     assert result.unsigned_ignored == ["later.txt"]
     result = ms.verify(model, tmp_path / "model.sig", key=public, ignore_paths=["later.txt"])
     assert result.resources == 5
+
+
+def test_inspect_shows_what_a_signature_says(tmp_path: pathlib.Path, model: pathlib.Path) -> None:
+    private, _ = write_key(tmp_path, "p256")
+    signed = ms.sign(model, tmp_path / "model.sig", key=private, shard_size=1000)
+    doc = ms.inspect(tmp_path / "model.sig")
+    assert doc["verified"] is False
+    assert doc["method"] == "key"
+    assert doc["model_name"] == "model"
+    assert doc["digest"] == signed.digest
+    assert doc["hashing"]["method"] == "shards"
+    assert doc["resource_count"] == len(doc["resources"])
+    (tmp_path / "junk.sig").write_text("not json")
+    with pytest.raises(errors.MalformedInputError):
+        ms.inspect(tmp_path / "junk.sig")
+    with pytest.raises(errors.EnvironmentFailure):
+        ms.inspect(tmp_path / "missing.sig")

@@ -468,4 +468,50 @@ mod tests {
             [(1, 0), (1, 1), (1, 2), (3, 0), (2, 0), (0, 0), (4, 0)]
         );
     }
+
+    /// Stops after `after` bytes: every thread sees it after its next read.
+    struct CancelAfter {
+        after: u64,
+        seen: std::sync::atomic::AtomicU64,
+    }
+
+    impl Progress for CancelAfter {
+        fn advance(&self, bytes: u64) {
+            self.seen
+                .fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+        }
+        fn cancelled(&self) -> bool {
+            self.seen.load(std::sync::atomic::Ordering::Relaxed) >= self.after
+        }
+    }
+
+    #[test]
+    fn cancelling_stops_hashing_after_the_next_read() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for i in 0..4 {
+            fs::write(dir.path().join(format!("w{i}")), data(6 << 20, i)).expect("write");
+        }
+        for algorithm in [HashAlgorithm::Sha256, HashAlgorithm::Blake3] {
+            let config = HashConfig::new()
+                .algorithm(algorithm)
+                .threads(2)
+                .expect("threads");
+            let progress = CancelAfter {
+                after: 1,
+                seen: 0.into(),
+            };
+            let err = hash_model(dir.path(), &config, &progress).expect_err("cancelled");
+            assert!(matches!(err, HashError::Cancelled), "{err:?}");
+            assert_eq!(err.kind(), crate::ErrorKind::Environment);
+            // Two threads, one read each at most (plus BLAKE3's subtree reads).
+            let read = progress.seen.load(std::sync::atomic::Ordering::Relaxed);
+            assert!(
+                read < 24 << 20,
+                "{algorithm:?}: read {read} of {} bytes",
+                24 << 20
+            );
+            // Not cancelled: the same model hashes.
+            hash_model(dir.path(), &config, &NoProgress).expect("hashes");
+        }
+    }
 }

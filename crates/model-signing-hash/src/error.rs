@@ -94,6 +94,9 @@ pub enum HashError {
     #[error("the model has more than {limit} {what}; refusing to continue{}",
         if *what == "shards" { " (use a larger shard size)" } else { "" })]
     TooMany { what: &'static str, limit: usize },
+    /// The caller cancelled hashing ([`Progress::cancelled`](crate::Progress::cancelled)).
+    #[error("hashing was cancelled")]
+    Cancelled,
     /// A worker thread pool could not be built.
     #[error("cannot start {threads} hashing threads")]
     ThreadPool {
@@ -114,7 +117,8 @@ impl HashError {
             HashError::Config(_) => ErrorKind::Usage,
             HashError::Io { .. }
             | HashError::ModelNotFound { .. }
-            | HashError::ThreadPool { .. } => ErrorKind::Environment,
+            | HashError::ThreadPool { .. }
+            | HashError::Cancelled => ErrorKind::Environment,
             _ => ErrorKind::Rejected,
         }
     }

@@ -15,6 +15,12 @@ pub trait Progress: Sync {
     fn item_done(&self) {}
     /// Hashing ended (successfully or not).
     fn finish(&self) {}
+    /// Whether to stop: asked after every read (at most a few MiB per
+    /// thread), so hashing ends soon after this turns true, with
+    /// [`HashError::Cancelled`](crate::HashError::Cancelled).
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// A [`Progress`] that ignores every report.

@@ -177,6 +177,9 @@ pub(crate) fn read_range(
             sink(&slice[..want]);
             progress.advance(want as u64);
         }
+        if progress.cancelled() {
+            return Err(HashError::Cancelled);
+        }
         pos += want as u64;
         if pos >= end {
             break;

@@ -12,9 +12,12 @@
 use model_signing::text::error_chain as chain;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Component, Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use model_signing::hashing::{
-    HashAlgorithm, HashConfig, HashError, NoProgress, RelPath, DEFAULT_SHARD_SIZE,
+    HashAlgorithm, HashConfig, HashError, Progress, RelPath, DEFAULT_SHARD_SIZE,
 };
 use model_signing::keys::{is_encrypted_pem, PrivateKey, PublicKey};
 use model_signing::sign::{
@@ -110,10 +113,97 @@ impl From<VerifyError> for Failure {
     }
 }
 
-/// Runs `f` without the GIL, turning failures and panics into
-/// `NativeError`.
-fn run<T: Send>(py: Python<'_>, f: impl FnOnce() -> Result<T, Failure> + Send) -> PyResult<T> {
-    let outcome = py.allow_threads(|| catch_unwind(AssertUnwindSafe(f)));
+/// What a running call shares with the Python thread that waits for it:
+/// the progress it reports and whether to stop.
+struct Control {
+    done: AtomicU64,
+    total: AtomicU64,
+    cancel: AtomicBool,
+}
+
+impl Control {
+    fn new() -> Self {
+        Control {
+            done: AtomicU64::new(0),
+            total: AtomicU64::new(0),
+            cancel: AtomicBool::new(false),
+        }
+    }
+}
+
+impl Progress for Control {
+    fn start(&self, total_bytes: u64, _total_items: usize) {
+        self.total.fetch_add(total_bytes, Ordering::Relaxed);
+    }
+
+    fn advance(&self, bytes: u64) {
+        self.done.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    fn cancelled(&self) -> bool {
+        self.cancel.load(Ordering::Relaxed)
+    }
+}
+
+/// How often the waiting Python thread looks at signals (Ctrl-C) and
+/// reports progress.
+const POLL: Duration = Duration::from_millis(50);
+
+/// Runs `f` on a thread of its own while this thread, the GIL released
+/// between looks, checks for signals (a KeyboardInterrupt cancels `f`,
+/// which stops hashing after its next read, and is raised) and calls
+/// `progress(done_bytes, total_bytes)` when it changed (an exception it
+/// raises cancels too). Failures and panics of `f` become `NativeError`.
+fn run<T: Send>(
+    py: Python<'_>,
+    progress: Option<&Bound<'_, PyAny>>,
+    f: impl FnOnce(&Control) -> Result<T, Failure> + Send,
+) -> PyResult<T> {
+    let control = Control::new();
+    let mut interrupt: Option<PyErr> = None;
+    let outcome = std::thread::scope(|scope| {
+        let (tx, rx) = mpsc::channel();
+        let control = &control;
+        scope.spawn(move || {
+            let _ = tx.send(catch_unwind(AssertUnwindSafe(|| f(control))));
+        });
+        // Shared with the GIL-free wait (a receiver alone is not Sync).
+        let rx = std::sync::Mutex::new(rx);
+        let mut reported = (u64::MAX, u64::MAX);
+        loop {
+            let received = py.allow_threads(|| {
+                rx.lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .recv_timeout(POLL)
+            });
+            let now = (
+                control.done.load(Ordering::Relaxed),
+                control.total.load(Ordering::Relaxed),
+            );
+            if let (Some(callback), None) = (progress, &interrupt) {
+                if now != reported {
+                    reported = now;
+                    if let Err(e) = callback.call1(now) {
+                        control.cancel.store(true, Ordering::Relaxed);
+                        interrupt = Some(e);
+                    }
+                }
+            }
+            match received {
+                Ok(outcome) => return outcome,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    return Ok(Err(Failure::new("internal", "the worker thread vanished")));
+                }
+            }
+            if interrupt.is_none() {
+                if let Err(e) = py.check_signals() {
+                    control.cancel.store(true, Ordering::Relaxed);
+                    interrupt = Some(e);
+                }
+            }
+        }
+    });
     let failure = match outcome {
         Ok(Ok(value)) => return Ok(value),
         Ok(Err(failure)) => failure,
@@ -126,6 +216,11 @@ fn run<T: Send>(py: Python<'_>, f: impl FnOnce() -> Result<T, Failure> + Send) -
             Failure::new("internal", format!("internal error: {what}"))
         }
     };
+    // A KeyboardInterrupt (or the callback's exception) that stopped the
+    // call is what Python sees, not the cancellation it caused.
+    if let Some(e) = interrupt {
+        return Err(e);
+    }
     let message = model_signing::text::escape(&failure.message).into_owned();
     Err(NativeError::new_err((
         failure.kind,
@@ -312,11 +407,17 @@ fn hex_digest(bytes: &[u8]) -> String {
 
 /// Hashes the model at `model` as `spec` says; returns the manifest.
 #[pyfunction]
-fn hash(py: Python<'_>, model: PathBuf, spec: &str) -> PyResult<String> {
-    run(py, || {
+#[pyo3(signature = (model, spec, progress = None))]
+fn hash(
+    py: Python<'_>,
+    model: PathBuf,
+    spec: &str,
+    progress: Option<&Bound<'_, PyAny>>,
+) -> PyResult<String> {
+    run(py, progress, |control| {
         let spec: HashingSpec = parse(spec, "hashing configuration")?;
         let config = hash_config(&spec, &model)?;
-        let manifest = Manifest::hash(&model, &config, &NoProgress)?;
+        let manifest = Manifest::hash(&model, &config, control)?;
         Ok(manifest_json(&manifest).to_string())
     })
 }
@@ -492,7 +593,7 @@ fn signer(spec: SignerSpec) -> Result<Box<dyn BundleSigner>, Failure> {
 /// `hashing` is a [`HashingSpec`], `signer` a [`SignerSpec`]; `tsa_urls`
 /// add RFC 3161 timestamps. Returns the signed manifest.
 #[pyfunction]
-#[pyo3(signature = (model, signature, hashing, signer, tsa_urls = Vec::new()))]
+#[pyo3(signature = (model, signature, hashing, signer, tsa_urls = Vec::new(), progress = None))]
 fn sign(
     py: Python<'_>,
     model: PathBuf,
@@ -500,8 +601,9 @@ fn sign(
     hashing: &str,
     signer: &str,
     tsa_urls: Vec<String>,
+    progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<String> {
-    run(py, || {
+    run(py, progress, |control| {
         let hashing: HashingSpec = parse(hashing, "hashing configuration")?;
         let spec: SignerSpec = parse(signer, "signing configuration")?;
         let mut config = hash_config(&hashing, &model)?;
@@ -527,7 +629,7 @@ fn sign(
         }
         let stamped = TimestampingSigner::new(inner.as_ref(), timestampers);
         check_writable(&signature)?;
-        let (bundle, manifest) = sign_model_to(&model, &config, &stamped, &NoProgress, &signature)?;
+        let (bundle, manifest) = sign_model_to(&model, &config, &stamped, control, &signature)?;
         write_atomic(&signature, bundle.to_json().as_bytes())?;
         Ok(manifest_json(&manifest).to_string())
     })
@@ -653,14 +755,16 @@ fn signer_json(signer: &Signer) -> Value {
 /// against it, with the hashing the signature records. `verifier` is a
 /// [`VerifierSpec`], `options` [`VerifyOptions`].
 #[pyfunction]
+#[pyo3(signature = (model, signature, verifier, options, progress = None))]
 fn verify(
     py: Python<'_>,
     model: PathBuf,
     signature: PathBuf,
     verifier: &str,
     options: &str,
+    progress: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<String> {
-    run(py, || {
+    run(py, progress, |control| {
         let spec: VerifierSpec = parse(verifier, "verification configuration")?;
         let options: VerifyOptions = parse(options, "verification options")?;
         let verifier = self::verifier(spec)?;
@@ -687,7 +791,7 @@ fn verify(
                 .filter_map(|p| inside(&model, Path::new(p))),
         );
         let manifest = verified.value().manifest.clone();
-        let result = verified.check_model(&model, &check_options, &NoProgress)?;
+        let result = verified.check_model(&model, &check_options, control)?;
         Ok(json!({
             "signer": signer_json(&check.signer),
             "signed_at": check.signed_at,
@@ -705,11 +809,68 @@ fn verify(
 /// exit code.
 #[pyfunction]
 fn cli(py: Python<'_>, args: Vec<String>) -> PyResult<u8> {
-    run(py, || {
+    run(py, None, |_| {
         Ok(model_signing_cli::run(
             args,
             model_signing_cli::Io::process(),
         ))
+    })
+}
+
+/// A buffer the command line writes into, read back after it ran.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(data);
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+}
+
+/// What the signature at `signature` says, unverified: the JSON of
+/// `model-signing inspect --json` (docs/json.md).
+#[pyfunction]
+fn inspect(py: Python<'_>, signature: PathBuf) -> PyResult<String> {
+    run(py, None, |_| {
+        let (out, err) = (Captured::default(), Captured::default());
+        let io = model_signing_cli::Io::streams(Box::new(out.clone()), Box::new(err.clone()));
+        let args = [
+            "model-signing".into(),
+            "inspect".into(),
+            "--json".into(),
+            signature.into_os_string(),
+        ];
+        let code = model_signing_cli::run(args, io);
+        let text = out.text();
+        if code == 0 {
+            return Ok(text);
+        }
+        // The error object the command prints, else its stderr.
+        let doc: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let message = doc["error"]["message"]
+            .as_str()
+            .map(str::to_owned)
+            .unwrap_or_else(|| err.text().trim().to_owned());
+        let kind = match code {
+            2 => "usage",
+            1 => "malformed",
+            _ => "environment",
+        };
+        Err(Failure::new(kind, message))
     })
 }
 
@@ -726,6 +887,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(sign, m)?)?;
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(cli, m)?)?;
+    m.add_function(wrap_pyfunction!(inspect, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     Ok(())
 }
