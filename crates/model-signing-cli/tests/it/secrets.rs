@@ -275,20 +275,30 @@ fn planted_passwords_and_key_bytes_never_appear_in_any_output() {
         ("public-label.pem", with_body("PUBLIC KEY", &body)),
         ("certificate-label.pem", with_body("CERTIFICATE", &body)),
     ];
-    // The encrypted key with its ciphertext changed: the right password
-    // no longer opens it.
+    // The encrypted key with its ciphertext changed from the middle to the
+    // end, the last block (the padding) included: the right password no
+    // longer opens it. (Changing one middle block only can leave a key that
+    // still parses, a different one, and signs.)
     let enc_pem = std::fs::read_to_string(&f.encrypted).expect("read");
     let mut enc_lines: Vec<String> = enc_pem.lines().map(str::to_owned).collect();
-    let mid = enc_lines.len() / 2;
-    let flipped: String = enc_lines[mid]
-        .chars()
-        .map(|c| if c == 'A' { 'B' } else { c })
-        .collect();
-    enc_lines[mid] = if flipped == enc_lines[mid] {
-        enc_lines[mid].replacen(|c: char| c.is_ascii_alphabetic(), "Q", 1)
-    } else {
-        flipped
-    };
+    let (mid, last_body) = (enc_lines.len() / 2, enc_lines.len() - 2);
+    for line in &mut enc_lines[mid..=last_body] {
+        let flipped: String = line
+            .chars()
+            .map(|c| match c {
+                'A' => 'B',
+                'B' => 'A',
+                'g' => 'h',
+                'h' => 'g',
+                other => other,
+            })
+            .collect();
+        *line = if flipped == *line {
+            line.replacen(|c: char| c.is_ascii_alphabetic(), "Q", 1)
+        } else {
+            flipped
+        };
+    }
     let tampered_enc = f.file("tampered-encrypted.pem", &(enc_lines.join("\n") + "\n"));
 
     let mut cases = vec![
