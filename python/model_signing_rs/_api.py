@@ -69,21 +69,18 @@ def _hashing_spec(
     hash: str, shard_size: int | None, ignore_paths: Iterable[hashing.PathLike],
     allow_symlinks: bool, ignore_git_paths: bool,
 ) -> dict[str, Any]:
-    if hash not in ("sha256", "blake2", "blake2b", "blake3"):
-        raise errors.UsageError(f"Unsupported hashing method {hash}")
-    if shard_size is not None and (
-        isinstance(shard_size, bool) or not isinstance(shard_size, int) or shard_size <= 0
-    ):
-        raise errors.UsageError(f"shard_size must be a positive integer, not {shard_size!r}")
-    return {
-        "method": "files" if shard_size is None else "shards",
-        "algorithm": hash,
-        "shard_size": shard_size,
-        "ignore_paths": [hashing._fspath(p) for p in ignore_paths],
-        "ignore_git_paths": ignore_git_paths,
-        "allow_symlinks": allow_symlinks,
-        "threads": None,
-    }
+    """The native hashing specification of these arguments, checked by
+    :class:`hashing.Config` (``blake2b`` is another name of ``blake2``)."""
+    algorithm: Any = "blake2" if hash == "blake2b" else hash
+    config = hashing.Config()
+    if shard_size is None:
+        config.use_file_serialization(hashing_algorithm=algorithm, allow_symlinks=allow_symlinks)
+    else:
+        config.use_shard_serialization(
+            hashing_algorithm=algorithm, shard_size=shard_size, allow_symlinks=allow_symlinks
+        )
+    config.set_ignored_paths(paths=ignore_paths, ignore_git_paths=ignore_git_paths)
+    return config._spec()
 
 
 def sign(

@@ -73,7 +73,7 @@ class Config:
         self.use_file_serialization()
         self._allow_symlinks = False
 
-    def _spec(self, model_path: pathlib.Path) -> dict[str, Any]:
+    def _spec(self) -> dict[str, Any]:
         ignore = [str(p) for p in self._ignored_paths | self._serializer_ignore_paths]
         return {
             "method": self._method,
@@ -102,7 +102,7 @@ class Config:
             The manifest of the model.
         """
         path = pathlib.Path(_fspath(model_path))
-        spec = json.dumps(self._spec(path))
+        spec = json.dumps(self._spec())
         data = json.loads(errors._call(_native.hash, str(path), spec))
         if files_to_hash is not None:
             root = path if path.is_dir() else path.parent

@@ -63,7 +63,7 @@ class Config:
             self.use_sigstore_signer()
         model = hashing._fspath(model_path)
         signature = hashing._fspath(signature_path)
-        spec = self._hashing_config._spec(pathlib.Path(model))
+        spec = self._hashing_config._spec()
         errors._call(
             _native.sign,
             model,

@@ -790,7 +790,6 @@ fn verify(
                 .iter()
                 .filter_map(|p| inside(&model, Path::new(p))),
         );
-        let manifest = verified.value().manifest.clone();
         let result = verified.check_model(&model, &check_options, control)?;
         Ok(json!({
             "signer": signer_json(&check.signer),
@@ -798,7 +797,7 @@ fn verify(
             "warnings": check.warnings,
             "resources": result.resources_checked,
             "unsigned_ignored": result.unsigned_ignored,
-            "manifest": manifest_json(&manifest),
+            "manifest": manifest_json(&result.manifest.value().manifest),
         })
         .to_string())
     })
