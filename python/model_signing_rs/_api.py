@@ -111,7 +111,8 @@ def sign(
     instance or ``trust_config``.
 
     Args:
-        model: The model (a directory or one file).
+        model: The model: a directory, one file, or ``hf://ORG/NAME[@REVISION]``
+            (a model in the local Hugging Face cache).
         signature: Where to write the signature (default ``model.sig``).
         key: A private key file (PEM).
         password: The key's password, when it is encrypted.
@@ -204,7 +205,8 @@ def verify(
     production or ``trust_config``).
 
     Args:
-        model: The model (a directory or one file).
+        model: The model: a directory, one file, or ``hf://ORG/NAME[@REVISION]``
+            (a model in the local Hugging Face cache).
         signature: The signature file (default ``model.sig``).
         key: The signer's public key file (PEM).
         certificate_chain: The certificates to trust.
@@ -286,7 +288,9 @@ def digest(
     progress: Progress | None = None,
 ) -> str:
     """The digest a signature of the model would carry: ``sha256:<hex>``
-    over the resource digests (what ``model-signing digest`` prints)."""
+    over the resource digests (what ``model-signing digest`` prints). The
+    model is a directory, one file, or ``hf://ORG/NAME[@REVISION]``; the other
+    arguments are those of :func:`sign`."""
     spec = _hashing_spec(hash, shard_size, ignore_paths, allow_symlinks, ignore_git_paths)
     data = json.loads(
         errors._call(_native.hash, hashing._fspath(model), json.dumps(spec), progress=progress)

@@ -94,16 +94,19 @@ class Config:
         """Hashes a model with this configuration.
 
         Args:
-            model_path: The path to the model (a directory or one file).
+            model_path: The path to the model (a directory or one file), or
+              ``hf://ORG/NAME[@REVISION]``: a model in the local Hugging Face
+              cache.
             files_to_hash: When given, only these files (paths inside the
               model) are kept in the manifest.
 
         Returns:
             The manifest of the model.
         """
-        path = pathlib.Path(_fspath(model_path))
+        text = _fspath(model_path)
+        path = pathlib.Path(text)
         spec = json.dumps(self._spec())
-        data = json.loads(errors._call(_native.hash, str(path), spec))
+        data = json.loads(errors._call(_native.hash, text, spec))
         if files_to_hash is not None:
             root = path if path.is_dir() else path.parent
             wanted = set()

@@ -112,7 +112,13 @@ class SerializationType:
 
 
 class Manifest:
-    """The manifest of a model."""
+    """The manifest of a model.
+
+    A manifest made by hashing keeps the resources as the native module
+    returned them and builds the item objects only when they are asked for
+    (comparing two such manifests needs none), so a model of many small
+    files costs no more in Python than its list of names and digests.
+    """
 
     def __init__(
         self,
@@ -121,12 +127,24 @@ class Manifest:
         serialization_type: SerializationType,
     ) -> None:
         self._name = model_name
-        self._item_to_digest = {item.key: item.digest for item in items}
+        self._items: dict[_ManifestKey, Digest] | None = {
+            item.key: item.digest for item in items
+        }
+        self._resources: dict[str, tuple[str, str]] | None = None
+        self._shards = False
         self._serialization_type = serialization_type
+
+    @property
+    def _item_to_digest(self) -> dict[_ManifestKey, Digest]:
+        if self._items is None:
+            self._items = _items_of(self._resources or {}, self._shards)
+        return self._items
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Manifest):
             return NotImplemented
+        if self._resources is not None and other._resources is not None:
+            return self._resources == other._resources
         return self._item_to_digest == other._item_to_digest
 
     __hash__ = None  # type: ignore[assignment]
@@ -148,23 +166,24 @@ class Manifest:
         return self._serialization_type.serialization_parameters
 
 
-def _from_native(data: dict[str, Any]) -> Manifest:
-    """A manifest from the native module's JSON form."""
-    serialization = SerializationType(data["serialization"])
-    shards = data["serialization"].get("method") == "shards"
-    items: list[ManifestItem] = []
-    for r in data["resources"]:
-        digest = Digest(r["algorithm"], bytes.fromhex(r["digest"]))
+def _items_of(resources: dict[str, tuple[str, str]], shards: bool) -> dict[_ManifestKey, Digest]:
+    items: dict[_ManifestKey, Digest] = {}
+    for name, (algorithm, digest_hex) in resources.items():
+        digest = Digest(algorithm, bytes.fromhex(digest_hex))
         if shards:
-            path, start, end = r["name"].rsplit(":", 2)
-            items.append(
-                ShardedFileManifestItem(
-                    path=pathlib.PurePosixPath(path),
-                    start=int(start),
-                    end=int(end),
-                    digest=digest,
-                )
-            )
+            path, start, end = name.rsplit(":", 2)
+            key = _ManifestKey(pathlib.PurePosixPath(path), int(start), int(end))
         else:
-            items.append(FileManifestItem(path=pathlib.PurePosixPath(r["name"]), digest=digest))
-    return Manifest(data["model_name"], items, serialization)
+            key = _ManifestKey(pathlib.PurePosixPath(name))
+        items[key] = digest
+    return items
+
+
+def _from_native(data: dict[str, Any]) -> Manifest:
+    """A manifest from the native module's JSON form; its items are built
+    when first asked for."""
+    manifest = Manifest(data["model_name"], (), SerializationType(data["serialization"]))
+    manifest._items = None
+    manifest._resources = {r["name"]: (r["algorithm"], r["digest"]) for r in data["resources"]}
+    manifest._shards = data["serialization"].get("method") == "shards"
+    return manifest

@@ -70,9 +70,11 @@ def _name(cn: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
 
 
-def write_pki(directory: pathlib.Path) -> dict[str, pathlib.Path]:
+def write_pki(directory: pathlib.Path, subject_key: Any = None) -> dict[str, pathlib.Path]:
     """A root CA, an intermediate CA and a code-signing leaf with its key:
-    files `root`, `intermediate`, `leaf`, `key`."""
+    files `root`, `intermediate`, `leaf`, `key`. With `subject_key` (a
+    public key held elsewhere, on a token say) the leaf is issued for it
+    and `key` is a key of no use."""
     now = datetime.datetime.now(datetime.timezone.utc)
     start, end = now - datetime.timedelta(days=1), now + datetime.timedelta(days=365)
 
@@ -118,7 +120,8 @@ def write_pki(directory: pathlib.Path) -> dict[str, pathlib.Path]:
     leaf_key = ec.generate_private_key(ec.SECP256R1())
     root = build("Test Root", "Test Root", root_key.public_key(), root_key, True)
     inter = build("Test Intermediate", "Test Root", inter_key.public_key(), root_key, True)
-    leaf = build("Test Signer", "Test Intermediate", leaf_key.public_key(), inter_key, False)
+    subject = leaf_key.public_key() if subject_key is None else subject_key
+    leaf = build("Test Signer", "Test Intermediate", subject, inter_key, False)
     files = {
         "root": directory / "root.pem",
         "intermediate": directory / "intermediate.pem",

@@ -17,6 +17,27 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// Why a model reference could not be resolved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ModelReferenceError {
+    /// Whether the reference itself is malformed (a usage error), rather
+    /// than naming something the cache does not have.
+    pub usage: bool,
+    /// What is wrong, with its causes.
+    pub message: String,
+}
+
+/// Resolves a model argument as the commands do: `hf://ORG/NAME[@REVISION]`
+/// names the snapshot directory of that revision in the local Hugging Face
+/// cache (`HF_HUB_CACHE`, `HF_HOME`, ...; offline, nothing is downloaded);
+/// any other path is itself.
+pub fn resolve_model(model: &std::path::Path) -> Result<std::path::PathBuf, ModelReferenceError> {
+    hf::resolve_model(model).map_err(|e| ModelReferenceError {
+        usage: e.is::<exit::UsageError>(),
+        message: format!("{e:#}"),
+    })
+}
+
 /// The output streams of one run, and whether each is a terminal (a
 /// progress bar, colour and interactive prompts need one).
 pub struct Io {

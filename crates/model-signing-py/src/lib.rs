@@ -32,7 +32,7 @@ use model_signing::verify::{
 use model_signing::x509::Certificate;
 use model_signing::{ErrorKind, Manifest};
 use pyo3::prelude::*;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 pyo3::create_exception!(
@@ -390,19 +390,40 @@ fn hash_config(spec: &HashingSpec, model: &Path) -> Result<HashConfig, Failure> 
     Ok(config.ignore_rel_paths(ignores))
 }
 
-fn manifest_json(manifest: &Manifest) -> Value {
-    json!({
-        "model_name": manifest.model_name,
-        "serialization": manifest.serialization,
-        "root_digest": manifest.root_digest_hex(),
-        "resources": manifest.resources.iter().map(|r| json!({
-            "name": r.name, "algorithm": r.algorithm, "digest": hex_digest(&r.digest),
-        })).collect::<Vec<_>>(),
-    })
+/// A manifest as the Python package reads it (`manifest._from_native`):
+/// the manifest's own serialization plus the root digest.
+#[derive(Serialize)]
+struct ManifestOut<'a> {
+    model_name: &'a str,
+    serialization: &'a model_signing::manifest::Serialization,
+    root_digest: String,
+    resources: &'a [model_signing::manifest::Resource],
 }
 
-fn hex_digest(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+fn manifest_out(manifest: &Manifest) -> ManifestOut<'_> {
+    ManifestOut {
+        model_name: &manifest.model_name,
+        serialization: &manifest.serialization,
+        root_digest: manifest.root_digest_hex(),
+        resources: &manifest.resources,
+    }
+}
+
+/// The manifest in the JSON form of [`ManifestOut`].
+fn manifest_json(manifest: &Manifest) -> Result<String, Failure> {
+    serde_json::to_string(&manifest_out(manifest))
+        .map_err(|e| Failure::new("internal", format!("cannot serialize the manifest: {e}")))
+}
+
+/// `model`, or the Hugging Face cache snapshot an `hf://ORG/NAME[@REV]`
+/// names.
+fn resolve_model(model: &Path) -> Result<PathBuf, Failure> {
+    model_signing_cli::resolve_model(model).map_err(|e| {
+        Failure::new(
+            if e.usage { "usage" } else { "environment" },
+            e.message,
+        )
+    })
 }
 
 /// Hashes the model at `model` as `spec` says; returns the manifest.
@@ -416,9 +437,10 @@ fn hash(
 ) -> PyResult<String> {
     run(py, progress, |control| {
         let spec: HashingSpec = parse(spec, "hashing configuration")?;
+        let model = resolve_model(&model)?;
         let config = hash_config(&spec, &model)?;
         let manifest = Manifest::hash(&model, &config, control)?;
-        Ok(manifest_json(&manifest).to_string())
+        manifest_json(&manifest)
     })
 }
 
@@ -606,6 +628,7 @@ fn sign(
     run(py, progress, |control| {
         let hashing: HashingSpec = parse(hashing, "hashing configuration")?;
         let spec: SignerSpec = parse(signer, "signing configuration")?;
+        let model = resolve_model(&model)?;
         let mut config = hash_config(&hashing, &model)?;
         // The signature file is not part of the model it signs.
         if let (Ok(root), Some(parent)) = (model.canonicalize(), signature.parent()) {
@@ -631,7 +654,7 @@ fn sign(
         check_writable(&signature)?;
         let (bundle, manifest) = sign_model_to(&model, &config, &stamped, control, &signature)?;
         write_atomic(&signature, bundle.to_json().as_bytes())?;
-        Ok(manifest_json(&manifest).to_string())
+        manifest_json(&manifest)
     })
 }
 
@@ -767,6 +790,7 @@ fn verify(
     run(py, progress, |control| {
         let spec: VerifierSpec = parse(verifier, "verification configuration")?;
         let options: VerifyOptions = parse(options, "verification options")?;
+        let model = resolve_model(&model)?;
         let verifier = self::verifier(spec)?;
         let bundle = model_signing::bundle::Bundle::read(&signature).map_err(|e| {
             let kind = e.kind();
@@ -797,7 +821,7 @@ fn verify(
             "warnings": check.warnings,
             "resources": result.resources_checked,
             "unsigned_ignored": result.unsigned_ignored,
-            "manifest": manifest_json(&result.manifest.value().manifest),
+            "manifest": manifest_out(&result.manifest.value().manifest),
         })
         .to_string())
     })
