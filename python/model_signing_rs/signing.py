@@ -107,26 +107,38 @@ class Config:
         """Signs with Sigstore: a short-lived certificate for an identity
         token, logged in the transparency log.
 
+        The token is ``identity_token``, else ``SIGSTORE_ID_TOKEN``, else the
+        CI environment's (with ``use_ambient_credentials``), else an
+        interactive login with the instance's identity provider: a browser
+        opens (``webbrowser``) and returns the code to a listener on
+        127.0.0.1, or, with ``force_oob`` or no browser, the login URL is
+        printed to ``sys.stderr`` and the code read with ``input()``. The
+        login runs when the model is hashed, before the signature is made.
+
         Args:
-            oidc_issuer: Not used (the instance's configuration names it).
+            oidc_issuer: The identity provider of the login (default: the
+              instance's).
             use_ambient_credentials: Take the token from the CI environment.
             use_staging: Sign with Sigstore's staging instance.
-            force_oob: Not used (no interactive login from Python yet).
+            force_oob: Log in out of band, without a browser.
             identity_token: The OIDC identity token.
-            client_id: Not used (no interactive login from Python yet).
-            client_secret: Not used (no interactive login from Python yet).
+            client_id: The OAuth client of the login (default ``sigstore``).
+            client_secret: Its secret, for a provider whose client has one.
             trust_config: A ClientTrustConfig file of another instance.
 
         Returns:
             This configuration.
         """
-        del oidc_issuer, force_oob, client_id, client_secret
         self._signer = {
             "kind": "sigstore",
             "identity_token": identity_token,
             "use_staging": use_staging,
             "trust_config": None if trust_config is None else hashing._fspath(trust_config),
             "use_ambient_credentials": use_ambient_credentials,
+            "oidc_issuer": oidc_issuer,
+            "force_oob": force_oob,
+            "client_id": client_id,
+            "client_secret": client_secret,
         }
         return self
 

@@ -82,7 +82,7 @@ def test_unknown_and_malformed_names(
     error: type[Exception],
     message: str,
 ) -> None:
-    private, public = write_key(tmp_path, "p256")
+    private, _ = write_key(tmp_path, "p256")
     with pytest.raises(error, match=message.replace(".", r"\.")):
         ms.digest(name)
     with pytest.raises(error, match=message.replace(".", r"\.")):

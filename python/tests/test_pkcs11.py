@@ -13,8 +13,8 @@ from collections.abc import Iterator
 
 import model_signing_rs as ms
 import pytest
-from cryptography.hazmat.primitives import serialization
 from conftest import PACKAGES, write_key, write_pki
+from cryptography.hazmat.primitives import serialization
 from model_signing_rs import errors
 
 MODULES = [

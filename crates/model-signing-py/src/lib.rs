@@ -475,7 +475,71 @@ enum SignerSpec {
         use_staging: bool,
         trust_config: Option<PathBuf>,
         use_ambient_credentials: bool,
+        #[serde(default)]
+        oidc_issuer: Option<String>,
+        #[serde(default)]
+        force_oob: bool,
+        #[serde(default)]
+        client_id: Option<String>,
+        #[serde(default)]
+        client_secret: Option<String>,
     },
+}
+
+/// The interactive Sigstore login's prompts, through Python: the browser
+/// is `webbrowser.open`, the URL goes to `sys.stderr`, the code comes from
+/// `input()` (what the reference, through sigstore-python, does). Called on
+/// the worker thread, which takes the GIL for each.
+struct PythonLogin;
+
+impl PythonLogin {
+    fn stderr(text: &str) {
+        Python::with_gil(|py| {
+            let _ = py.import("sys").and_then(|sys| {
+                let err = sys.getattr("stderr")?;
+                err.call_method1("write", (text,))?;
+                err.call_method0("flush")
+            });
+        });
+    }
+}
+
+impl model_signing_sigstore::LoginCallbacks for PythonLogin {
+    fn open_browser(&self, url: &str) -> bool {
+        Python::with_gil(|py| {
+            py.import("webbrowser")
+                .and_then(|w| w.call_method1("open", (url,)))
+                .and_then(|opened| opened.is_truthy())
+                .unwrap_or(false)
+        })
+    }
+
+    fn login_url(&self, url: &str, browser_opened: bool) {
+        let url = model_signing::text::escape(url);
+        if browser_opened {
+            Self::stderr(&format!(
+                "Your browser was opened to log in to Sigstore:\n\n\t{url}\n\n"
+            ));
+        } else {
+            Self::stderr(&format!(
+                "Go to the following link in a browser to log in to Sigstore:\n\n\t{url}\n\n"
+            ));
+        }
+    }
+
+    fn prompt_for_code(&self) -> std::io::Result<model_signing_sigstore::Secret> {
+        Python::with_gil(|py| {
+            py.import("builtins")
+                .and_then(|b| b.call_method1("input", ("Enter verification code: ",)))
+                .and_then(|code| code.extract::<String>())
+                .map(model_signing_sigstore::Secret::new)
+                .map_err(|e| std::io::Error::other(e.to_string()))
+        })
+    }
+
+    fn waiting_for_browser(&self) {
+        Self::stderr("Waiting for the browser ...\n");
+    }
 }
 
 /// A PIN for a PKCS#11 token whose URI has none: the environment.
@@ -579,9 +643,13 @@ fn signer(spec: SignerSpec) -> Result<Box<dyn BundleSigner>, Failure> {
             use_staging,
             trust_config,
             use_ambient_credentials,
+            oidc_issuer,
+            force_oob,
+            client_id,
+            client_secret,
         } => {
             use model_signing_sigstore::{
-                IdentityToken, SigningConfig, SigstoreSigner, TokenSource,
+                IdentityToken, InteractiveLogin, SigningConfig, SigstoreSigner, TokenSource,
             };
             let sigstore =
                 |e: &(dyn std::error::Error + 'static)| Failure::new("environment", chain(e));
@@ -596,9 +664,11 @@ fn signer(spec: SignerSpec) -> Result<Box<dyn BundleSigner>, Failure> {
             } else if use_ambient_credentials {
                 sources.push(TokenSource::Ambient);
             } else {
-                return Err(Failure::usage(
-                    "Sigstore signing from Python needs an identity token (identity_token=, or SIGSTORE_ID_TOKEN) or use_ambient_credentials=True",
-                ));
+                sources.push(TokenSource::Interactive(InteractiveLogin {
+                    force_oob,
+                    client_id: client_id.unwrap_or_else(|| "sigstore".to_owned()),
+                    client_secret: client_secret.map(model_signing_sigstore::Secret::new),
+                }));
             }
             let config = match &trust_config {
                 Some(path) => SigningConfig::from_trust_config_file(path),
@@ -606,7 +676,15 @@ fn signer(spec: SignerSpec) -> Result<Box<dyn BundleSigner>, Failure> {
                 None => SigningConfig::production(),
             }
             .map_err(|e| sigstore(&e))?;
-            Box::new(SigstoreSigner::new(config, sources).map_err(|e| sigstore(&e))?)
+            let config = match oidc_issuer {
+                Some(issuer) => config.with_oidc_url(issuer),
+                None => config,
+            };
+            Box::new(
+                SigstoreSigner::new(config, sources)
+                    .map_err(|e| sigstore(&e))?
+                    .with_callbacks(Box::new(PythonLogin)),
+            )
         }
     })
 }
