@@ -35,7 +35,7 @@ SIGSTORE_ISSUER = "https://sigstore.verify.ibm.com/oauth2"
 
 
 def python_blocks(text: str) -> list[str]:
-    return [m.group(1) for m in re.finditer(r"```python\n(.*?)```", text, re.S)]
+    return [m.group(1) for m in re.finditer(r"```python\n(.*?)```", text, re.DOTALL)]
 
 
 def examples() -> list[tuple[str, str]]:
