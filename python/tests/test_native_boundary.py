@@ -106,11 +106,30 @@ def test_hostile_names_are_escaped_in_messages(tmp_path: pathlib.Path) -> None:
     assert e.value.unexpected == ["\x1b[2Jevil\x07.bin"]
 
 
-def test_hashing_releases_the_gil(tmp_path: pathlib.Path) -> None:
+@pytest.mark.parametrize("operation", ["hash", "sign", "verify"])
+def test_hashing_releases_the_gil(tmp_path: pathlib.Path, operation: str) -> None:
     big = tmp_path / "big"
     big.mkdir()
     for i in range(4):
         (big / f"w{i}.bin").write_bytes(b"\x5a" * (48 << 20))
+    private, public = write_key(tmp_path, "p256")
+    signature = tmp_path / "big.sig"
+    if operation == "verify":
+        signing.Config().use_elliptic_key_signer(private_key=private).set_hashing_config(
+            hashing.Config().use_file_serialization(hashing_algorithm="blake2")
+        ).sign(big, signature)
+    calls = {
+        "hash": lambda: hashing.Config()
+        .use_file_serialization(hashing_algorithm="blake2")
+        .hash(big),
+        "sign": lambda: signing.Config()
+        .use_elliptic_key_signer(private_key=private)
+        .set_hashing_config(hashing.Config().use_file_serialization(hashing_algorithm="blake2"))
+        .sign(big, signature),
+        "verify": lambda: verifying.Config()
+        .use_elliptic_key_verifier(public_key=public)
+        .verify(big, signature),
+    }
     ticks = 0
     done = threading.Event()
 
@@ -123,12 +142,12 @@ def test_hashing_releases_the_gil(tmp_path: pathlib.Path) -> None:
     counter = threading.Thread(target=count)
     counter.start()
     started = time.monotonic()
-    hashing.Config().use_file_serialization(hashing_algorithm="blake2").hash(big)
+    calls[operation]()
     elapsed = time.monotonic() - started
     done.set()
     counter.join()
     # The counter ran while Rust hashed: it would not tick if the GIL were
-    # held for the whole hash.
+    # held for the whole call.
     assert ticks >= max(5, int(elapsed * 1000 / 20)), (ticks, elapsed)
 
 
