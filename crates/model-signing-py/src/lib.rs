@@ -418,12 +418,8 @@ fn manifest_json(manifest: &Manifest) -> Result<String, Failure> {
 /// `model`, or the Hugging Face cache snapshot an `hf://ORG/NAME[@REV]`
 /// names.
 fn resolve_model(model: &Path) -> Result<PathBuf, Failure> {
-    model_signing_cli::resolve_model(model).map_err(|e| {
-        Failure::new(
-            if e.usage { "usage" } else { "environment" },
-            e.message,
-        )
-    })
+    model_signing_cli::resolve_model(model)
+        .map_err(|e| Failure::new(if e.usage { "usage" } else { "environment" }, e.message))
 }
 
 /// Hashes the model at `model` as `spec` says; returns the manifest.
