@@ -106,9 +106,10 @@ def sign(
 
     The method follows the arguments: ``key`` (a private key file),
     ``key`` with ``certificate`` (and ``certificate_chain``), ``pkcs11_uri``
-    (with ``certificate`` for a token certificate), else Sigstore with
-    ``identity_token`` (or ``SIGSTORE_ID_TOKEN``) against the production
-    instance or ``trust_config``.
+    (with ``certificate`` for a token certificate), else Sigstore, against
+    the production instance or ``trust_config``, with ``identity_token``,
+    else ``SIGSTORE_ID_TOKEN``, else the interactive login
+    (``signing.Config.use_sigstore_signer`` describes it).
 
     Args:
         model: The model: a directory, one file, or ``hf://ORG/NAME[@REVISION]``

@@ -57,7 +57,9 @@ def test_sign_and_verify_with_a_certificate(tmp_path: pathlib.Path, model: pathl
         ms.verify(model, tmp_path / "model.sig", certificate_chain=[pki["intermediate"].parent / "leaf.pem"])
 
 
-def test_arguments_are_checked(tmp_path: pathlib.Path, model: pathlib.Path) -> None:
+def test_arguments_are_checked(
+    tmp_path: pathlib.Path, model: pathlib.Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     private, public = write_key(tmp_path, "p384")
     with pytest.raises(errors.UsageError, match="exactly one"):
         ms.verify(model, tmp_path / "model.sig")
@@ -69,7 +71,13 @@ def test_arguments_are_checked(tmp_path: pathlib.Path, model: pathlib.Path) -> N
         ms.sign(model, tmp_path / "model.sig", key=private, hash="md5")
     with pytest.raises(errors.UsageError, match="private key"):
         ms.sign(model, tmp_path / "model.sig", certificate=tmp_path / "leaf.pem")
-    with pytest.raises(errors.UsageError, match="identity token"):
+    # No key and no token: Sigstore's interactive login, which needs the
+    # identity provider (unreachable here: a closed port as the proxy).
+    monkeypatch.delenv("SIGSTORE_ID_TOKEN", raising=False)
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "")
+    monkeypatch.setattr("webbrowser.open", lambda *a, **k: pytest.fail("opened a browser"))
+    with pytest.raises(errors.EnvironmentFailure, match="interactive login failed"):
         ms.sign(model, tmp_path / "model.sig")
     assert not (tmp_path / "model.sig").exists()
 
