@@ -13,8 +13,15 @@ from __future__ import annotations
 import abc
 import dataclasses
 import pathlib
+import sys
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    if sys.version_info >= (3, 11):
+        from typing import Self
+    else:
+        from typing_extensions import Self
 
 
 @dataclasses.dataclass(frozen=True, order=True)
@@ -109,6 +116,50 @@ class SerializationType:
     def serialization_parameters(self) -> dict[str, Any]:
         """The parameters, as the signature records them."""
         return dict(self._parameters)
+
+    @classmethod
+    def from_args(cls, args: dict[str, Any]) -> Self:
+        """The serialization the parameters describe (the reverse of
+        :attr:`serialization_parameters`).
+
+        Raises:
+            ValueError: An unknown ``method``.
+            KeyError: A parameter the method needs is missing.
+        """
+        method = args["method"]
+        if method not in ("files", "shards"):
+            raise ValueError(f"Unknown serialization type {method}")
+        parameters: dict[str, Any] = {
+            "method": method,
+            "hash_type": args["hash_type"],
+            "allow_symlinks": args["allow_symlinks"],
+        }
+        if method == "shards":
+            parameters["shard_size"] = args["shard_size"]
+        if args.get("ignore_paths"):
+            parameters["ignore_paths"] = [str(p) for p in args["ignore_paths"]]
+        return cls(parameters)
+
+    def new_item(self, name: str, digest: Digest) -> ManifestItem:
+        """The manifest item of the resource `name` (``path`` for files,
+        ``path:start:end`` for shards).
+
+        Raises:
+            ValueError: A shard name without its three parts.
+        """
+        if self._parameters.get("method") != "shards":
+            return FileManifestItem(path=pathlib.PurePosixPath(name), digest=digest)
+        parts = name.split(":")
+        if len(parts) != 3:
+            raise ValueError(
+                f"Invalid resource name: expected 3 components separated by `:`, got {name}"
+            )
+        return ShardedFileManifestItem(
+            path=pathlib.PurePosixPath(parts[0]),
+            start=int(parts[1]),
+            end=int(parts[2]),
+            digest=digest,
+        )
 
 
 class Manifest:
