@@ -5,7 +5,7 @@
 //! verified manifest can be compared against a model, so files are never
 //! checked against a payload whose signature was not verified.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::{Component, Path, PathBuf};
 
 use model_signing_hash::{
@@ -86,6 +86,30 @@ pub enum VerifyError {
     /// An invalid option (for example an ignore path).
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// Files named for a partial check that the signature does not list:
+    /// nothing vouches for them.
+    #[error("{} not listed in the signature: nothing vouches for {}", list_paths(.paths), if .paths.len() == 1 { "it" } else { "them" })]
+    NotSigned {
+        /// The paths, as given.
+        paths: Vec<String>,
+    },
+    /// A partial check of a model that is one file.
+    #[error("a partial check names files inside a model directory; this model is a single file")]
+    PartialSingleFile,
+}
+
+/// `a, b and 2 more`, each path escaped for a terminal.
+fn list_paths(paths: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut out: Vec<String> = paths
+        .iter()
+        .take(SHOWN)
+        .map(|p| format!("`{}`", crate::text::escape(p)))
+        .collect();
+    if paths.len() > SHOWN {
+        out.push(format!("{} more", paths.len() - SHOWN));
+    }
+    out.join(", ")
 }
 
 impl VerifyError {
@@ -107,7 +131,8 @@ impl VerifyError {
             VerifyError::CertificateAtTimestamp { .. } => ErrorKind::Rejected,
             VerifyError::Timestamp(e) => e.kind(),
             VerifyError::Hash(e) => e.kind(),
-            VerifyError::Config(_) => ErrorKind::Usage,
+            VerifyError::Config(_) | VerifyError::PartialSingleFile => ErrorKind::Usage,
+            VerifyError::NotSigned { .. } => ErrorKind::Rejected,
         }
     }
 }
@@ -659,6 +684,22 @@ pub struct VerifiedModel {
     pub left_out: Vec<LeftOut>,
 }
 
+/// A model of which only some files were compared with a verified
+/// signature ([`Verified::<SignedManifest>::check_files`]): the signature
+/// and the signer were verified in full, the files not named were not
+/// looked at.
+#[derive(Debug, Clone)]
+pub struct PartiallyVerifiedModel {
+    /// The manifest and signature facts.
+    pub manifest: Verified<SignedManifest>,
+    /// The files compared (their resource paths, in signing order).
+    pub files_checked: Vec<String>,
+    /// Number of resources compared (shards count one each).
+    pub resources_checked: usize,
+    /// Number of the signature's resources that were not compared.
+    pub resources_not_checked: usize,
+}
+
 /// The ignore paths of a check, kept apart by origin to say why each path
 /// was left out.
 struct IgnoreRules {
@@ -773,6 +814,74 @@ impl Verified<SignedManifest> {
         options: &ModelCheckOptions,
         progress: &dyn Progress,
     ) -> Result<VerifiedModel, VerifyError> {
+        let (resources_checked, unsigned_ignored, left_out) =
+            self.compare(model, options, None, progress)?;
+        Ok(VerifiedModel {
+            manifest: self,
+            resources_checked,
+            unsigned_ignored,
+            left_out,
+        })
+    }
+
+    /// Compares only the named files of the model with the signature: for
+    /// a loader that needs some files of a model (one shard of a
+    /// tensor-parallel checkpoint, say) and checks what it loads. Each path
+    /// (relative to the model root) must be a file the signature lists, or
+    /// the check fails with [`VerifyError::NotSigned`] before anything is
+    /// read. The named files are hashed as the signature prescribes and
+    /// every difference among them is reported ([`VerifyError::ModelMismatch`]);
+    /// nothing else in the model is opened, hashed or reported, so the
+    /// result says nothing about the other files.
+    pub fn check_files(
+        self,
+        model: &Path,
+        files: &[RelPath],
+        options: &ModelCheckOptions,
+        progress: &dyn Progress,
+    ) -> Result<PartiallyVerifiedModel, VerifyError> {
+        if model.is_file() {
+            return Err(VerifyError::PartialSingleFile);
+        }
+        let named: BTreeSet<String> = files.iter().map(ToString::to_string).collect();
+        let listed: HashSet<&str> = self.value.keys.iter().map(ResourceKey::path).collect();
+        let not_signed: Vec<String> = named
+            .iter()
+            .filter(|p| !listed.contains(p.as_str()))
+            .cloned()
+            .collect();
+        if !not_signed.is_empty() {
+            return Err(VerifyError::NotSigned { paths: not_signed });
+        }
+        let (resources_checked, _, _) = self.compare(model, options, Some(&named), progress)?;
+        let mut files_checked: Vec<String> = Vec::new();
+        for key in &self.value.keys {
+            let path = key.path();
+            if named.contains(path) && files_checked.last().map(String::as_str) != Some(path) {
+                files_checked.push(path.to_owned());
+            }
+        }
+        let resources_not_checked = self.value.keys.len() - resources_checked;
+        Ok(PartiallyVerifiedModel {
+            manifest: self,
+            files_checked,
+            resources_checked,
+            resources_not_checked,
+        })
+    }
+
+    /// The comparison of [`check_model`](Self::check_model) (`only`: none)
+    /// and [`check_files`](Self::check_files) (`only`: the named files, each
+    /// one the signature lists). Returns the number of resources compared,
+    /// the unsigned files skipped and what was left out.
+    #[allow(clippy::type_complexity)]
+    fn compare(
+        &self,
+        model: &Path,
+        options: &ModelCheckOptions,
+        only: Option<&BTreeSet<String>>,
+        progress: &dyn Progress,
+    ) -> Result<(usize, Vec<String>, Vec<LeftOut>), VerifyError> {
         let signature = options
             .signature_path
             .as_deref()
@@ -780,11 +889,16 @@ impl Verified<SignedManifest> {
         let (config, rules) = self.plan(options, signature)?;
         let config = config.contain_links_in_hf_snapshot(model);
 
-        let files = walk_signed(
-            model,
-            &config,
-            self.value.keys.iter().map(ResourceKey::path),
-        )
+        // A partial check walks as if only the named files were signed: the
+        // rest are then unsigned entries, never opened, and not reported.
+        let files = match only {
+            Some(named) => walk_signed(model, &config, named.iter().map(String::as_str)),
+            None => walk_signed(
+                model,
+                &config,
+                self.value.keys.iter().map(ResourceKey::path),
+            ),
+        }
         .map_err(VerifyError::Hash)?;
 
         // A single-file model may be signed as `.` (what the reference writes)
@@ -801,18 +915,23 @@ impl Verified<SignedManifest> {
             }
         }
 
-        let mut left_out: Vec<LeftOut> = files
-            .ignored()
-            .iter()
-            .map(|p| LeftOut {
-                path: p.clone(),
-                reason: rules.reason(p),
-            })
-            .collect();
+        let mut left_out: Vec<LeftOut> = match only {
+            Some(_) => Vec::new(),
+            None => files
+                .ignored()
+                .iter()
+                .map(|p| LeftOut {
+                    path: p.clone(),
+                    reason: rules.reason(p),
+                })
+                .collect(),
+        };
         let mut unsigned_ignored = Vec::new();
         let mut unsigned_unexpected = Vec::new();
         for path in files.unsigned() {
-            if options.ignore_unsigned_files {
+            if only.is_some() {
+                // Not named: not looked at.
+            } else if options.ignore_unsigned_files {
                 unsigned_ignored.push(path.clone());
                 left_out.push(LeftOut {
                     path: path.clone(),
@@ -838,6 +957,7 @@ impl Verified<SignedManifest> {
         let expected: BTreeMap<&ResourceKey, &[u8]> = expected_keys
             .iter()
             .zip(&self.value.manifest.resources)
+            .filter(|(k, _)| only.is_none_or(|named| named.contains(k.path())))
             .map(|(k, r)| (k, r.digest.as_slice()))
             .collect();
         let actual_map: BTreeMap<&ResourceKey, &[u8]> = actual
@@ -878,12 +998,6 @@ impl Verified<SignedManifest> {
         if !report.is_empty() {
             return Err(VerifyError::ModelMismatch(Box::new(report)));
         }
-        let resources_checked = expected.len();
-        Ok(VerifiedModel {
-            manifest: self,
-            resources_checked,
-            unsigned_ignored,
-            left_out,
-        })
+        Ok((expected.len(), unsigned_ignored, left_out))
     }
 }

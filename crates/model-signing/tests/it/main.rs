@@ -18,6 +18,7 @@ mod sign_verify_interop;
 mod skip_policy;
 mod timestamps;
 mod verify_matrix;
+mod verify_partial;
 mod verify_rules;
 mod x509_chain;
 mod x509_parse;
