@@ -510,6 +510,15 @@ pub struct VerifyCommon {
         overrides_with = "ignore_unsigned_files"
     )]
     pub no_ignore_unsigned_files: bool,
+    /// Check only these files (paths relative to the model directory, as the signature lists
+    /// them; repeatable): the signature and the signer are verified in full, then only these
+    /// files are hashed and compared, each of which the signature must list. The other files
+    /// are NOT checked.
+    #[arg(long = "files", value_name = "PATH", num_args = 1.., conflicts_with = "ignore_unsigned_files")]
+    pub files: Vec<PathBuf>,
+    /// Like --files, with the paths read from FILE, one per line (blank lines skipped).
+    #[arg(long = "files-from", value_name = "FILE", conflicts_with = "ignore_unsigned_files")]
+    pub files_from: Option<PathBuf>,
     /// Number of hashing threads (default: one per CPU).
     #[arg(
         long,

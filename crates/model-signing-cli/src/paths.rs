@@ -1,6 +1,6 @@
 //! Resolution of command-line paths against the model.
 
-use std::io;
+use std::io::{self, Read};
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::Context;
@@ -83,6 +83,65 @@ pub fn ignore_path(root: &Path, given: &Path) -> anyhow::Result<RelPath> {
         ))
         .into()
     })
+}
+
+/// The most bytes `--files-from` reads.
+pub const MAX_FILES_FROM: u64 = 16 << 20;
+
+/// The files a partial verification names (`--files`, `--files-from`), as
+/// resource paths: relative paths name files in the model directory as the
+/// signature lists them; an absolute path must lie inside `root` (the
+/// resolved model directory). `None` when neither option is given.
+pub fn partial_files(
+    root: &Path,
+    files: &[PathBuf],
+    files_from: Option<&Path>,
+) -> anyhow::Result<Option<Vec<RelPath>>> {
+    let mut given: Vec<PathBuf> = files.to_vec();
+    if let Some(list) = files_from {
+        let mut text = String::new();
+        let file = std::fs::File::open(list)
+            .with_context(|| format!("cannot read --files-from {}", list.display()))?;
+        std::io::Read::take(file, MAX_FILES_FROM + 1)
+            .read_to_string(&mut text)
+            .with_context(|| format!("cannot read --files-from {}", list.display()))?;
+        if text.len() as u64 > MAX_FILES_FROM {
+            return Err(UsageError(format!(
+                "--files-from {} is larger than {} MiB",
+                list.display(),
+                MAX_FILES_FROM >> 20
+            ))
+            .into());
+        }
+        given.extend(
+            text.lines()
+                .map(|l| l.trim_end_matches('\r'))
+                .filter(|l| !l.trim().is_empty())
+                .map(PathBuf::from),
+        );
+        if given.is_empty() {
+            return Err(UsageError(format!("--files-from {} names no file", list.display())).into());
+        }
+    }
+    if given.is_empty() {
+        return Ok(None);
+    }
+    let mut out = Vec::with_capacity(given.len());
+    for path in &given {
+        let rel = if path.is_absolute() {
+            inside(root, &resolve(path)?)
+        } else {
+            path.to_str().and_then(|p| RelPath::parse(p).ok())
+        };
+        out.push(rel.ok_or_else(|| {
+            UsageError(format!(
+                "{} does not name a file inside the model directory {} (give paths as the signature lists them, relative to the model directory)",
+                model_signing::text::escape(&path.display().to_string()),
+                root.display()
+            ))
+        })?);
+    }
+    Ok(Some(out))
 }
 
 #[cfg(test)]

@@ -290,6 +290,10 @@ struct Outcome {
     /// The model name and root digest the signature names.
     subject: Option<(String, String)>,
     warnings: Vec<String>,
+    /// A partial verification (--files): the files named, as resource paths.
+    partial: Option<Vec<String>>,
+    /// The signature's resources a partial verification did not compare.
+    not_checked: usize,
 }
 
 #[derive(Serialize)]
@@ -303,6 +307,13 @@ struct VerifyJson<'a> {
     signed_at: Option<String>,
     hashing: Option<&'a HashingJson>,
     resources: usize,
+    /// Whether only some files were compared (--files): the others were
+    /// not checked.
+    partial: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    files_checked: Option<&'a [String]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resources_not_checked: Option<usize>,
     differences: DifferencesJson,
     unsigned_ignored: &'a [String],
     left_out: Vec<LeftOutJson<'a>>,
@@ -328,6 +339,15 @@ fn run_steps(
     out: &mut Outcome,
 ) -> anyhow::Result<()> {
     let model = hf::resolve_model(&common.model)?;
+    // The files of a partial verification, checked before the signature.
+    let partial = match paths::model_root(&model) {
+        Ok(root) => paths::partial_files(&root, &common.files, common.files_from.as_deref())?,
+        Err(_) if common.files.is_empty() && common.files_from.is_none() => None,
+        Err(e) => return Err(e),
+    };
+    out.partial = partial
+        .as_ref()
+        .map(|files| files.iter().map(ToString::to_string).collect());
     let signature = find_signature(common, &model, printer)?;
     out.signature = Some(signature.clone());
     let bundle = read_bundle(&signature)?;
@@ -377,6 +397,24 @@ fn run_steps(
     }
 
     let progress = printer.hashing_progress("verifying");
+    if let Some(files) = partial {
+        return match verified.check_files(&model, &files, &options, &progress) {
+            Ok(ok) => {
+                out.resources = ok.resources_checked;
+                out.not_checked = ok.resources_not_checked;
+                out.partial = Some(ok.files_checked);
+                Ok(())
+            }
+            Err(VerifyError::ModelMismatch(report)) => {
+                out.diff = Some((*report).clone());
+                Err(VerifyError::ModelMismatch(report))
+                    .with_context(|| format!("verification of {} failed", common.model.display()))
+            }
+            Err(e) => {
+                Err(e).with_context(|| format!("cannot verify model {}", common.model.display()))
+            }
+        };
+    }
     match verified.check_model(&model, &options, &progress) {
         Ok(ok) => {
             out.resources = ok.resources_checked;
@@ -454,6 +492,20 @@ pub fn verify_with(
         Ok(()) => {
             let signature = out.signature.as_deref().unwrap_or(Path::new("model.sig"));
             let signer = out.signer.as_ref().map(describe).unwrap_or_default();
+            if let Some(files) = &out.partial {
+                printer.out(&format!(
+                    "Partial verification succeeded: {} of {} match {} ({}), signed by {}",
+                    count(files.len(), "file", "files"),
+                    escape_path(&common.model),
+                    escape_path(signature),
+                    count(out.resources, "resource", "resources"),
+                    signer
+                ));
+                printer.out(&format!(
+                    "NOT checked: the other {} the signature lists (and any file it does not list)",
+                    count(out.not_checked, "resource", "resources"),
+                ));
+            } else {
             printer.out(&format!(
                 "Verification succeeded: {} matches {} ({}), signed by {}",
                 escape_path(&common.model),
@@ -461,6 +513,7 @@ pub fn verify_with(
                 count(out.resources, "resource", "resources"),
                 signer
             ));
+            }
             if let Some(time) = out.signed_at {
                 printer.info(&format!(
                     "signed at {} (a verified {})",
@@ -524,6 +577,9 @@ fn print_json(
         signed_at: out.signed_at.map(model_signing::text::rfc3339),
         hashing: out.hashing.as_ref(),
         resources: out.resources,
+        partial: out.partial.is_some(),
+        files_checked: out.partial.as_deref(),
+        resources_not_checked: out.partial.as_ref().map(|_| out.not_checked),
         differences: out
             .diff
             .as_ref()

@@ -20,3 +20,4 @@ mod sigstore_e2e;
 mod snapshots;
 mod timestamps;
 mod verify_matrix;
+mod verify_partial;
