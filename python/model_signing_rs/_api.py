@@ -63,6 +63,13 @@ class Verification:
     unsigned_ignored: list[str]
     """Files skipped because the signature does not list them
     (``ignore_unsigned_files=True``)."""
+    partial: bool = False
+    """Whether only ``files_checked`` were compared (``files=``): the
+    other files were not checked."""
+    files_checked: list[str] = dataclasses.field(default_factory=list)
+    """The files a partial verification compared."""
+    resources_not_checked: int = 0
+    """The signature's resources a partial verification did not compare."""
 
 
 def _hashing_spec(
@@ -196,6 +203,7 @@ def verify(
     tsa_certificate_chain: Iterable[hashing.PathLike] = (),
     ignore_paths: Iterable[hashing.PathLike] = (),
     ignore_unsigned_files: bool = False,
+    files: Iterable[hashing.PathLike] | None = None,
     progress: Progress | None = None,
 ) -> Verification:
     """Verifies a model's signature, its signer, then its files, hashed as
@@ -217,6 +225,9 @@ def verify(
         tsa_certificate_chain: Timestamp authorities to trust (PEM files).
         ignore_paths: More paths inside the model to leave out.
         ignore_unsigned_files: Check only the files the signature lists.
+        files: Check only these files (partial verification): paths as the
+          signature lists them (relative to the model directory), each of
+          which it must list; the other files are not checked.
         progress: Called with (bytes hashed, bytes in all) while hashing.
 
     Returns:
@@ -254,10 +265,16 @@ def verify(
             "use_staging": False,
             "trust_config": None if trust_config is None else hashing._fspath(trust_config),
         }
-    options = {
+    options: dict[str, Any] = {
         "ignore_unsigned_files": ignore_unsigned_files,
         "ignore_paths": [hashing._fspath(p) for p in ignore_paths],
     }
+    if files is not None:
+        if ignore_unsigned_files:
+            raise errors.UsageError("files= and ignore_unsigned_files= do not mix")
+        options["files"] = [hashing._fspath(f) for f in files]
+        if not options["files"]:
+            raise errors.UsageError("files= names no file")
     data = json.loads(
         errors._call(
             _native.verify,
@@ -275,6 +292,9 @@ def verify(
         signed_at=data["signed_at"],
         warnings=list(data["warnings"]),
         unsigned_ignored=list(data["unsigned_ignored"]),
+        partial=bool(data.get("partial", False)),
+        files_checked=list(data.get("files_checked", [])),
+        resources_not_checked=int(data.get("resources_not_checked", 0)),
     )
 
 

@@ -110,3 +110,35 @@ def test_inspect_shows_what_a_signature_says(tmp_path: pathlib.Path, model: path
         ms.inspect(tmp_path / "junk.sig")
     with pytest.raises(errors.EnvironmentFailure):
         ms.inspect(tmp_path / "missing.sig")
+
+
+def test_partial_verification_checks_the_named_files_only(
+    tmp_path: pathlib.Path, model: pathlib.Path
+) -> None:
+    private, public = write_key(tmp_path, "p256")
+    ms.sign(model, tmp_path / "model.sig", key=private, shard_size=1000)
+    (model / "tokenizer.json").write_text("tampered")
+    (model / "unsigned.txt").write_text("x")
+    result = ms.verify(
+        model, tmp_path / "model.sig", key=public, files=["weights/part-0.bin", "config.json"]
+    )
+    assert result.partial
+    assert result.files_checked == ["config.json", "weights/part-0.bin"]
+    assert result.resources == 1 + 6  # 5120 bytes in 1000-byte shards
+    assert result.resources_not_checked == 1 + 4
+    with pytest.raises(errors.VerificationError, match="1 missing, 1 unexpected") as failed:
+        ms.verify(model, tmp_path / "model.sig", key=public, files=["tokenizer.json"])
+    assert failed.value.missing == ["tokenizer.json:0:22"]
+    with pytest.raises(errors.VerificationError, match="not listed in the signature"):
+        ms.verify(model, tmp_path / "model.sig", key=public, files=["unsigned.txt"])
+    with pytest.raises(errors.UsageError, match="inside the model directory"):
+        ms.verify(model, tmp_path / "model.sig", key=public, files=["../model.sig"])
+    with pytest.raises(errors.UsageError, match="names no file"):
+        ms.verify(model, tmp_path / "model.sig", key=public, files=[])
+    with pytest.raises(errors.UsageError, match="do not mix"):
+        ms.verify(
+            model, tmp_path / "model.sig", key=public, files=["a"], ignore_unsigned_files=True
+        )
+    # An absolute path inside the model names its file.
+    absolute = ms.verify(model, tmp_path / "model.sig", key=public, files=[model / "config.json"])
+    assert absolute.files_checked == ["config.json"]

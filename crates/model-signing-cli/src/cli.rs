@@ -105,7 +105,7 @@ pub enum Command {
     Sign(Box<SignArgs>),
     /// Verify a model against its signature.
     #[command(subcommand)]
-    Verify(VerifyCommand),
+    Verify(Box<VerifyCommand>),
     /// Compute a model's digest (the in-toto subject a signature would carry).
     Digest(DigestArgs),
     /// Show what a signature says, without verifying it.
@@ -517,7 +517,11 @@ pub struct VerifyCommon {
     #[arg(long = "files", value_name = "PATH", num_args = 1.., conflicts_with = "ignore_unsigned_files")]
     pub files: Vec<PathBuf>,
     /// Like --files, with the paths read from FILE, one per line (blank lines skipped).
-    #[arg(long = "files-from", value_name = "FILE", conflicts_with = "ignore_unsigned_files")]
+    #[arg(
+        long = "files-from",
+        value_name = "FILE",
+        conflicts_with = "ignore_unsigned_files"
+    )]
     pub files_from: Option<PathBuf>,
     /// Number of hashing threads (default: one per CPU).
     #[arg(

@@ -120,7 +120,9 @@ pub fn partial_files(
                 .map(PathBuf::from),
         );
         if given.is_empty() {
-            return Err(UsageError(format!("--files-from {} names no file", list.display())).into());
+            return Err(
+                UsageError(format!("--files-from {} names no file", list.display())).into(),
+            );
         }
     }
     if given.is_empty() {

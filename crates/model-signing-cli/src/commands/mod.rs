@@ -47,6 +47,6 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<u8> {
             // clap requires a method or a model.
             None => Err(crate::exit::UsageError("give a model, or a signing method".into()).into()),
         },
-        Command::Verify(cmd) => verify::run(cmd, printer),
+        Command::Verify(cmd) => verify::run(*cmd, printer),
     }
 }

@@ -506,13 +506,13 @@ pub fn verify_with(
                     count(out.not_checked, "resource", "resources"),
                 ));
             } else {
-            printer.out(&format!(
-                "Verification succeeded: {} matches {} ({}), signed by {}",
-                escape_path(&common.model),
-                escape_path(signature),
-                count(out.resources, "resource", "resources"),
-                signer
-            ));
+                printer.out(&format!(
+                    "Verification succeeded: {} matches {} ({}), signed by {}",
+                    escape_path(&common.model),
+                    escape_path(signature),
+                    count(out.resources, "resource", "resources"),
+                    signer
+                ));
             }
             if let Some(time) = out.signed_at {
                 printer.info(&format!(

@@ -70,7 +70,15 @@ impl Fixture {
     }
 
     fn verify(&self, extra: &[&str]) -> Run {
-        let mut args = vec!["verify", "key", "model", "--public-key", "key.pub", "--signature", "model.sig"];
+        let mut args = vec![
+            "verify",
+            "key",
+            "model",
+            "--public-key",
+            "key.pub",
+            "--signature",
+            "model.sig",
+        ];
         args.extend_from_slice(extra);
         self.run(&args)
     }
@@ -88,11 +96,14 @@ fn the_named_files_verify_and_the_output_says_what_was_not_checked() {
     let run = f.verify(&["--files", "a.bin", "sub/c.txt"]);
     assert_eq!(run.code, 0, "{run:?}");
     assert!(
-        run.stdout.contains("Partial verification succeeded: 2 files of model match model.sig (2 resources)"),
+        run.stdout.contains(
+            "Partial verification succeeded: 2 files of model match model.sig (2 resources)"
+        ),
         "{run:?}"
     );
     assert!(
-        run.stdout.contains("NOT checked: the other 1 resource the signature lists"),
+        run.stdout
+            .contains("NOT checked: the other 1 resource the signature lists"),
         "{run:?}"
     );
     // The full verification of the same model fails.
@@ -121,7 +132,10 @@ fn a_changed_named_file_fails_with_its_report() {
     std::fs::write(f.model.join("sub/c.txt"), b"changed\n").expect("tamper");
     let run = f.verify(&["--files", "sub/c.txt", "a.bin"]);
     assert_eq!(run.code, 1, "{run:?}");
-    assert!(run.stderr.contains("1 changed, 0 missing, 0 unexpected"), "{run:?}");
+    assert!(
+        run.stderr.contains("1 changed, 0 missing, 0 unexpected"),
+        "{run:?}"
+    );
     assert!(run.stderr.contains("sub/c.txt"), "{run:?}");
     let doc = json(&f.verify(&["--files", "sub/c.txt", "--json"]));
     assert_eq!(doc["verified"], false);
@@ -147,7 +161,10 @@ fn names_the_signature_does_not_list_fail() {
         args.extend_from_slice(names);
         let run = f.verify(&args);
         assert_eq!(run.code, 1, "{names:?}: {run:?}");
-        assert!(run.stderr.contains("not listed in the signature"), "{run:?}");
+        assert!(
+            run.stderr.contains("not listed in the signature"),
+            "{run:?}"
+        );
         assert!(!run.stdout.contains("succeeded"), "{run:?}");
     }
     let doc = json(&f.verify(&["--files", "unsigned.txt", "--json"]));
@@ -160,10 +177,19 @@ fn names_the_signature_does_not_list_fail() {
 fn paths_outside_the_model_are_usage_errors() {
     let f = Fixture::new(&[]);
     let outside = f.dir().join("key.pub");
-    for bad in ["../key.pub", "/etc/passwd", outside.to_str().expect("utf-8"), "a.bin/../../x"] {
+    for bad in [
+        "../key.pub",
+        "/etc/passwd",
+        outside.to_str().expect("utf-8"),
+        "a.bin/../../x",
+    ] {
         let run = f.verify(&["--files", bad]);
         assert_eq!(run.code, 2, "{bad}: {run:?}");
-        assert!(run.stderr.contains("does not name a file inside the model directory"), "{run:?}");
+        assert!(
+            run.stderr
+                .contains("does not name a file inside the model directory"),
+            "{run:?}"
+        );
     }
     // An absolute path inside the model names its file.
     let inside = f.model.join("a.bin");
@@ -177,7 +203,10 @@ fn files_from_reads_one_path_per_line() {
     std::fs::write(f.dir().join("list"), "a.bin\r\n\n  \nsub/c.txt\n").expect("list");
     let run = f.verify(&["--files-from", "list", "--json"]);
     assert_eq!(run.code, 0, "{run:?}");
-    assert_eq!(json(&run)["files_checked"], serde_json::json!(["a.bin", "sub/c.txt"]));
+    assert_eq!(
+        json(&run)["files_checked"],
+        serde_json::json!(["a.bin", "sub/c.txt"])
+    );
     // With --files too: both lists count.
     let run = f.verify(&["--files-from", "list", "--files", "b.bin", "--json"]);
     assert_eq!(json(&run)["resources_not_checked"], 0, "{run:?}");
@@ -210,10 +239,26 @@ fn files_and_ignore_unsigned_files_do_not_mix() {
 #[test]
 fn a_single_file_model_has_no_partial_verification() {
     let f = Fixture::new(&[]);
-    let run = f.run(&["sign", "key", "model/a.bin", "--private-key", "key.pem", "--signature", "a.sig"]);
+    let run = f.run(&[
+        "sign",
+        "key",
+        "model/a.bin",
+        "--private-key",
+        "key.pem",
+        "--signature",
+        "a.sig",
+    ]);
     assert_eq!(run.code, 0, "{run:?}");
     let run = f.run(&[
-        "verify", "key", "model/a.bin", "--public-key", "key.pub", "--signature", "a.sig", "--files", "a.bin",
+        "verify",
+        "key",
+        "model/a.bin",
+        "--public-key",
+        "key.pub",
+        "--signature",
+        "a.sig",
+        "--files",
+        "a.bin",
     ]);
     assert_eq!(run.code, 2, "{run:?}");
     assert!(run.stderr.contains("single file"), "{run:?}");
@@ -225,7 +270,15 @@ fn a_wrong_key_fails_before_the_files_are_looked_at() {
     let other = support::key(KeyAlgorithm::EcdsaP256Sha256);
     std::fs::write(f.dir().join("other.pub"), public(&other).to_pem()).expect("key");
     let run = f.run(&[
-        "verify", "key", "model", "--public-key", "other.pub", "--signature", "model.sig", "--files", "a.bin",
+        "verify",
+        "key",
+        "model",
+        "--public-key",
+        "other.pub",
+        "--signature",
+        "model.sig",
+        "--files",
+        "a.bin",
     ]);
     assert_eq!(run.code, 1, "{run:?}");
     assert!(!run.stdout.contains("succeeded"), "{run:?}");

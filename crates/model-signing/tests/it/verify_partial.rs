@@ -14,8 +14,7 @@ use model_signing::bundle::Bundle;
 use model_signing::hashing::{HashConfig, NoProgress, RelPath};
 use model_signing::keys::KeyAlgorithm;
 use model_signing::verify::{
-    verify_bundle, DiffReport, KeyVerifier, ModelCheckOptions, PartiallyVerifiedModel,
-    VerifyError,
+    verify_bundle, DiffReport, KeyVerifier, ModelCheckOptions, PartiallyVerifiedModel, VerifyError,
 };
 use model_signing::ErrorKind;
 use support::{key, public, sign_with_key, write_files, Key};
@@ -82,10 +81,15 @@ fn the_named_files_are_checked_and_nothing_else_is_looked_at() {
     let s = signed(&HashConfig::new());
     // Everything else is wrong: another rank changed, the index gone, an
     // unsigned file and an unreadable FIFO added.
-    write_files(&s.model, &[("rank-1.safetensors", b"tampered"), ("extra.bin", b"x")]);
+    write_files(
+        &s.model,
+        &[("rank-1.safetensors", b"tampered"), ("extra.bin", b"x")],
+    );
     fs::remove_file(s.model.join("meta/index.json")).expect("remove");
     nix_fifo(&s.model.join("pipe"));
-    let ok = s.check(&["rank-0.safetensors", "config.json"]).expect("the named files match");
+    let ok = s
+        .check(&["rank-0.safetensors", "config.json"])
+        .expect("the named files match");
     assert_eq!(ok.files_checked, ["config.json", "rank-0.safetensors"]);
     assert_eq!(ok.resources_checked, 2);
     assert_eq!(ok.resources_not_checked, 2);
@@ -103,11 +107,17 @@ fn every_shard_of_a_named_file_is_checked() {
 #[test]
 fn a_changed_named_file_fails_and_is_the_only_one_reported() {
     let s = signed(&HashConfig::new());
-    write_files(&s.model, &[("rank-0.safetensors", b"evil"), ("config.json", b"{}")]);
+    write_files(
+        &s.model,
+        &[("rank-0.safetensors", b"evil"), ("config.json", b"{}")],
+    );
     let report = mismatch(s.check(&["rank-0.safetensors"]));
     let changed: Vec<&str> = report.changed.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(changed, ["rank-0.safetensors"]);
-    assert!(report.missing.is_empty() && report.unexpected.is_empty(), "{report:?}");
+    assert!(
+        report.missing.is_empty() && report.unexpected.is_empty(),
+        "{report:?}"
+    );
 }
 
 #[test]
@@ -130,7 +140,10 @@ fn a_truncated_or_grown_named_file_fails() {
     let report = mismatch(s.check(&["rank-0.safetensors"]));
     assert_eq!(
         report.missing,
-        ["rank-0.safetensors:1000:2000", "rank-0.safetensors:2000:3000"]
+        [
+            "rank-0.safetensors:1000:2000",
+            "rank-0.safetensors:2000:3000"
+        ]
     );
     assert_eq!(report.unexpected, ["rank-0.safetensors:1000:1500"]);
     fs::write(&path, [0u8; 3001]).expect("grow");
@@ -160,7 +173,10 @@ fn names_the_signature_does_not_list_fail_before_anything_is_read() {
             Err(e @ VerifyError::NotSigned { .. }) => {
                 assert_eq!(e.kind(), ErrorKind::Rejected);
                 let message = e.to_string();
-                for name in names.iter().filter(|n| n.as_bytes()[0] != b'r' || n.contains('9')) {
+                for name in names
+                    .iter()
+                    .filter(|n| n.as_bytes()[0] != b'r' || n.contains('9'))
+                {
                     assert!(message.contains(&format!("`{name}`")), "{message}");
                 }
                 assert!(!message.contains("rank-0"), "{message}");
@@ -173,9 +189,14 @@ fn names_the_signature_does_not_list_fail_before_anything_is_read() {
 #[test]
 fn unsigned_names_are_escaped_in_the_message() {
     let s = signed(&HashConfig::new());
-    let err = s.check(&["\u{1b}[2Jevil\u{7}.bin"]).expect_err("not signed");
+    let err = s
+        .check(&["\u{1b}[2Jevil\u{7}.bin"])
+        .expect_err("not signed");
     let message = err.to_string();
-    assert!(!message.contains('\u{1b}') && !message.contains('\u{7}'), "{message:?}");
+    assert!(
+        !message.contains('\u{1b}') && !message.contains('\u{7}'),
+        "{message:?}"
+    );
 }
 
 #[test]
@@ -194,7 +215,8 @@ fn a_single_file_model_has_no_partial_check() {
     fs::write(&model, b"weights").expect("write");
     let key = key(KeyAlgorithm::EcdsaP256Sha256);
     let bundle = sign_with_key(&model, &HashConfig::new(), &key);
-    let verified = verify_bundle(&bundle, &KeyVerifier::new(public(&key).clone())).expect("signature");
+    let verified =
+        verify_bundle(&bundle, &KeyVerifier::new(public(&key).clone())).expect("signature");
     let named = [RelPath::parse("weights.bin").expect("path")];
     let err = verified
         .check_files(&model, &named, &ModelCheckOptions::default(), &NoProgress)
@@ -210,7 +232,9 @@ fn a_named_file_replaced_by_a_link_fails() {
     fs::write(&outside, b"{\"tp\": 2}\n").expect("write");
     fs::remove_file(s.model.join("config.json")).expect("remove");
     symlink(&outside, s.model.join("config.json")).expect("symlink");
-    let err = s.check(&["config.json"]).expect_err("a link the signature does not allow");
+    let err = s
+        .check(&["config.json"])
+        .expect_err("a link the signature does not allow");
     assert!(matches!(err, VerifyError::Hash(_)), "{err:?}");
 }
 
