@@ -74,36 +74,53 @@ impl FromStr for HashAlgorithm {
 /// the engine gets its parallelism from hashing several files, shards or
 /// BLAKE3 subtrees at once.
 #[derive(Clone)]
-pub(crate) enum Hasher {
+pub struct Hasher(Inner);
+
+#[derive(Clone)]
+enum Inner {
     Sha256(Sha256),
     Blake2b(Box<Blake2b512>),
     Blake3(Box<blake3::Hasher>),
 }
 
+impl fmt::Debug for Hasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self.0 {
+            Inner::Sha256(_) => "sha256",
+            Inner::Blake2b(_) => "blake2b",
+            Inner::Blake3(_) => "blake3",
+        };
+        f.debug_tuple("Hasher").field(&name).finish()
+    }
+}
+
 impl Hasher {
-    pub(crate) fn new(algorithm: HashAlgorithm) -> Self {
+    /// A hasher of `algorithm`, with no input yet.
+    pub fn new(algorithm: HashAlgorithm) -> Self {
         match algorithm {
-            HashAlgorithm::Sha256 => Hasher::Sha256(Sha256::new()),
-            HashAlgorithm::Blake2b => Hasher::Blake2b(Box::default()),
-            HashAlgorithm::Blake3 => Hasher::Blake3(Box::default()),
+            HashAlgorithm::Sha256 => Hasher(Inner::Sha256(Sha256::new())),
+            HashAlgorithm::Blake2b => Hasher(Inner::Blake2b(Box::default())),
+            HashAlgorithm::Blake3 => Hasher(Inner::Blake3(Box::default())),
         }
     }
 
-    pub(crate) fn update(&mut self, data: &[u8]) {
-        match self {
-            Hasher::Sha256(h) => h.update(data),
-            Hasher::Blake2b(h) => h.update(data),
-            Hasher::Blake3(h) => {
+    /// Adds `data` to the input.
+    pub fn update(&mut self, data: &[u8]) {
+        match &mut self.0 {
+            Inner::Sha256(h) => h.update(data),
+            Inner::Blake2b(h) => h.update(data),
+            Inner::Blake3(h) => {
                 h.update(data);
             }
         }
     }
 
-    pub(crate) fn finalize(self) -> Vec<u8> {
-        match self {
-            Hasher::Sha256(h) => h.finalize().to_vec(),
-            Hasher::Blake2b(h) => h.finalize().to_vec(),
-            Hasher::Blake3(h) => h.finalize().as_bytes().to_vec(),
+    /// The digest of the input.
+    pub fn finalize(self) -> Vec<u8> {
+        match self.0 {
+            Inner::Sha256(h) => h.finalize().to_vec(),
+            Inner::Blake2b(h) => h.finalize().to_vec(),
+            Inner::Blake3(h) => h.finalize().as_bytes().to_vec(),
         }
     }
 }

@@ -40,7 +40,7 @@ mod resource;
 mod tree;
 mod walk;
 
-pub use algorithm::HashAlgorithm;
+pub use algorithm::{HashAlgorithm, Hasher};
 pub use config::{
     hf_cache_repo, HashConfig, Method, RelPath, DEFAULT_SHARD_SIZE, GIT_PATHS,
     HF_DOWNLOAD_CACHE_PATH,

@@ -73,7 +73,7 @@ fn compare(entry: &FileEntry, now: &Snapshot) -> Result<(), HashError> {
 /// Opens the file without following a final symlink (unless the walk followed
 /// one there) and without blocking on a FIFO, then checks that the opened file
 /// is the regular file the walk saw.
-fn open_checked(entry: &FileEntry) -> Result<File, HashError> {
+pub(crate) fn open_checked(entry: &FileEntry) -> Result<File, HashError> {
     let mut flags = libc::O_NONBLOCK | libc::O_CLOEXEC;
     if !entry.via_symlink {
         flags |= libc::O_NOFOLLOW;

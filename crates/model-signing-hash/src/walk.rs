@@ -81,6 +81,14 @@ impl FileEntry {
     pub fn path(&self) -> &Path {
         &self.fs_path
     }
+
+    /// Opens the file for reading as hashing does: a final symbolic link is
+    /// not followed unless the walk followed one there, and the opened file
+    /// must be the regular file the walk saw (same device, inode, size and
+    /// times).
+    pub fn open(&self) -> Result<std::fs::File, HashError> {
+        crate::read::open_checked(self)
+    }
 }
 
 /// The files of a model, sorted by path components, and what the walk left

@@ -96,6 +96,7 @@ mod json;
 pub mod keys;
 pub mod limits;
 pub mod manifest;
+pub mod reader;
 pub mod sign;
 pub mod statement;
 pub mod text;
@@ -139,8 +140,8 @@ pub mod fuzzing {
 pub mod hashing {
     pub use model_signing_hash::{
         check_component, hash_model, hf_cache_repo, root_digest, ConfigError, FileEntry,
-        HashAlgorithm, HashConfig, HashError, Method, NameError, NoProgress, Progress, RelPath,
-        ResourceDigest, ResourceKey, DEFAULT_SHARD_SIZE, GIT_PATHS, HF_DOWNLOAD_CACHE_PATH,
-        MAX_FILES, MAX_RESOURCES,
+        HashAlgorithm, HashConfig, HashError, Hasher, Method, NameError, NoProgress, Progress,
+        RelPath, ResourceDigest, ResourceKey, DEFAULT_SHARD_SIZE, GIT_PATHS,
+        HF_DOWNLOAD_CACHE_PATH, MAX_FILES, MAX_RESOURCES,
     };
 }

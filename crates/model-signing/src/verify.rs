@@ -93,6 +93,17 @@ pub enum VerifyError {
         /// The paths, as given.
         paths: Vec<String>,
     },
+    /// A file opened for verified reading whose size is not the total of
+    /// its signed shards.
+    #[error("{} is {actual} bytes, its signed shards {expected}", crate::text::escape(.name))]
+    FileSize {
+        /// The file, as the signature names it.
+        name: String,
+        /// The size of its signed shards.
+        expected: u64,
+        /// Its size.
+        actual: u64,
+    },
     /// A partial check of a model that is one file.
     #[error("a partial check names files inside a model directory; this model is a single file")]
     PartialSingleFile,
@@ -132,7 +143,7 @@ impl VerifyError {
             VerifyError::Timestamp(e) => e.kind(),
             VerifyError::Hash(e) => e.kind(),
             VerifyError::Config(_) | VerifyError::PartialSingleFile => ErrorKind::Usage,
-            VerifyError::NotSigned { .. } => ErrorKind::Rejected,
+            VerifyError::NotSigned { .. } | VerifyError::FileSize { .. } => ErrorKind::Rejected,
         }
     }
 }

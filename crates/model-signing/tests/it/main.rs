@@ -19,6 +19,7 @@ mod skip_policy;
 mod timestamps;
 mod verify_matrix;
 mod verify_partial;
+mod verify_reader;
 mod verify_rules;
 mod x509_chain;
 mod x509_parse;
