@@ -8,13 +8,15 @@ same names (``model_signing`` 1.1.1), so migrating is one changed import::
     from model_signing_rs import signing, verifying  # was: from model_signing
 
 The package's own API is one call each: :func:`sign`, :func:`verify`,
-:func:`digest` and :func:`inspect`. Errors are the exceptions of
+:func:`digest` and :func:`inspect`; :func:`open_verified` verifies files
+as a loader reads them. Errors are the exceptions of
 :mod:`model_signing_rs.errors`; a failed verification is a ``ValueError``,
 as with the reference.
 """
 
 from model_signing_rs import errors, hashing, manifest, signing, verifying
 from model_signing_rs._api import SignResult, Verification, digest, inspect, sign, verify
+from model_signing_rs._loading import VerifiedFile, VerifiedModel, open_verified
 from model_signing_rs._native import version as _native_version
 
 __version__: str = _native_version()
@@ -22,12 +24,15 @@ __version__: str = _native_version()
 __all__ = [
     "SignResult",
     "Verification",
+    "VerifiedFile",
+    "VerifiedModel",
     "__version__",
     "digest",
     "errors",
     "hashing",
     "inspect",
     "manifest",
+    "open_verified",
     "sign",
     "signing",
     "verify",

@@ -191,6 +191,46 @@ def sign(
     )
 
 
+def _verifier_spec(
+    key: hashing.PathLike | None,
+    certificate_chain: Iterable[hashing.PathLike] | None,
+    identity: str | None,
+    issuer: str | None,
+    trust_config: hashing.PathLike | None,
+    tsa_certificate_chain: Iterable[hashing.PathLike],
+) -> dict[str, Any]:
+    """The native verifier of :func:`verify`'s arguments."""
+    chosen = [key is not None, certificate_chain is not None, identity is not None]
+    if sum(chosen) != 1:
+        raise errors.UsageError(
+            "give exactly one of key=, certificate_chain= or identity= (with issuer=)"
+        )
+    tsa = [hashing._fspath(c) for c in tsa_certificate_chain]
+    verifier: dict[str, Any]
+    if key is not None:
+        verifier = {"kind": "key", "public_key": hashing._fspath(key), "tsa_certificate_chains": tsa}
+    elif certificate_chain is not None:
+        chain = [hashing._fspath(c) for c in certificate_chain]
+        if not chain:
+            raise errors.UsageError("certificate_chain= needs at least one trusted certificate")
+        verifier = {
+            "kind": "certificate",
+            "certificate_chain": chain,
+            "tsa_certificate_chains": tsa,
+        }
+    else:
+        if issuer is None:
+            raise errors.UsageError("identity= needs issuer=")
+        verifier = {
+            "kind": "sigstore",
+            "identity": identity,
+            "oidc_issuer": issuer,
+            "use_staging": False,
+            "trust_config": None if trust_config is None else hashing._fspath(trust_config),
+        }
+    return verifier
+
+
 def verify(
     model: hashing.PathLike,
     signature: hashing.PathLike = "model.sig",
@@ -237,34 +277,9 @@ def verify(
         VerificationError: The signature, the signer or the model does not
           verify (``changed``, ``missing``, ``unexpected`` say how).
     """
-    chosen = [key is not None, certificate_chain is not None, identity is not None]
-    if sum(chosen) != 1:
-        raise errors.UsageError(
-            "give exactly one of key=, certificate_chain= or identity= (with issuer=)"
-        )
-    tsa = [hashing._fspath(c) for c in tsa_certificate_chain]
-    verifier: dict[str, Any]
-    if key is not None:
-        verifier = {"kind": "key", "public_key": hashing._fspath(key), "tsa_certificate_chains": tsa}
-    elif certificate_chain is not None:
-        chain = [hashing._fspath(c) for c in certificate_chain]
-        if not chain:
-            raise errors.UsageError("certificate_chain= needs at least one trusted certificate")
-        verifier = {
-            "kind": "certificate",
-            "certificate_chain": chain,
-            "tsa_certificate_chains": tsa,
-        }
-    else:
-        if issuer is None:
-            raise errors.UsageError("identity= needs issuer=")
-        verifier = {
-            "kind": "sigstore",
-            "identity": identity,
-            "oidc_issuer": issuer,
-            "use_staging": False,
-            "trust_config": None if trust_config is None else hashing._fspath(trust_config),
-        }
+    verifier = _verifier_spec(
+        key, certificate_chain, identity, issuer, trust_config, tsa_certificate_chain
+    )
     options: dict[str, Any] = {
         "ignore_unsigned_files": ignore_unsigned_files,
         "ignore_paths": [hashing._fspath(p) for p in ignore_paths],

@@ -32,6 +32,7 @@ use model_signing::verify::{
 use model_signing::x509::Certificate;
 use model_signing::{ErrorKind, Manifest};
 use pyo3::prelude::*;
+use pyo3::types::PyBytes;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
@@ -221,12 +222,13 @@ fn run<T: Send>(
     if let Some(e) = interrupt {
         return Err(e);
     }
+    Err(native_error(failure))
+}
+
+/// The Python exception of a failure (its message escaped for a terminal).
+fn native_error(failure: Failure) -> PyErr {
     let message = model_signing::text::escape(&failure.message).into_owned();
-    Err(NativeError::new_err((
-        failure.kind,
-        message,
-        failure.details.to_string(),
-    )))
+    NativeError::new_err((failure.kind, message, failure.details.to_string()))
 }
 
 fn parse<T: for<'de> Deserialize<'de>>(json: &str, what: &str) -> Result<T, Failure> {
@@ -1006,6 +1008,165 @@ fn inspect(py: Python<'_>, signature: PathBuf) -> PyResult<String> {
     })
 }
 
+// ------------------------------------------------------ verify while loading
+
+/// A verified signature and the model it is for, whose files are opened
+/// with [`VerifiedModel::open`] to be read while they are verified.
+#[pyclass(module = "model_signing_rs._native", frozen)]
+struct VerifiedModel {
+    verified: model_signing::verify::Verified<model_signing::statement::SignedManifest>,
+    model: PathBuf,
+    options: ModelCheckOptions,
+    info: String,
+}
+
+/// Verifies the signature at `signature` with `verifier` (a
+/// [`VerifierSpec`]) for the model directory `model`, without hashing it.
+#[pyfunction]
+fn open_verified(
+    py: Python<'_>,
+    model: PathBuf,
+    signature: PathBuf,
+    verifier: &str,
+) -> PyResult<VerifiedModel> {
+    run(py, None, |_| {
+        let spec: VerifierSpec = parse(verifier, "verification configuration")?;
+        let model = resolve_model(&model)?;
+        if !model.is_dir() {
+            return Err(Failure::usage(format!(
+                "{} is not a model directory: verified reading opens files inside one",
+                model.display()
+            )));
+        }
+        let verifier = self::verifier(spec)?;
+        let bundle = model_signing::bundle::Bundle::read(&signature).map_err(|e| {
+            failure(
+                e.kind(),
+                &format!("cannot read signature {}", signature.display()),
+                &e,
+            )
+        })?;
+        let verified = verify_bundle(&bundle, verifier.as_ref())?;
+        let check = verified.check();
+        let value = verified.value();
+        let mut files: Vec<&str> = value.keys.iter().map(|k| k.path()).collect();
+        files.dedup();
+        let info = json!({
+            "signer": signer_json(&check.signer),
+            "signed_at": check.signed_at,
+            "warnings": check.warnings,
+            "digest": value.root_digest,
+            "files": files,
+        })
+        .to_string();
+        let options = ModelCheckOptions {
+            signature_path: Some(signature.clone()),
+            ..ModelCheckOptions::default()
+        };
+        Ok(VerifiedModel {
+            verified,
+            model,
+            options,
+            info,
+        })
+    })
+}
+
+#[pymethods]
+impl VerifiedModel {
+    /// Who signed and what: JSON `{"signer", "signed_at", "warnings",
+    /// "digest", "files"}`.
+    fn info(&self) -> &str {
+        &self.info
+    }
+
+    /// Opens the file `name` (as the signature lists it) for verified
+    /// reading.
+    fn open(&self, py: Python<'_>, name: &str) -> PyResult<VerifiedReader> {
+        let reader = py
+            .allow_threads(|| {
+                self.verified
+                    .open_file(&self.model, name, &self.options)
+                    .map_err(Failure::from)
+            })
+            .map_err(native_error)?;
+        Ok(VerifiedReader {
+            reader: std::sync::Mutex::new(Some(reader)),
+        })
+    }
+}
+
+/// A file being read while it is verified (see
+/// `model_signing::reader::VerifyingReader`).
+#[pyclass(module = "model_signing_rs._native", frozen)]
+struct VerifiedReader {
+    reader: std::sync::Mutex<Option<model_signing::reader::VerifyingReader>>,
+}
+
+fn read_failure(e: &model_signing::reader::ReadError) -> Failure {
+    Failure::new(kind_name(e.kind()), e.to_string())
+}
+
+#[pymethods]
+impl VerifiedReader {
+    /// Reads up to `size` bytes (fewer at the end of the file; none after
+    /// it). Fails once the bytes read differ from the signed ones.
+    fn read<'py>(&self, py: Python<'py>, size: usize) -> PyResult<Bound<'py, PyBytes>> {
+        let size = size.min(16 << 20);
+        let data = py
+            .allow_threads(|| {
+                let mut guard = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+                let Some(reader) = guard.as_mut() else {
+                    return Err(Failure::usage("the file is closed"));
+                };
+                let mut buf = vec![0u8; size];
+                match std::io::Read::read(reader, &mut buf) {
+                    Ok(n) => {
+                        buf.truncate(n);
+                        Ok(buf)
+                    }
+                    Err(e) => Err(
+                        match e.get_ref().and_then(|inner| {
+                            inner.downcast_ref::<model_signing::reader::ReadError>()
+                        }) {
+                            Some(read) => read_failure(read),
+                            None => Failure::new(
+                                "environment",
+                                format!("cannot read {}: {e}", reader.name()),
+                            ),
+                        },
+                    ),
+                }
+            })
+            .map_err(native_error)?;
+        Ok(PyBytes::new(py, &data))
+    }
+
+    /// `(bytes read, size)`.
+    fn position(&self) -> (u64, u64) {
+        let guard = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+        guard.as_ref().map_or((0, 0), |r| (r.position(), r.size()))
+    }
+
+    /// Ends the reading: fails when the file did not match, or was not read
+    /// to the end (unless `allow_unread_rest`). A second call does nothing.
+    fn finish(&self, py: Python<'_>, allow_unread_rest: bool) -> PyResult<()> {
+        py.allow_threads(|| {
+            let taken = self.reader.lock().unwrap_or_else(|e| e.into_inner()).take();
+            match taken {
+                None => Ok(()),
+                Some(mut reader) => {
+                    if allow_unread_rest {
+                        reader.allow_unread_rest();
+                    }
+                    reader.finish().map_err(|e| read_failure(&e))
+                }
+            }
+        })
+        .map_err(native_error)
+    }
+}
+
 /// The version of the native library.
 #[pyfunction]
 fn version() -> &'static str {
@@ -1021,5 +1182,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cli, m)?)?;
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
+    m.add_function(wrap_pyfunction!(open_verified, m)?)?;
+    m.add_class::<VerifiedModel>()?;
+    m.add_class::<VerifiedReader>()?;
     Ok(())
 }
