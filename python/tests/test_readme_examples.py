@@ -11,8 +11,10 @@ import re
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 from conftest import make_model, write_key
+from safetensors.numpy import save_file
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 
@@ -34,7 +36,8 @@ def install_lines(path: pathlib.Path) -> list[str]:
 
 @pytest.fixture
 def folder(tmp_path: pathlib.Path) -> pathlib.Path:
-    make_model(tmp_path, "model")
+    model = make_model(tmp_path, "model")
+    save_file({"embed": np.ones((4, 4), dtype=np.float32)}, model / "model.safetensors")
     private, public = write_key(tmp_path, "p256")
     private.rename(tmp_path / "key.pem")
     public.rename(tmp_path / "key.pub")
@@ -65,7 +68,8 @@ def test_the_python_examples_run_as_written(folder: pathlib.Path, readme: str) -
     assert (folder / "model.sig").is_file()
     if readme == "python/README.md":
         out = answer.stdout
-        assert "key True 5" in out, out
+        assert "key True 6" in out, out
+        assert "['embed']" in out, out
         assert "[('config.json', " in out, out
         assert "100%" in out, out
         assert (folder / "gpt2.sig").is_file()
