@@ -79,14 +79,7 @@ class VerifiedFile(io.RawIOBase):
     def readall(self) -> bytes:
         if self.closed:
             raise ValueError("I/O operation on closed file")
-        position, size = self._native.position()
-        parts: list[bytes] = []
-        while True:
-            data = errors._call(self._native.read, max(size - position, 0) + 1)
-            if not data:
-                return b"".join(parts)
-            parts.append(data)
-            position += len(data)
+        return errors._call(self._native.read_rest)
 
     def close(self) -> None:
         """Ends the reading; raises when the file did not match its

@@ -1107,6 +1107,18 @@ fn read_failure(e: &model_signing::reader::ReadError) -> Failure {
     Failure::new(kind_name(e.kind()), e.to_string())
 }
 
+/// A failed read of a verified file: the reader's own error (a mismatch),
+/// or the system's.
+fn io_failure(name: &str, e: &std::io::Error) -> Failure {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<model_signing::reader::ReadError>())
+    {
+        Some(read) => read_failure(read),
+        None => Failure::new("environment", format!("cannot read {name}: {e}")),
+    }
+}
+
 #[pymethods]
 impl VerifiedReader {
     /// Reads up to `size` bytes (fewer at the end of the file; none after
@@ -1125,21 +1137,51 @@ impl VerifiedReader {
                         buf.truncate(n);
                         Ok(buf)
                     }
-                    Err(e) => Err(
-                        match e.get_ref().and_then(|inner| {
-                            inner.downcast_ref::<model_signing::reader::ReadError>()
-                        }) {
-                            Some(read) => read_failure(read),
-                            None => Failure::new(
-                                "environment",
-                                format!("cannot read {}: {e}", reader.name()),
-                            ),
-                        },
-                    ),
+                    Err(e) => Err(io_failure(reader.name(), &e)),
                 }
             })
             .map_err(native_error)?;
         Ok(PyBytes::new(py, &data))
+    }
+
+    /// Reads the rest of the file into one bytes object (no copy besides
+    /// the read itself). Fails once the bytes read differ from the signed
+    /// ones.
+    fn read_rest<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let remaining = {
+            let guard = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+            match guard.as_ref() {
+                Some(r) => usize::try_from(r.remaining()).map_err(|_| {
+                    native_error(Failure::usage(
+                        "the file is larger than this machine can hold",
+                    ))
+                })?,
+                None => return Err(native_error(Failure::usage("the file is closed"))),
+            }
+        };
+        PyBytes::new_with(py, remaining, |buf| {
+            py.allow_threads(|| {
+                let mut guard = self.reader.lock().unwrap_or_else(|e| e.into_inner());
+                let Some(reader) = guard.as_mut() else {
+                    return Err(Failure::usage("the file is closed"));
+                };
+                let mut done = 0;
+                while done < buf.len() {
+                    match std::io::Read::read(reader, &mut buf[done..]) {
+                        Ok(0) => {
+                            return Err(Failure::new(
+                                "rejected",
+                                format!("{} ended before its size", reader.name()),
+                            ))
+                        }
+                        Ok(n) => done += n,
+                        Err(e) => return Err(io_failure(reader.name(), &e)),
+                    }
+                }
+                Ok(())
+            })
+            .map_err(native_error)
+        })
     }
 
     /// `(bytes read, size)`.

@@ -196,6 +196,7 @@ impl Verified<SignedManifest> {
             )));
         };
         let file = entry.open().map_err(VerifyError::Hash)?;
+
         let size = entry.size();
         let whole = parts.len() == 1 && parts[0].end == u64::MAX;
         let algorithm = self.value().manifest.serialization.hash_type;
@@ -233,6 +234,11 @@ impl VerifyingReader {
     /// Its size in bytes.
     pub fn size(&self) -> u64 {
         self.size
+    }
+
+    /// How many bytes are left to read.
+    pub fn remaining(&self) -> u64 {
+        self.size - self.position
     }
 
     /// How many bytes were read.
