@@ -14,6 +14,13 @@
 //! shard does. [`VerifyingReader::finish`] fails when the file was not read
 //! to the end (its rest was not verified), unless the caller opts out.
 //!
+//! Each reader reads its file on a thread of its own, at most a few 4 MiB
+//! chunks ahead of the caller (16 MiB of buffers at most), so the storage
+//! reads overlap the hashing; the thread ends when the file does or when
+//! the reader is dropped. Only bytes that were hashed are handed out: a
+//! file changed after its bytes were read ahead is still checked against
+//! what was read.
+//!
 //! **Only for formats whose loading executes nothing**: safetensors, GGUF,
 //! raw tensors, JSON, text. The bytes a reader hands out before the failing
 //! read are not yet verified: a loader must treat an error as fatal and
@@ -26,6 +33,7 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
 
 use model_signing_hash::{walk_signed, HashAlgorithm, Hasher};
 
@@ -101,6 +109,68 @@ impl From<ReadError> for io::Error {
     }
 }
 
+/// The size of a read-ahead chunk.
+const CHUNK: usize = 4 << 20;
+
+/// How many chunks the read-ahead thread may hold ready: with the one being
+/// handed out and the one being read, what a reader holds in memory.
+const DEPTH: usize = 2;
+
+/// What the read-ahead thread sends.
+#[derive(Debug)]
+enum Chunk {
+    /// The next bytes: the buffer and how much of it is filled.
+    Data(Vec<u8>, usize),
+    /// The file ended at the size it had when opened (`grew`: more bytes
+    /// followed).
+    End { grew: bool },
+    /// The file ended early, at this size.
+    Short(u64),
+    /// Reading failed.
+    Failed(String),
+}
+
+/// Reads `file` from its start, `size` bytes in chunks, then checks that
+/// nothing follows; stops when the reader is gone.
+fn read_ahead(mut file: File, size: u64, chunks: SyncSender<Chunk>, spare: Receiver<Vec<u8>>) {
+    let mut done: u64 = 0;
+    while done < size {
+        let want = usize::try_from(size - done).map_or(CHUNK, |left| left.min(CHUNK));
+        let mut buf = spare.try_recv().unwrap_or_default();
+        if buf.len() < want {
+            buf = vec![0u8; want.max(buf.len())];
+        }
+        let mut filled = 0;
+        while filled < want {
+            match file.read(&mut buf[filled..want]) {
+                Ok(0) => {
+                    let _ = chunks.send(Chunk::Short(done + filled as u64));
+                    return;
+                }
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    let _ = chunks.send(Chunk::Failed(e.to_string()));
+                    return;
+                }
+            }
+        }
+        done += filled as u64;
+        if chunks.send(Chunk::Data(buf, filled)).is_err() {
+            return;
+        }
+    }
+    let mut probe = [0u8; 1];
+    let end = loop {
+        match file.read(&mut probe) {
+            Ok(n) => break Chunk::End { grew: n > 0 },
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => break Chunk::Failed(e.to_string()),
+        }
+    };
+    let _ = chunks.send(end);
+}
+
 /// One part of a file whose digest the signature lists.
 #[derive(Debug, Clone)]
 struct Part {
@@ -116,7 +186,16 @@ struct Part {
 #[derive(Debug)]
 pub struct VerifyingReader {
     name: String,
-    file: File,
+    /// What the read-ahead thread read.
+    chunks: Receiver<Chunk>,
+    /// Buffers handed back to it.
+    spare: Sender<Vec<u8>>,
+    /// The chunk being handed out, and how far.
+    chunk: Vec<u8>,
+    chunk_len: usize,
+    chunk_pos: usize,
+    /// The read-ahead thread said the file ended where it should.
+    ended: bool,
     algorithm: HashAlgorithm,
     parts: Vec<Part>,
     next: usize,
@@ -199,10 +278,37 @@ impl Verified<SignedManifest> {
 
         let size = entry.size();
         let whole = parts.len() == 1 && parts[0].end == u64::MAX;
+        if whole {
+            parts[0].end = size;
+        } else if expected != size {
+            return Err(VerifyError::FileSize {
+                name: name.to_owned(),
+                expected,
+                actual: size,
+            });
+        }
+        // The file is read by a thread of its own, a few chunks ahead of
+        // the caller, so reading overlaps hashing.
+        let (chunk_tx, chunk_rx) = mpsc::sync_channel(DEPTH);
+        let (spare_tx, spare_rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("model-signing-read-ahead".into())
+            .spawn(move || read_ahead(file, size, chunk_tx, spare_rx))
+            .map_err(|source| {
+                VerifyError::Hash(model_signing_hash::HashError::Io {
+                    path: entry.path().to_owned(),
+                    source,
+                })
+            })?;
         let algorithm = self.value().manifest.serialization.hash_type;
-        let mut reader = VerifyingReader {
+        let reader = VerifyingReader {
             name: name.to_owned(),
-            file,
+            chunks: chunk_rx,
+            spare: spare_tx,
+            chunk: Vec::new(),
+            chunk_len: 0,
+            chunk_pos: 0,
+            ended: false,
             algorithm,
             parts,
             next: 0,
@@ -212,15 +318,6 @@ impl Verified<SignedManifest> {
             failed: None,
             allow_unread_rest: false,
         };
-        if whole {
-            reader.parts[0].end = size;
-        } else if expected != size {
-            return Err(VerifyError::FileSize {
-                name: name.to_owned(),
-                expected,
-                actual: size,
-            });
-        }
         Ok(reader)
     }
 }
@@ -324,43 +421,83 @@ impl VerifyingReader {
     }
 }
 
+impl VerifyingReader {
+    /// Takes the read-ahead thread's next message: `Ok(true)` when a chunk
+    /// is ready, `Ok(false)` at the end of the file.
+    fn next_chunk(&mut self) -> io::Result<bool> {
+        if self.ended {
+            return Ok(false);
+        }
+        let message = self
+            .chunks
+            .recv()
+            .unwrap_or(Chunk::Failed("the read-ahead thread stopped".to_owned()));
+        match message {
+            Chunk::Data(buf, len) => {
+                let old = std::mem::replace(&mut self.chunk, buf);
+                let _ = self.spare.send(old);
+                self.chunk_len = len;
+                self.chunk_pos = 0;
+                Ok(true)
+            }
+            Chunk::End { grew: false } => {
+                self.ended = true;
+                Ok(false)
+            }
+            Chunk::End { grew: true } => {
+                let e = self.grew();
+                Err(self.fail(e))
+            }
+            Chunk::Short(actual) => {
+                let e = ReadError::Size {
+                    name: self.name.clone(),
+                    expected: self.size,
+                    actual,
+                };
+                Err(self.fail(e))
+            }
+            Chunk::Failed(message) => {
+                let e = ReadError::Io {
+                    name: self.name.clone(),
+                    message,
+                };
+                Err(self.fail(e))
+            }
+        }
+    }
+}
+
 impl Read for VerifyingReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if let Some(e) = &self.failed {
             return Err(e.clone().into());
         }
-        let remaining = self.size - self.position;
-        if remaining == 0 || buf.is_empty() {
-            self.complete_parts()?;
-            if remaining == 0 && !buf.is_empty() {
-                // Nothing may follow the size the file had when opened.
-                let n = self.file.read(&mut buf[..1])?;
-                if n > 0 {
-                    let e = self.grew();
-                    return Err(self.fail(e));
-                }
-            }
+        if buf.is_empty() {
             return Ok(0);
         }
-        let want = usize::try_from(remaining).map_or(buf.len(), |r| r.min(buf.len()));
-        let n = self.file.read(&mut buf[..want])?;
-        if n == 0 {
-            let e = ReadError::Size {
-                name: self.name.clone(),
-                expected: self.size,
-                actual: self.position,
-            };
-            return Err(self.fail(e));
+        while self.chunk_pos == self.chunk_len {
+            if !self.next_chunk()? {
+                // The end: complete an empty file's (or last) part.
+                self.complete_parts()?;
+                return Ok(0);
+            }
         }
+        let n = buf.len().min(self.chunk_len - self.chunk_pos);
+        let start = self.chunk_pos;
+        // Hash part by part; a part that completes with another digest fails
+        // this read, before its bytes are handed out.
         let mut done = 0;
         while done < n {
             let end = self.parts.get(self.next).map_or(self.size, |p| p.end);
             let take = usize::try_from(end - self.position).map_or(n - done, |t| t.min(n - done));
-            self.hasher.update(&buf[done..done + take]);
+            self.hasher
+                .update(&self.chunk[start + done..start + done + take]);
             self.position += take as u64;
             done += take;
             self.complete_parts()?;
         }
+        buf[..n].copy_from_slice(&self.chunk[start..start + n]);
+        self.chunk_pos += n;
         Ok(n)
     }
 }

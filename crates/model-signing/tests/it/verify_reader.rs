@@ -220,11 +220,29 @@ fn a_truncated_or_extended_file_fails() {
     }
 }
 
+/// A model whose one file is far larger than what the reader reads ahead.
+fn big(config: &HashConfig) -> Signed {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("model");
+    let bytes: Vec<u8> = (0..40u32 << 20).map(|i| (i % 253) as u8).collect();
+    write_files(&model, &[("big.bin", &bytes)]);
+    let key = key(KeyAlgorithm::EcdsaP256Sha256);
+    let bundle = sign_with_key(&model, config, &key);
+    Signed {
+        _dir: dir,
+        model,
+        bundle,
+        key,
+    }
+}
+
 #[test]
 fn a_file_that_shrinks_or_grows_while_read_fails() {
-    let s = signed(&HashConfig::new());
-    let path = s.model.join("model.safetensors");
-    let mut reader = s.open("model.safetensors").expect("opens");
+    // The reader reads a few MiB ahead: what it handed out was verified,
+    // and a change further on is found when it gets there.
+    let s = big(&HashConfig::new());
+    let path = s.model.join("big.bin");
+    let mut reader = s.open("big.bin").expect("opens");
     let mut buf = vec![0u8; 4096];
     assert_eq!(reader.read(&mut buf).expect("first read"), 4096);
     OpenOptions::new()
@@ -233,23 +251,50 @@ fn a_file_that_shrinks_or_grows_while_read_fails() {
         .expect("open")
         .set_len(5000)
         .expect("shrink");
-    let (_, error) = read_in(&mut reader, 4096);
+    let (_, error) = read_in(&mut reader, 1 << 20);
     assert!(matches!(
         read_error(&error.expect("fails")),
         ReadError::Size { .. }
     ));
 
-    let s = signed(&HashConfig::new());
-    let mut reader = s.open("model.safetensors").expect("opens");
-    let (bytes, error) = read_in(&mut reader, SIZE);
-    assert!(error.is_none() && bytes.len() == SIZE);
+    let s = big(&shards());
+    let mut reader = s.open("big.bin").expect("opens");
+    assert_eq!(reader.read(&mut buf).expect("first read"), 4096);
     OpenOptions::new()
         .append(true)
-        .open(s.model.join("model.safetensors"))
+        .open(s.model.join("big.bin"))
         .expect("open")
         .write_all(b"more")
         .expect("append");
+    let (bytes, error) = read_in(&mut reader, 1 << 20);
+    assert_eq!(
+        bytes.len() + 4096,
+        40 << 20,
+        "every signed byte is handed out"
+    );
+    // The read at the end finds the bytes that follow.
+    assert!(matches!(
+        read_error(&error.expect("fails")),
+        ReadError::Size { .. }
+    ));
     assert!(matches!(reader.finish(), Err(ReadError::Size { .. })));
+}
+
+#[test]
+fn a_reader_dropped_early_stops_its_read_ahead() {
+    let s = big(&HashConfig::new());
+    for _ in 0..50 {
+        let mut reader = s.open("big.bin").expect("opens");
+        let mut buf = [0u8; 16];
+        reader.read_exact(&mut buf).expect("reads");
+        drop(reader);
+    }
+    // Each dropped reader's thread ended (else 50 of them would hold
+    // 50 x 12 MiB and their files open); a last one reads it all.
+    let mut reader = s.open("big.bin").expect("opens");
+    let (bytes, error) = read_in(&mut reader, 1 << 20);
+    assert!(error.is_none() && bytes.len() == 40 << 20);
+    reader.finish().expect("verified");
 }
 
 #[test]
