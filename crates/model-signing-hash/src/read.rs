@@ -136,6 +136,93 @@ fn read_at_least(file: &File, buf: &mut [u8], min: usize, offset: u64) -> io::Re
     }
 }
 
+/// A range at least this long is read by a thread of its own, one piece
+/// ahead of the hashing ([`read_pipelined`]).
+const PIPELINE_MIN: u64 = 32 << 20;
+
+/// How many read buffers a pipelined range uses: one being hashed, one
+/// being filled, one ready.
+const PIPELINE_BUFFERS: usize = 3;
+
+/// Reads one piece at `pos` of at most `read_size` bytes into `buf` with the
+/// end-of-file probe of [`read_range`]; returns how many bytes are wanted.
+fn read_piece(
+    entry: &FileEntry,
+    file: &File,
+    (pos, end): (u64, u64),
+    read_size: usize,
+    buf: &mut Buffer,
+) -> Result<usize, HashError> {
+    let want = usize::try_from(end - pos)
+        .unwrap_or(usize::MAX)
+        .min(read_size);
+    let probe = usize::from(pos + want as u64 == entry.snapshot.size);
+    let slice = buf.get(want + probe);
+    let n = read_at_least(file, slice, want, pos).map_err(|e| HashError::io(&entry.fs_path, e))?;
+    if n < want {
+        return Err(changed(entry, "it became shorter while being read"));
+    }
+    if n > want {
+        return Err(changed(entry, "it grew while being read"));
+    }
+    Ok(want)
+}
+
+/// [`read_range`] for a long range: a scoped thread reads the pieces into
+/// a few buffers while this thread hashes them, so that reading from
+/// storage (a cold page cache) overlaps hashing instead of alternating with
+/// it. Stops both as soon as either fails or hashing is cancelled.
+fn read_pipelined(
+    entry: &FileEntry,
+    file: &File,
+    (start, end): (u64, u64),
+    read_size: usize,
+    progress: &dyn Progress,
+    sink: &mut dyn FnMut(&[u8]),
+) -> Result<(), HashError> {
+    use std::sync::mpsc;
+    std::thread::scope(|scope| {
+        let (full_tx, full_rx) = mpsc::sync_channel::<(Buffer, usize)>(PIPELINE_BUFFERS - 1);
+        let (empty_tx, empty_rx) = mpsc::channel::<Buffer>();
+        for _ in 0..PIPELINE_BUFFERS {
+            let _ = empty_tx.send(Buffer::new(read_size + 1));
+        }
+        let reader = scope.spawn(move || -> Result<(), HashError> {
+            let mut pos = start;
+            while pos < end {
+                let Ok(mut buf) = empty_rx.recv() else {
+                    return Ok(()); // the hashing stopped
+                };
+                let want = read_piece(entry, file, (pos, end), read_size, &mut buf)?;
+                pos += want as u64;
+                if full_tx.send((buf, want)).is_err() {
+                    return Ok(());
+                }
+            }
+            Ok(())
+        });
+        let mut outcome = Ok(());
+        for (mut buf, want) in full_rx.iter() {
+            sink(&buf.get(want)[..want]);
+            progress.advance(want as u64);
+            if progress.cancelled() {
+                outcome = Err(HashError::Cancelled);
+                break;
+            }
+            let _ = empty_tx.send(buf);
+        }
+        drop(full_rx);
+        drop(empty_tx);
+        let read = match reader.join() {
+            Ok(r) => r,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        // A read error ends the pieces early: report it rather than a
+        // silently short hash.
+        read.and(outcome)
+    })
+}
+
 /// Feeds bytes `[start, end)` of the file to `sink`, in pieces of at most
 /// `read_size` bytes. Fails if the file is not exactly as the walk saw it,
 /// before or after, or if a range that reaches the end of the file is not
@@ -157,6 +244,11 @@ pub(crate) fn read_range(
     let file = open_checked(entry)?;
     let size = entry.snapshot.size;
     let io_err = |e| HashError::io(&entry.fs_path, e);
+    if end - start >= PIPELINE_MIN {
+        read_pipelined(entry, &file, (start, end), read_size, progress, sink)?;
+        let meta = file.metadata().map_err(io_err)?;
+        return compare(entry, &Snapshot::of(&meta));
+    }
     let mut pos = start;
     loop {
         let want = usize::try_from(end - pos)

@@ -81,7 +81,23 @@ fn configs() -> Vec<(&'static str, HashConfig)> {
             "files sha256, one thread",
             HashConfig::new().threads(1).expect("valid"),
         ),
+        // A range this long is read by a thread of its own ahead of the
+        // hashing (the pipelined read): changes are caught there too.
+        (
+            "files sha256, pipelined",
+            HashConfig::new().threads(1).expect("valid"),
+        ),
     ]
+}
+
+/// The size of the big file for a configuration: the pipelined one needs a
+/// range longer than the engine's pipelining threshold (32 MiB).
+fn big_size(name: &str) -> usize {
+    if name.ends_with("pipelined") {
+        40 << 20
+    } else {
+        BIG
+    }
 }
 
 /// Calls its action once, on the engine's first progress report.
@@ -113,12 +129,12 @@ impl Progress for ChangeOnFirstRead {
 /// A model of one big file `w`; returns (tmp, model, w). Only one file, so
 /// that the first progress report comes from a read of `w`, whose reader
 /// then reads on, or at least checks the file again, after the change.
-fn big_model() -> (tempfile::TempDir, PathBuf, PathBuf) {
+fn big_model(size: usize) -> (tempfile::TempDir, PathBuf, PathBuf) {
     let tmp = tempfile::tempdir().expect("tempdir");
     let model = tmp.path().join("model");
     fs::create_dir(&model).expect("mkdir");
     let w = model.join("w.bin");
-    fs::write(&w, content(BIG, 7)).expect("write big file");
+    fs::write(&w, content(size, 7)).expect("write big file");
     (tmp, model, w)
 }
 
@@ -127,7 +143,7 @@ fn big_model() -> (tempfile::TempDir, PathBuf, PathBuf) {
 /// `FileChanged` error for it. Also checks that, unchanged, it hashes.
 fn assert_change_detected(what: &str, change: fn(&Path)) {
     for (name, config) in configs() {
-        let (_tmp, model, w) = big_model();
+        let (_tmp, model, w) = big_model(big_size(name));
         let progress = ChangeOnFirstRead::new({
             let w = w.clone();
             move || change(&w)
@@ -239,7 +255,7 @@ impl Progress for WaitForAppend {
 #[test]
 fn file_growing_under_a_concurrent_writer() {
     for (name, config) in configs() {
-        let (_tmp, model, w) = big_model();
+        let (_tmp, model, w) = big_model(big_size(name));
         let stop = Arc::new(AtomicBool::new(false));
         let appends = Arc::new(AtomicU64::new(0));
         let writer = std::thread::spawn({
@@ -282,11 +298,17 @@ fn file_growing_under_a_concurrent_writer() {
 /// every configuration of one method, run after run.
 #[test]
 fn unchanged_big_file_hashes_the_same_every_time() {
-    let (_tmp, model, _w) = big_model();
     for (name, config) in configs() {
+        let (_tmp, model, w) = big_model(big_size(name));
         let first = hash_model(&model, &config, &NoProgress).expect("hash");
         let again = hash_model(&model, &config, &NoProgress).expect("hash");
         assert_eq!(keys_and_digests(&first), keys_and_digests(&again), "{name}");
+        // And it is the file's digest, computed in one piece here.
+        if name.starts_with("files sha256") {
+            use sha2::Digest as _;
+            let whole = sha2::Sha256::digest(fs::read(&w).expect("read"));
+            assert_eq!(first[0].digest, whole.to_vec(), "{name}");
+        }
     }
 }
 
