@@ -7,7 +7,7 @@ use crate::algorithm::{blake3_root, Blake3Subtree, ChainingValue, HashAlgorithm,
 use crate::config::{HashConfig, Method};
 use crate::error::HashError;
 use crate::progress::Progress;
-use crate::read::{read_range, Buffer};
+use crate::read::{read_range, Buffer, PIPELINE_MIN};
 use crate::resource::{ResourceDigest, ResourceKey};
 use crate::walk::{walk, FileEntry, ModelFiles};
 
@@ -202,6 +202,19 @@ fn hash_files_with(
         order,
         cursor: Mutex::new((0, 0)),
     };
+    // Reading a long range ahead of its hashing on another thread overlaps
+    // storage reads with hashing, but costs a core: only when fewer long
+    // ranges than hashing threads are hashed, so a core would otherwise
+    // idle (one big file; a cold page cache then reads while it hashes).
+    let threads = config
+        .get_threads()
+        .unwrap_or_else(rayon::current_num_threads);
+    let long = resources
+        .iter()
+        .zip(&splits)
+        .filter(|(r, split)| split.is_none() && r.len() >= PIPELINE_MIN)
+        .count();
+    let pipeline = long < threads;
     let failed = AtomicBool::new(false);
     // The failure of the resource that comes first in signing order, among
     // those seen before the threads stopped.
@@ -216,6 +229,7 @@ fn hash_files_with(
                     r.entry,
                     (r.start, r.end),
                     read_size,
+                    pipeline,
                     buf,
                     progress,
                     &mut |d| hasher.update(d),
@@ -228,9 +242,15 @@ fn hash_files_with(
                 let start = r.start + offset;
                 let end = start.saturating_add(subtree).min(r.end);
                 let mut hasher = Blake3Subtree::new(offset);
-                read_range(r.entry, (start, end), read_size, buf, progress, &mut |d| {
-                    hasher.update(d)
-                })?;
+                read_range(
+                    r.entry,
+                    (start, end),
+                    read_size,
+                    false,
+                    buf,
+                    progress,
+                    &mut |d| hasher.update(d),
+                )?;
                 let cv = hasher.finalize();
                 let mut state = split.lock().unwrap_or_else(|e| e.into_inner());
                 let slot = &mut state.cvs[usize::try_from(piece).unwrap_or(usize::MAX)];

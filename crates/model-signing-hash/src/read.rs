@@ -136,13 +136,18 @@ fn read_at_least(file: &File, buf: &mut [u8], min: usize, offset: u64) -> io::Re
     }
 }
 
-/// A range at least this long is read by a thread of its own, one piece
-/// ahead of the hashing ([`read_pipelined`]).
-const PIPELINE_MIN: u64 = 32 << 20;
+/// A range at least this long may be read by a thread of its own, ahead of
+/// the hashing ([`read_pipelined`]).
+pub(crate) const PIPELINE_MIN: u64 = 32 << 20;
 
 /// How many read buffers a pipelined range uses: one being hashed, one
-/// being filled, one ready.
-const PIPELINE_BUFFERS: usize = 3;
+/// being filled, the others ready.
+const PIPELINE_BUFFERS: usize = 4;
+
+/// The piece size of a pipelined read: the hashing reads it from memory
+/// anyway (another core filled it), so larger pieces cost nothing there and
+/// give the storage longer requests.
+const PIPELINE_PIECE: usize = 4 << 20;
 
 /// Reads one piece at `pos` of at most `read_size` bytes into `buf` with the
 /// end-of-file probe of [`read_range`]; returns how many bytes are wanted.
@@ -181,6 +186,7 @@ fn read_pipelined(
     sink: &mut dyn FnMut(&[u8]),
 ) -> Result<(), HashError> {
     use std::sync::mpsc;
+    let read_size = read_size.max(PIPELINE_PIECE);
     std::thread::scope(|scope| {
         let (full_tx, full_rx) = mpsc::sync_channel::<(Buffer, usize)>(PIPELINE_BUFFERS - 1);
         let (empty_tx, empty_rx) = mpsc::channel::<Buffer>();
@@ -224,7 +230,8 @@ fn read_pipelined(
 }
 
 /// Feeds bytes `[start, end)` of the file to `sink`, in pieces of at most
-/// `read_size` bytes. Fails if the file is not exactly as the walk saw it,
+/// `read_size` bytes (with `pipeline`, a range of [`PIPELINE_MIN`] bytes or
+/// more is read ahead by a thread of its own). Fails if the file is not exactly as the walk saw it,
 /// before or after, or if a range that reaches the end of the file is not
 /// followed by end of file.
 ///
@@ -237,6 +244,7 @@ pub(crate) fn read_range(
     entry: &FileEntry,
     (start, end): (u64, u64),
     read_size: usize,
+    pipeline: bool,
     buf: &mut Buffer,
     progress: &dyn Progress,
     sink: &mut dyn FnMut(&[u8]),
@@ -244,7 +252,7 @@ pub(crate) fn read_range(
     let file = open_checked(entry)?;
     let size = entry.snapshot.size;
     let io_err = |e| HashError::io(&entry.fs_path, e);
-    if end - start >= PIPELINE_MIN {
+    if pipeline && end - start >= PIPELINE_MIN {
         read_pipelined(entry, &file, (start, end), read_size, progress, sink)?;
         let meta = file.metadata().map_err(io_err)?;
         return compare(entry, &Snapshot::of(&meta));

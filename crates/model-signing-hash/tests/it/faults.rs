@@ -81,11 +81,12 @@ fn configs() -> Vec<(&'static str, HashConfig)> {
             "files sha256, one thread",
             HashConfig::new().threads(1).expect("valid"),
         ),
-        // A range this long is read by a thread of its own ahead of the
-        // hashing (the pipelined read): changes are caught there too.
+        // One long file and two threads: the file is read by a thread of
+        // its own ahead of the hashing (the pipelined read); changes are
+        // caught there too.
         (
             "files sha256, pipelined",
-            HashConfig::new().threads(1).expect("valid"),
+            HashConfig::new().threads(2).expect("valid"),
         ),
     ]
 }
