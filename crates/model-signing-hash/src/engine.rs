@@ -1,4 +1,4 @@
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
@@ -155,6 +155,15 @@ fn hash_files_with(
     progress: &dyn Progress,
     subtree: u64,
 ) -> Result<Vec<ResourceDigest>, HashError> {
+    let resources = checked_plan(files, config)?;
+    hash_planned(&resources, config, progress, subtree)
+}
+
+/// The resources of `files`, refusing a model that has none.
+fn checked_plan<'a>(
+    files: &'a ModelFiles,
+    config: &HashConfig,
+) -> Result<Vec<Resource<'a>>, HashError> {
     if files.entries.is_empty() {
         return Err(HashError::EmptyModel {
             path: files.root.clone(),
@@ -168,6 +177,44 @@ fn hash_files_with(
             detail: "every file is empty, and the shards method gives empty files no resource",
         });
     }
+    Ok(resources)
+}
+
+/// Checks that `files` make a model that [`hash_files`] would hash (some
+/// resource, within the bounds), without hashing anything.
+pub(crate) fn check_plan(files: &ModelFiles, config: &HashConfig) -> Result<(), HashError> {
+    checked_plan(files, config).map(drop)
+}
+
+/// Hashes `entries` of a model (a subset of a model already checked with
+/// [`check_plan`]; possibly none): their resources in signing order.
+pub(crate) fn hash_entries(
+    entries: &[&FileEntry],
+    config: &HashConfig,
+    progress: &dyn Progress,
+) -> Result<Vec<ResourceDigest>, HashError> {
+    let subset = ModelFiles {
+        root: PathBuf::new(),
+        single_file: false,
+        entries: entries.iter().map(|&e| e.clone()).collect(),
+        ignored: Vec::new(),
+        unsigned: Vec::new(),
+        walked_at: std::time::SystemTime::UNIX_EPOCH,
+    };
+    let resources = plan(&subset, config)?;
+    if resources.is_empty() {
+        return Ok(Vec::new());
+    }
+    hash_planned(&resources, config, progress, BLAKE3_SUBTREE)
+}
+
+/// Hashes planned resources (at least one).
+fn hash_planned(
+    resources: &[Resource<'_>],
+    config: &HashConfig,
+    progress: &dyn Progress,
+    subtree: u64,
+) -> Result<Vec<ResourceDigest>, HashError> {
     let algorithm = config.get_algorithm();
     let total: u64 = resources.iter().map(Resource::len).sum();
     progress.start(total, resources.len());

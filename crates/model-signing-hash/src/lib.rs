@@ -34,6 +34,7 @@ mod algorithm;
 mod config;
 mod engine;
 mod error;
+mod incremental;
 mod progress;
 mod read;
 mod resource;
@@ -47,6 +48,9 @@ pub use config::{
 };
 pub use engine::{hash_files, hash_model, root_digest, MAX_RESOURCES};
 pub use error::{ConfigError, ErrorKind, HashError};
+pub use incremental::{
+    hash_files_incremental, Incremental, IncrementalReport, DEFAULT_RACY_MARGIN, MAX_RECORD_BYTES,
+};
 pub use progress::{NoProgress, Progress};
 pub use resource::{check_component, check_path, NameError, ResourceDigest, ResourceKey};
 pub use walk::{cmp_paths, walk, walk_signed, FileEntry, ModelFiles, MAX_FILES};

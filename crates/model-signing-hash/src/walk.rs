@@ -4,6 +4,7 @@ use std::fs::{self, FileType, Metadata};
 use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::time::SystemTime;
 
 use crate::config::{HashConfig, Method};
 use crate::error::HashError;
@@ -100,6 +101,9 @@ pub struct ModelFiles {
     pub(crate) entries: Vec<FileEntry>,
     pub(crate) ignored: Vec<String>,
     pub(crate) unsigned: Vec<String>,
+    /// The clock when the walk began, before any file was examined: every
+    /// snapshot was taken at or after it.
+    pub(crate) walked_at: SystemTime,
 }
 
 impl ModelFiles {
@@ -136,6 +140,11 @@ impl ModelFiles {
     /// or hashed. Always empty after [`walk`].
     pub fn unsigned(&self) -> &[String] {
         &self.unsigned
+    }
+
+    /// The system clock when the walk began, before any file was examined.
+    pub fn walked_at(&self) -> SystemTime {
+        self.walked_at
     }
 
     /// Total size in bytes.
@@ -335,6 +344,7 @@ fn walk_inner(
     config: &HashConfig,
     signed: Option<&PathTree<'_>>,
 ) -> Result<ModelFiles, HashError> {
+    let walked_at = SystemTime::now();
     let lmeta = match fs::symlink_metadata(root) {
         Ok(m) => m,
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
@@ -361,6 +371,7 @@ fn walk_inner(
             }],
             ignored: Vec::new(),
             unsigned: Vec::new(),
+            walked_at,
         });
     }
     if !ft.is_dir() {
@@ -553,6 +564,7 @@ fn walk_inner(
         entries,
         ignored,
         unsigned,
+        walked_at,
     })
 }
 

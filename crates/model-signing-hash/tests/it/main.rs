@@ -9,6 +9,7 @@ mod faults;
 mod golden;
 mod hf_snapshot;
 mod ignores;
+mod incremental;
 mod refusals;
 mod threads;
 mod unsigned;
