@@ -15,13 +15,22 @@ as with the reference.
 """
 
 from model_signing_rs import errors, hashing, manifest, signing, verifying
-from model_signing_rs._api import SignResult, Verification, digest, inspect, sign, verify
+from model_signing_rs._api import (
+    IncrementalReport,
+    SignResult,
+    Verification,
+    digest,
+    inspect,
+    sign,
+    verify,
+)
 from model_signing_rs._loading import VerifiedFile, VerifiedModel, open_verified
 from model_signing_rs._native import version as _native_version
 
 __version__: str = _native_version()
 
 __all__ = [
+    "IncrementalReport",
     "SignResult",
     "Verification",
     "VerifiedFile",

@@ -30,6 +30,24 @@ stops hashing and is raised."""
 
 
 @dataclasses.dataclass(frozen=True)
+class IncrementalReport:
+    """What an incremental signing (``sign(..., incremental=True)``) did."""
+
+    files_hashed: int
+    """Files read and hashed."""
+    bytes_hashed: int
+    """Bytes read and hashed."""
+    files_reused: int
+    """Files whose digests came from the state record."""
+    bytes_reused: int
+    """Bytes of those files (not read)."""
+    record: pathlib.Path | None
+    """The state record read and replaced (``None`` without a cache directory)."""
+    notes: list[str]
+    """Why the record was not used, or could not be saved."""
+
+
+@dataclasses.dataclass(frozen=True)
 class SignResult:
     """What :func:`sign` made."""
 
@@ -41,6 +59,8 @@ class SignResult:
     """``sha256:<hex>``: the subject digest of the signed payload."""
     resources: int
     """How many files (or shards) the signature lists."""
+    incremental: IncrementalReport | None = None
+    """With ``incremental=True``, what was hashed and what was reused."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +128,7 @@ def sign(
     allow_symlinks: bool = False,
     tsa_urls: Iterable[str] = (),
     progress: Progress | None = None,
+    incremental: bool = False,
 ) -> SignResult:
     """Signs a model and writes its signature.
 
@@ -136,9 +157,14 @@ def sign(
         allow_symlinks: Follow symbolic links.
         tsa_urls: RFC 3161 timestamp authorities (key, certificate, PKCS #11).
         progress: Called with (bytes hashed, bytes in all) while hashing.
+        incremental: Re-hash only the files changed since the last incremental
+            signing of this model path with these hashing options on this
+            machine (``model-signing sign --incremental``; docs/security.md says
+            when a digest is reused). Verification never uses the record.
 
     Returns:
-        The signature's path, digest and size.
+        The signature's path, digest and size (and, with ``incremental``, what
+        was hashed and reused).
     """
     spec = _hashing_spec(hash, shard_size, ignore_paths, allow_symlinks, ignore_git_paths)
     chain = [hashing._fspath(c) for c in certificate_chain]
@@ -181,13 +207,25 @@ def sign(
             json.dumps(signer),
             [str(u) for u in tsa_urls],
             progress=progress,
+            incremental=incremental,
         )
     )
+    report = data.get("incremental")
     return SignResult(
         signature=pathlib.Path(path),
         model_name=data["model_name"],
         digest=f"sha256:{data['root_digest']}",
         resources=len(data["resources"]),
+        incremental=None
+        if report is None
+        else IncrementalReport(
+            files_hashed=report["files_hashed"],
+            bytes_hashed=report["bytes_hashed"],
+            files_reused=report["files_reused"],
+            bytes_reused=report["bytes_reused"],
+            record=None if report["record"] is None else pathlib.Path(report["record"]),
+            notes=list(report["notes"]),
+        ),
     )
 
 

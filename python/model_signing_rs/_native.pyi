@@ -19,6 +19,7 @@ def sign(
     signer: str,
     tsa_urls: list[str] = ...,
     progress: Progress | None = ...,
+    incremental: bool = ...,
 ) -> str: ...
 def verify(
     model: str | bytes | os.PathLike[str],

@@ -157,6 +157,12 @@ pub struct DefaultSignArgs {
     pub signature: PathBuf,
     #[command(flatten)]
     pub hashing: HashingArgs,
+    /// Re-hash only the files changed since the last `--incremental` signing of this model path with
+    /// these hashing options on this machine, reusing the other digests from a private state record
+    /// in the user's cache directory (docs/security.md says when a digest is reused). Verification
+    /// never uses the record.
+    #[arg(long)]
+    pub incremental: bool,
     /// Print what was signed as one JSON object (fields: https://github.com/model-signing/model-signing-rs/blob/main/docs/json.md).
     #[arg(long)]
     pub json: bool,
@@ -175,6 +181,7 @@ impl SignArgs {
             model,
             signature,
             hashing,
+            incremental,
             json,
             sigstore,
             unexpected: _,
@@ -185,6 +192,7 @@ impl SignArgs {
                     model,
                     signature,
                     hashing,
+                    incremental,
                     json,
                 },
                 sigstore,
@@ -231,6 +239,12 @@ pub struct SignCommon {
     pub signature: PathBuf,
     #[command(flatten)]
     pub hashing: HashingArgs,
+    /// Re-hash only the files changed since the last `--incremental` signing of this model path with
+    /// these hashing options on this machine, reusing the other digests from a private state record
+    /// in the user's cache directory (docs/security.md says when a digest is reused). Verification
+    /// never uses the record.
+    #[arg(long)]
+    pub incremental: bool,
     /// Print what was signed as one JSON object (fields: https://github.com/model-signing/model-signing-rs/blob/main/docs/json.md).
     #[arg(long)]
     pub json: bool,

@@ -10,7 +10,10 @@ pub const HF_HUB_CACHE: &str = "HF_HUB_CACHE";
 pub const HUGGINGFACE_HUB_CACHE: &str = "HUGGINGFACE_HUB_CACHE";
 /// The Hugging Face home; the hub cache is `$HF_HOME/hub`.
 pub const HF_HOME: &str = "HF_HOME";
-/// The user's cache; the hub cache is `$XDG_CACHE_HOME/huggingface/hub`.
+/// The user's cache; the hub cache is `$XDG_CACHE_HOME/huggingface/hub`,
+/// and `sign --incremental` state records are in
+/// `$XDG_CACHE_HOME/model-signing/incremental` (read by
+/// `model_signing_hash::Incremental::in_cache_dir`).
 pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 /// The home directory; the hub cache is `~/.cache/huggingface/hub` by default.
 pub const HOME: &str = "HOME";
@@ -37,11 +40,11 @@ pub const ALL: [(&str, &str); 8] = [
     ),
     (
         XDG_CACHE_HOME,
-        "the cache is $XDG_CACHE_HOME/huggingface/hub when neither of the above is set",
+        "the cache is $XDG_CACHE_HOME/huggingface/hub when neither of the above is set; sign --incremental keeps its state records in $XDG_CACHE_HOME/model-signing/incremental",
     ),
     (
         HOME,
-        "the cache is ~/.cache/huggingface/hub when none of the above is set",
+        "the cache is ~/.cache/huggingface/hub when none of the above is set; sign --incremental state records are in ~/.cache/model-signing/incremental when XDG_CACHE_HOME is not set",
     ),
     (
         PKCS11_PIN,

@@ -17,12 +17,12 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use model_signing::hashing::{
-    HashAlgorithm, HashConfig, HashError, Progress, RelPath, DEFAULT_SHARD_SIZE,
+    HashAlgorithm, HashConfig, HashError, Incremental, Progress, RelPath, DEFAULT_SHARD_SIZE,
 };
 use model_signing::keys::{is_encrypted_pem, PrivateKey, PublicKey};
 use model_signing::sign::{
-    check_writable, sign_model_to, write_atomic, BundleSigner, CertificateSigner, KeySigner,
-    SignError, TimestampingSigner,
+    check_writable, sign_model_to, sign_model_to_incremental, write_atomic, BundleSigner,
+    CertificateSigner, KeySigner, SignError, TimestampingSigner,
 };
 use model_signing::timestamp::{TimestampAuthority, Timestamper};
 use model_signing::verify::{
@@ -691,7 +691,8 @@ fn signer(spec: SignerSpec) -> Result<Box<dyn BundleSigner>, Failure> {
 /// `hashing` is a [`HashingSpec`], `signer` a [`SignerSpec`]; `tsa_urls`
 /// add RFC 3161 timestamps. Returns the signed manifest.
 #[pyfunction]
-#[pyo3(signature = (model, signature, hashing, signer, tsa_urls = Vec::new(), progress = None))]
+#[pyo3(signature = (model, signature, hashing, signer, tsa_urls = Vec::new(), progress = None, incremental = false))]
+#[allow(clippy::too_many_arguments)]
 fn sign(
     py: Python<'_>,
     model: PathBuf,
@@ -700,6 +701,7 @@ fn sign(
     signer: &str,
     tsa_urls: Vec<String>,
     progress: Option<&Bound<'_, PyAny>>,
+    incremental: bool,
 ) -> PyResult<String> {
     run(py, progress, |control| {
         let hashing: HashingSpec = parse(hashing, "hashing configuration")?;
@@ -728,9 +730,26 @@ fn sign(
         }
         let stamped = TimestampingSigner::new(inner.as_ref(), timestampers);
         check_writable(&signature)?;
-        let (bundle, manifest) = sign_model_to(&model, &config, &stamped, control, &signature)?;
+        if !incremental {
+            let (bundle, manifest) = sign_model_to(&model, &config, &stamped, control, &signature)?;
+            write_atomic(&signature, bundle.to_json().as_bytes())?;
+            return manifest_json(&manifest);
+        }
+        let state = Incremental::in_cache_dir();
+        let (bundle, manifest, report) =
+            sign_model_to_incremental(&model, &config, &stamped, control, &signature, &state)?;
         write_atomic(&signature, bundle.to_json().as_bytes())?;
-        manifest_json(&manifest)
+        let mut out = serde_json::to_value(manifest_out(&manifest))
+            .map_err(|e| Failure::new("internal", format!("cannot serialize the manifest: {e}")))?;
+        out["incremental"] = json!({
+            "files_hashed": report.files_hashed,
+            "bytes_hashed": report.bytes_hashed,
+            "files_reused": report.files_reused,
+            "bytes_reused": report.bytes_reused,
+            "record": report.record.map(|p| p.to_string_lossy().into_owned()),
+            "notes": report.notes,
+        });
+        Ok(out.to_string())
     })
 }
 

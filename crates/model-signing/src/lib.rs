@@ -140,8 +140,9 @@ pub mod fuzzing {
 pub mod hashing {
     pub use model_signing_hash::{
         check_component, hash_model, hf_cache_repo, root_digest, ConfigError, FileEntry,
-        HashAlgorithm, HashConfig, HashError, Hasher, Method, NameError, NoProgress, Progress,
-        RelPath, ResourceDigest, ResourceKey, DEFAULT_SHARD_SIZE, GIT_PATHS,
-        HF_DOWNLOAD_CACHE_PATH, MAX_FILES, MAX_RESOURCES,
+        HashAlgorithm, HashConfig, HashError, Hasher, Incremental, IncrementalReport, Method,
+        NameError, NoProgress, Progress, RelPath, ResourceDigest, ResourceKey, DEFAULT_RACY_MARGIN,
+        DEFAULT_SHARD_SIZE, GIT_PATHS, HF_DOWNLOAD_CACHE_PATH, MAX_FILES, MAX_RECORD_BYTES,
+        MAX_RESOURCES,
     };
 }

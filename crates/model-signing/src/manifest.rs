@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use model_signing_hash::{
-    hash_files, root_digest, walk, FileEntry, HashAlgorithm, HashConfig, HashError, Method,
-    Progress, ResourceDigest,
+    hash_files, hash_files_incremental, root_digest, walk, FileEntry, HashAlgorithm, HashConfig,
+    HashError, Incremental, IncrementalReport, Method, Progress, ResourceDigest,
 };
 use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
@@ -177,6 +177,30 @@ impl Manifest {
         files.retain(|f| !skip(f));
         let digests = hash_files(&files, &config, progress)?;
         Ok(Manifest::from_digests(model_name(path), &config, digests))
+    }
+
+    /// [`Manifest::hash_except`] that reuses the digests of files unchanged
+    /// since the last incremental hashing of the same model path with the
+    /// same parameters, recorded in `state`, and then replaces that record
+    /// ([`hash_files_incremental`]). The manifest is the one
+    /// [`Manifest::hash_except`] gives whenever the record is right about
+    /// the files it lists (`docs/security.md` says when that holds).
+    /// Verification never uses a state record.
+    pub fn hash_except_incremental(
+        path: &Path,
+        config: &HashConfig,
+        progress: &dyn Progress,
+        skip: impl Fn(&FileEntry) -> bool,
+        state: &Incremental,
+    ) -> Result<(Self, IncrementalReport), HashError> {
+        let config = config.clone().contain_links_in_hf_snapshot(path);
+        let mut files = walk(path, &config)?;
+        files.retain(|f| !skip(f));
+        let (digests, report) = hash_files_incremental(&files, &config, progress, state)?;
+        Ok((
+            Manifest::from_digests(model_name(path), &config, digests),
+            report,
+        ))
     }
 
     /// Builds the manifest from digests computed under `config`.

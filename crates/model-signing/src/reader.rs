@@ -55,7 +55,7 @@ pub enum ReadError {
         /// The end of that part (excluded).
         end: u64,
     },
-    /// The file's size is not the signed one (shards), or it changed while
+    /// The file's size is not the signed one (shards), or it shrank while
     /// it was read.
     #[error("{name} is {actual} bytes where {expected} were expected")]
     Size {
@@ -65,6 +65,16 @@ pub enum ReadError {
         expected: u64,
         /// The size found.
         actual: u64,
+    },
+    /// The file has more bytes than its size when it was opened (the
+    /// signed size): it grew while it was read. How many more is unknown:
+    /// the reader stops at the first byte past the end.
+    #[error("{name} grew past the {size} bytes it had when it was opened (and that the signature lists)")]
+    Grew {
+        /// The file, as the signature names it.
+        name: String,
+        /// Its size when opened, which the signature lists.
+        size: u64,
     },
     /// [`VerifyingReader::finish`] before the end of the file.
     #[error("{name} was read to byte {position} of {size}: the rest was not verified")]
@@ -92,7 +102,9 @@ impl ReadError {
     /// [`ErrorKind::Usage`]; a read error, [`ErrorKind::Environment`].
     pub fn kind(&self) -> ErrorKind {
         match self {
-            ReadError::Mismatch { .. } | ReadError::Size { .. } => ErrorKind::Rejected,
+            ReadError::Mismatch { .. } | ReadError::Size { .. } | ReadError::Grew { .. } => {
+                ErrorKind::Rejected
+            }
             ReadError::NotReadToEnd { .. } => ErrorKind::Usage,
             ReadError::Io { .. } => ErrorKind::Environment,
         }
@@ -388,10 +400,9 @@ impl VerifyingReader {
     }
 
     fn grew(&self) -> ReadError {
-        ReadError::Size {
+        ReadError::Grew {
             name: self.name.clone(),
-            expected: self.size,
-            actual: self.size + 1,
+            size: self.size,
         }
     }
 

@@ -5,7 +5,9 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use model_signing_hash::{FileEntry, HashConfig, HashError, Progress};
+use model_signing_hash::{
+    FileEntry, HashConfig, HashError, Incremental, IncrementalReport, Progress,
+};
 
 use crate::bundle::{Bundle, VerificationMaterial};
 use crate::dsse::{pae, Envelope, IN_TOTO_PAYLOAD_TYPE};
@@ -454,9 +456,39 @@ pub fn sign_model_to(
     progress: &dyn Progress,
     dest: &Path,
 ) -> Result<(Bundle, Manifest), SignError> {
+    let manifest =
+        Manifest::hash_except(model, config, progress, temp_of(dest)).map_err(SignError::Hash)?;
+    let bundle = sign_manifest(&manifest, signer)?;
+    Ok((bundle, manifest))
+}
+
+/// [`sign_model_to`] that re-hashes only the files changed since the last
+/// incremental signing of the same model path with the same hashing
+/// parameters on this machine, as recorded in `state`
+/// ([`Manifest::hash_except_incremental`]; the trust argument and its
+/// limits are in `docs/security.md`). The report says what was hashed and
+/// reused, and why a record was not used.
+pub fn sign_model_to_incremental(
+    model: &Path,
+    config: &HashConfig,
+    signer: &dyn BundleSigner,
+    progress: &dyn Progress,
+    dest: &Path,
+    state: &Incremental,
+) -> Result<(Bundle, Manifest, IncrementalReport), SignError> {
+    let (manifest, report) =
+        Manifest::hash_except_incremental(model, config, progress, temp_of(dest), state)
+            .map_err(SignError::Hash)?;
+    let bundle = sign_manifest(&manifest, signer)?;
+    Ok((bundle, manifest, report))
+}
+
+/// Whether a walked file is a temporary file of another write to `dest`
+/// (see [`sign_model_to`]).
+fn temp_of(dest: &Path) -> impl Fn(&FileEntry) -> bool {
     let prefix = temp_prefix(dest);
     let dest_dir = fs::canonicalize(parent_dir(dest)).ok();
-    let is_temp_of_dest = |f: &FileEntry| {
+    move |f: &FileEntry| {
         let path = f.path();
         let named_like = path
             .file_name()
@@ -465,11 +497,7 @@ pub fn sign_model_to(
         named_like
             && dest_dir.is_some()
             && path.parent().and_then(|p| fs::canonicalize(p).ok()) == dest_dir
-    };
-    let manifest =
-        Manifest::hash_except(model, config, progress, is_temp_of_dest).map_err(SignError::Hash)?;
-    let bundle = sign_manifest(&manifest, signer)?;
-    Ok((bundle, manifest))
+    }
 }
 
 fn temp_path(dest: &Path) -> PathBuf {

@@ -17,6 +17,7 @@ pub mod go;
 pub mod hf_support;
 pub mod matrix;
 pub mod reference;
+pub mod run;
 pub mod sha1_support;
 pub mod skip_support;
 pub mod softhsm;
@@ -33,6 +34,7 @@ use model_signing::sign::{sign_model, CertificateSigner, KeySigner};
 use serde_json::Value;
 
 pub use certs::{key, now, public, Key, Pki, PkiSpec};
+pub use run::Run;
 pub use third_party_support::{golden, oms_vectors, third_party, trust};
 
 /// The workspace root.

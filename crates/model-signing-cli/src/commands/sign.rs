@@ -3,9 +3,10 @@
 use std::path::Path;
 
 use anyhow::Context;
+use model_signing::hashing::{Incremental, IncrementalReport};
 use model_signing::sign::{
-    self, check_writable, sign_model_to, write_atomic, BundleSigner, CertificateSigner, KeySigner,
-    TimestampingSigner,
+    self, check_writable, sign_model_to, sign_model_to_incremental, write_atomic, BundleSigner,
+    CertificateSigner, KeySigner, TimestampingSigner,
 };
 use model_signing::timestamp::{bundle_timestamps, Timestamp, Timestamper};
 use model_signing_sigstore::HttpTimestamper;
@@ -80,6 +81,34 @@ struct SignJson {
     signer: Option<SignerJson>,
     /// The RFC 3161 timestamps added (`--tsa-url`), in order.
     timestamps: Vec<TimestampJson>,
+    /// With `--incremental`, what was hashed and reused (else `null`).
+    incremental: Option<IncrementalJson>,
+}
+
+/// What `--incremental` did, for `--json`.
+#[derive(Serialize)]
+struct IncrementalJson {
+    files_hashed: usize,
+    bytes_hashed: u64,
+    files_reused: usize,
+    bytes_reused: u64,
+    /// The state record read and replaced (`null` without a cache directory).
+    record: Option<String>,
+    /// Why the record was not used or not saved.
+    notes: Vec<String>,
+}
+
+impl From<&IncrementalReport> for IncrementalJson {
+    fn from(r: &IncrementalReport) -> Self {
+        IncrementalJson {
+            files_hashed: r.files_hashed,
+            bytes_hashed: r.bytes_hashed,
+            files_reused: r.files_reused,
+            bytes_reused: r.bytes_reused,
+            record: r.record.as_ref().map(|p| p.display().to_string()),
+            notes: r.notes.clone(),
+        }
+    }
 }
 
 /// A timestamp the new signature carries, for `--json`.
@@ -120,9 +149,27 @@ pub(super) fn sign_with(
     let config = hashing::config(&common.hashing, &model, extra, printer)?;
     check_writable(&common.signature)?;
     let progress = printer.hashing_progress("hashing");
-    let (bundle, manifest) =
+    let (bundle, manifest, incremental) = if common.incremental {
+        let state = Incremental::in_cache_dir();
+        sign_model_to_incremental(
+            &model,
+            &config,
+            signer,
+            &progress,
+            &common.signature,
+            &state,
+        )
+        .map(|(b, m, r)| (b, m, Some(r)))
+    } else {
         sign_model_to(&model, &config, signer, &progress, &common.signature)
-            .with_context(|| format!("cannot sign model {}", common.model.display()))?;
+            .map(|(b, m)| (b, m, None))
+    }
+    .with_context(|| format!("cannot sign model {}", common.model.display()))?;
+    if let Some(report) = &incremental {
+        for note in &report.notes {
+            printer.info(&format!("incremental: {note}"));
+        }
+    }
     warn_if_replacing_another_model(&common.signature, &manifest.model_name, printer);
     write_atomic(&common.signature, bundle.to_json().as_bytes())?;
     // The timestamps were checked when they came; read back their times.
@@ -153,6 +200,7 @@ pub(super) fn sign_with(
             hashing: HashingJson::from(&manifest.serialization),
             signer,
             timestamps,
+            incremental: incremental.as_ref().map(IncrementalJson::from),
         };
         printer.out_json(&doc)?;
         return Ok(exit::SUCCESS);
@@ -164,6 +212,23 @@ pub(super) fn sign_with(
         manifest.root_digest_hex(),
         model_signing::text::escape_path(&common.signature)
     ));
+    if let Some(r) = &incremental {
+        printer.info(&format!(
+            "incremental: hashed {} ({}), reused the digests of {} ({})",
+            super::verify::count(r.files_hashed, "file", "files"),
+            super::verify::count(
+                usize::try_from(r.bytes_hashed).unwrap_or(usize::MAX),
+                "byte",
+                "bytes"
+            ),
+            super::verify::count(r.files_reused, "file", "files"),
+            super::verify::count(
+                usize::try_from(r.bytes_reused).unwrap_or(usize::MAX),
+                "byte",
+                "bytes"
+            ),
+        ));
+    }
     for t in &timestamps {
         printer.info(&format!(
             "timestamped at {} by {}",

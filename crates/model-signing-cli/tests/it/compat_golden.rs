@@ -5,15 +5,10 @@
 //! `testdata/third_party/`.
 
 use testkit as support;
+use testkit::Run;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
 
 fn run(args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_model-signing"))
@@ -21,11 +16,7 @@ fn run(args: &[&str]) -> Run {
         .stdin(Stdio::null())
         .output()
         .expect("model-signing runs");
-    Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 fn s(p: &Path) -> &str {

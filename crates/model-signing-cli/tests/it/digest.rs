@@ -3,6 +3,7 @@
 //! `scripts/setup-reference-venv` on first use).
 
 use testkit::skip_support;
+use testkit::Run;
 
 use std::fs;
 use std::io::Write;
@@ -140,12 +141,6 @@ fn reference_digest(model: &Path, job: &RefJob<'_>) -> String {
 }
 
 // --------------------------------------------------------------- running
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
 
 /// Runs the tool with stdout and stderr on pipes (not terminals); fails if
 /// it takes more than a minute.

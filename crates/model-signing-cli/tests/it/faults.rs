@@ -15,6 +15,7 @@
 //! Linux only: progress and memory are read from `/proc`.
 
 use testkit::skip_support;
+use testkit::Run;
 
 use testkit as support;
 
@@ -32,33 +33,13 @@ use sha2::{Digest, Sha256};
 
 const BIN: &str = env!("CARGO_BIN_EXE_model-signing");
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
-
 fn output(cmd: &mut Command) -> Run {
     let out = cmd
         .stdin(Stdio::null())
         .env_remove("MODEL_SIGNING_PASSWORD")
         .output()
         .expect("model-signing runs");
-    Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 fn s(p: &Path) -> &str {

@@ -6,6 +6,7 @@
 //! as the hub client writes it (see `hf_support`).
 
 use testkit::hf_support;
+use testkit::Run;
 
 use std::fs;
 use std::os::unix::fs::symlink;
@@ -125,19 +126,6 @@ fn setup() -> Setup {
     }
 }
 
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Run {
-    fn ok(self, what: &str) -> Self {
-        assert_eq!(self.code, 0, "{what}\n{}{}", self.stdout, self.stderr);
-        self
-    }
-}
-
 impl Setup {
     /// Runs ours in the temporary folder with `HOME` there and no cache
     /// variable but `vars`.
@@ -160,11 +148,7 @@ impl Setup {
             cmd.env(k, v);
         }
         let out = cmd.output().expect("model-signing runs");
-        Run {
-            code: out.status.code().expect("exit code"),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Run::from(out)
     }
 
     /// Runs ours with `HF_HUB_CACHE` set to the test cache.

@@ -9,6 +9,7 @@ mod exit_codes;
 mod faults;
 mod go_keys;
 mod hf_layouts;
+mod incremental;
 mod memory_bounds;
 mod pkcs11;
 mod reference_flags;

@@ -16,11 +16,12 @@
 //! the matching rules in depth (`crates/model-signing-pkcs11/tests`).
 
 use testkit as support;
+use testkit::Run;
 
 use testkit::softhsm;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::OnceLock;
 
 use model_signing::keys::{KeyAlgorithm, PublicKey};
@@ -152,28 +153,6 @@ fn label(alg: KeyAlgorithm) -> &'static str {
         KeyAlgorithm::EcdsaP256Sha256 => "p256",
         KeyAlgorithm::EcdsaP384Sha384 => "p384",
         _ => "p521",
-    }
-}
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl From<Output> for Run {
-    fn from(out: Output) -> Self {
-        Run {
-            code: out.status.code().expect("exit code"),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-}
-
-impl Run {
-    fn all(&self) -> String {
-        format!("{}{}", self.stdout, self.stderr)
     }
 }
 

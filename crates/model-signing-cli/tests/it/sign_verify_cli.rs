@@ -7,6 +7,7 @@
 //! such a model fails with its own error ("is a FIFO").
 
 use testkit as support;
+use testkit::Run;
 
 use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
@@ -15,22 +16,6 @@ use std::process::{Command, Stdio};
 use model_signing::keys::{EcPrivateKey, KeyAlgorithm, MIN_PKCS8_PBKDF2_ITERATIONS};
 use support::certs::{Spec, DAY, EKU_SERVER_AUTH};
 use support::{now, public, Pki, PkiSpec};
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
 
 fn run_env<S: AsRef<OsStr>>(cwd: &Path, args: &[S], env: &[(&str, &str)]) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_model-signing"));
@@ -42,11 +27,7 @@ fn run_env<S: AsRef<OsStr>>(cwd: &Path, args: &[S], env: &[(&str, &str)]) -> Run
         cmd.env(k, v);
     }
     let out = cmd.output().expect("model-signing runs");
-    Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    Run::from(out)
 }
 
 fn run<S: AsRef<OsStr>>(cwd: &Path, args: &[S]) -> Run {
@@ -851,11 +832,7 @@ fn a_fifo_signature_is_refused_without_blocking() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let out = child.wait_with_output().expect("output");
-    let r = Run {
-        code: out.status.code().expect("exit code"),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let r = Run::from(out);
     assert_code(&r, 3);
     assert_stderr(
         &r,

@@ -5,6 +5,7 @@
 //! verification failed, 2 usage).
 
 use testkit as support;
+use testkit::Run;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -12,22 +13,6 @@ use std::process::{Command, Stdio};
 use model_signing::keys::KeyAlgorithm;
 use serde_json::Value;
 use support::public;
-
-struct Run {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl std::fmt::Debug for Run {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "exit {}\n--- stdout\n{}--- stderr\n{}",
-            self.code, self.stdout, self.stderr
-        )
-    }
-}
 
 /// A small model (a.bin, b.bin, sub/c.txt) signed with a P-256 key;
 /// `model.sig` beside it.
@@ -62,11 +47,7 @@ impl Fixture {
             .stdin(Stdio::null())
             .output()
             .expect("model-signing runs");
-        Run {
-            code: out.status.code().expect("exit code"),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        Run::from(out)
     }
 
     fn verify(&self, extra: &[&str]) -> Run {

@@ -273,11 +273,17 @@ fn a_file_that_shrinks_or_grows_while_read_fails() {
         "every signed byte is handed out"
     );
     // The read at the end finds the bytes that follow.
-    assert!(matches!(
-        read_error(&error.expect("fails")),
-        ReadError::Size { .. }
-    ));
-    assert!(matches!(reader.finish(), Err(ReadError::Size { .. })));
+    let error = error.expect("fails");
+    let grew = read_error(&error);
+    assert!(
+        matches!(grew, ReadError::Grew { name, size } if name == "big.bin" && *size == 40 << 20),
+        "{grew:?}"
+    );
+    assert_eq!(
+        grew.to_string(),
+        "big.bin grew past the 41943040 bytes it had when it was opened (and that the signature lists)"
+    );
+    assert!(matches!(reader.finish(), Err(ReadError::Grew { .. })));
 }
 
 #[test]
