@@ -590,7 +590,20 @@ impl Bundle {
     /// The base64 text of the payload is written straight into the output,
     /// which is the only copy of it made.
     pub fn to_json(&self) -> String {
-        let text = to_pretty(&self.to_value(true));
+        let mut s = self.with_payload(to_pretty(&self.to_value(true)));
+        s.push('\n');
+        s
+    }
+
+    /// The bundle as compact JSON on one line (no newline at the end), as
+    /// a line of a JSON Lines file holds it.
+    pub fn to_json_line(&self) -> String {
+        let text = serde_json::to_string(&self.to_value(true)).unwrap_or_default();
+        self.with_payload(text)
+    }
+
+    /// `text` with the payload marker replaced by the base64 payload.
+    fn with_payload(&self, text: String) -> String {
         let marker = Value::from(PAYLOAD_MARKER).to_string();
         let (before, after) = text.split_at(text.find(&marker).unwrap_or(text.len()));
         let after = after.get(marker.len()..).unwrap_or_default();
@@ -602,7 +615,6 @@ impl Bundle {
         STANDARD.encode_string(&self.envelope.payload, &mut s);
         s.push('"');
         s.push_str(after);
-        s.push('\n');
         s
     }
 }

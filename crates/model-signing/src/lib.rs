@@ -91,11 +91,13 @@
 #![deny(missing_docs)]
 
 pub mod bundle;
+pub mod claims;
 pub mod dsse;
 mod json;
 pub mod keys;
 pub mod limits;
 pub mod manifest;
+pub mod predicates;
 pub mod reader;
 pub mod sign;
 pub mod statement;

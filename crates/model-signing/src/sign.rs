@@ -484,11 +484,16 @@ pub fn sign_model_to_incremental(
 }
 
 /// Whether a walked file is a temporary file of another write to `dest`
-/// (see [`sign_model_to`]).
+/// (see [`sign_model_to`]), or a claims file at the model root (a
+/// `claims.jsonl` whose first line is a bundle; see [`crate::claims`]):
+/// claims added later never break the signature.
 fn temp_of(dest: &Path) -> impl Fn(&FileEntry) -> bool {
     let prefix = temp_prefix(dest);
     let dest_dir = fs::canonicalize(parent_dir(dest)).ok();
     move |f: &FileEntry| {
+        if f.components() == [crate::claims::CLAIMS_FILE_NAME] && crate::claims::is_claims_file(f) {
+            return true;
+        }
         let path = f.path();
         let named_like = path
             .file_name()

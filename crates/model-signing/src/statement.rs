@@ -138,6 +138,9 @@ pub struct SignedManifest {
     pub root_digest: String,
     /// Whether this is a legacy v0.1 (`Digests/v0.1`) statement.
     pub legacy: bool,
+    /// SHA-256 of the statement's bytes (the DSSE payload): what signed
+    /// claims about this signature bind to ([`crate::claims`]).
+    pub statement_digest: [u8; 32],
 }
 
 /// Builds the in-toto statement for `manifest`, as pretty JSON bytes with a
@@ -440,11 +443,16 @@ pub fn parse_statement_with_limits(
     }
     let predicate_type = root.str("predicateType")?;
     let subjects = root.array("subject")?;
-    match predicate_type {
+    let mut signed = match predicate_type {
         PREDICATE_TYPE => parse_v1(payload, &root, subjects, limits),
         LEGACY_PREDICATE_TYPE => parse_legacy(payload, subjects, limits),
         other => Err(PayloadError::PredicateType(shorten(other, 80))),
-    }
+    }?;
+    signed.statement_digest = {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(payload).into()
+    };
+    Ok(signed)
 }
 
 fn subject_digest(subject: &Obj<'_>) -> Result<String, PayloadError> {
@@ -569,6 +577,7 @@ fn parse_v1(
         keys,
         root_digest: actual,
         legacy: false,
+        statement_digest: [0; 32],
     })
 }
 
@@ -620,6 +629,7 @@ fn parse_legacy(
         keys,
         root_digest,
         legacy: true,
+        statement_digest: [0; 32],
     })
 }
 

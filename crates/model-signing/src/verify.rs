@@ -556,6 +556,13 @@ pub struct ModelCheckOptions {
     /// model, the file is left out (by the name given, so a link there is
     /// left out itself).
     pub signature_path: Option<PathBuf>,
+    /// Where the claims file lies ([`crate::claims`]). When that is inside
+    /// the model, and the signature does not list it, it is left out, as
+    /// is a `claims.jsonl` at the model root
+    /// ([`CLAIMS_FILE_NAME`](crate::claims::CLAIMS_FILE_NAME)) that the
+    /// signature does not list: adding claims never breaks the model's
+    /// signature.
+    pub claims_path: Option<PathBuf>,
     /// Hash only the files the signature lists; report the others as left
     /// out ([`LeftOutReason::Unsigned`]) instead of unexpected.
     pub ignore_unsigned_files: bool,
@@ -569,6 +576,7 @@ impl Default for ModelCheckOptions {
             extra_ignore_paths: Vec::new(),
             ignore_git_paths: true,
             signature_path: None,
+            claims_path: None,
             ignore_unsigned_files: false,
             threads: None,
         }
@@ -593,6 +601,9 @@ pub enum LeftOutReason {
     /// The signature file being verified
     /// ([`ModelCheckOptions::signature_path`]).
     SignatureFile,
+    /// A claims file the signature does not list
+    /// ([`ModelCheckOptions::claims_path`]).
+    ClaimsFile,
     /// A path the signature's `ignore_paths` lists.
     SignedIgnorePath,
     /// A git path left out because the signature does not record
@@ -611,6 +622,7 @@ impl LeftOutReason {
     pub fn describe(self) -> &'static str {
         match self {
             LeftOutReason::SignatureFile => "the signature file",
+            LeftOutReason::ClaimsFile => "a claims file",
             LeftOutReason::SignedIgnorePath => "ignored by the signature",
             LeftOutReason::LegacyGitPath => {
                 "a git path, ignored because the signature records no ignore paths"
@@ -620,11 +632,12 @@ impl LeftOutReason {
         }
     }
 
-    /// A stable identifier: `signature-file`,
+    /// A stable identifier: `signature-file`, `claims-file`,
     /// `signed-ignore-path`, `legacy-git-path`, `user-ignore-path`, `unsigned`.
     pub fn as_str(self) -> &'static str {
         match self {
             LeftOutReason::SignatureFile => "signature-file",
+            LeftOutReason::ClaimsFile => "claims-file",
             LeftOutReason::SignedIgnorePath => "signed-ignore-path",
             LeftOutReason::LegacyGitPath => "legacy-git-path",
             LeftOutReason::UserIgnorePath => "user-ignore-path",
@@ -715,6 +728,7 @@ pub struct PartiallyVerifiedModel {
 /// was left out.
 struct IgnoreRules {
     signature: Option<RelPath>,
+    claims: Vec<RelPath>,
     signed: HashSet<String>,
     legacy_git: HashSet<&'static str>,
     user: HashSet<String>,
@@ -724,6 +738,8 @@ impl IgnoreRules {
     fn reason(&self, path: &str) -> LeftOutReason {
         if self.signature.as_ref().is_some_and(|s| s.as_str() == path) {
             LeftOutReason::SignatureFile
+        } else if self.claims.iter().any(|c| c.as_str() == path) {
+            LeftOutReason::ClaimsFile
         } else if self.signed.contains(path) {
             LeftOutReason::SignedIgnorePath
         } else if self.legacy_git.contains(path) {
@@ -763,13 +779,14 @@ impl Verified<SignedManifest> {
     /// [`ModelCheckOptions`]) except the signature file, whose place
     /// depends on the model's: [`check_model`](Self::check_model) adds it.
     pub fn hash_config(&self, options: &ModelCheckOptions) -> Result<HashConfig, VerifyError> {
-        Ok(self.plan(options, None)?.0)
+        Ok(self.plan(options, None, Vec::new())?.0)
     }
 
     fn plan(
         &self,
         options: &ModelCheckOptions,
         signature: Option<RelPath>,
+        claims: Vec<RelPath>,
     ) -> Result<(HashConfig, IgnoreRules), VerifyError> {
         let s = &self.value.manifest.serialization;
         let mut legacy_git = HashSet::new();
@@ -794,12 +811,14 @@ impl Verified<SignedManifest> {
                     .chain(legacy_git.iter().copied()),
             )?
             .ignore_rel_paths(options.extra_ignore_paths.iter().cloned())
-            .ignore_rel_paths(signature.iter().cloned());
+            .ignore_rel_paths(signature.iter().cloned())
+            .ignore_rel_paths(claims.iter().cloned());
         if let Some(t) = options.threads {
             config = config.threads(t)?;
         }
         let rules = IgnoreRules {
             signature,
+            claims,
             signed: s.ignore_paths.iter().cloned().collect(),
             legacy_git,
             user: options
@@ -897,7 +916,20 @@ impl Verified<SignedManifest> {
             .signature_path
             .as_deref()
             .and_then(|sig| signature_in_model(model, sig));
-        let (config, rules) = self.plan(options, signature)?;
+        // Claims files, unless the signature covers them.
+        let mut claims = vec![RelPath::parse(crate::claims::CLAIMS_FILE_NAME)?];
+        if let Some(c) = options
+            .claims_path
+            .as_deref()
+            .and_then(|c| signature_in_model(model, c))
+        {
+            claims.push(c);
+        }
+        claims.retain(|c| {
+            signature.as_ref() != Some(c) && !self.value.keys.iter().any(|k| k.is_under(c))
+        });
+        claims.dedup();
+        let (config, rules) = self.plan(options, signature, claims)?;
         let config = config.contain_links_in_hf_snapshot(model);
 
         // A partial check walks as if only the named files were signed: the
