@@ -110,6 +110,13 @@ pub enum Command {
     Digest(DigestArgs),
     /// Show what a signature says, without verifying it.
     Inspect(InspectArgs),
+    /// Sign a claim about a model (training data, evaluations, model card, BOM), bound to its
+    /// signature, and append it to a claims file.
+    #[command(subcommand)]
+    Attest(Box<AttestCommand>),
+    /// Build the predicate of a common claim, for `attest --predicate`.
+    #[command(subcommand)]
+    Predicate(PredicateCommand),
     /// Print a shell completion script (bash, elvish, fish, powershell, zsh).
     Completions(CompletionsArgs),
 }
@@ -228,6 +235,130 @@ pub enum VerifyCommand {
     Sigstore(VerifySigstoreArgs),
 }
 
+pub type SignKeyArgs = KeyMethodArgs<SignCommon>;
+pub type SignCertificateArgs = CertificateMethodArgs<SignCommon>;
+pub type SignPkcs11KeyArgs = Pkcs11KeyMethodArgs<SignCommon>;
+pub type SignPkcs11CertificateArgs = Pkcs11CertificateMethodArgs<SignCommon>;
+pub type SignSigstoreArgs = SigstoreMethodArgs<SignCommon>;
+
+/// `attest METHOD ...`: a signed claim about a model, appended to a claims file.
+#[derive(Debug, Subcommand)]
+pub enum AttestCommand {
+    /// Attest with Sigstore: a short-lived certificate for your OIDC identity, recorded in a
+    /// transparency log.
+    Sigstore(SigstoreMethodArgs<AttestCommon>),
+    /// Attest with an elliptic-curve, RSA or Ed25519 private key.
+    Key(KeyMethodArgs<AttestCommon>),
+    /// Attest with a private key and its X.509 certificate (and chain).
+    Certificate(CertificateMethodArgs<AttestCommon>),
+    /// Attest with a private key held by a PKCS#11 token, named by an RFC 7512 URI.
+    #[command(name = "pkcs11-key")]
+    Pkcs11Key(Pkcs11KeyMethodArgs<AttestCommon>),
+    /// Attest with a PKCS#11 token key and its X.509 certificate (and chain).
+    #[command(name = "pkcs11-certificate")]
+    Pkcs11Certificate(Pkcs11CertificateMethodArgs<AttestCommon>),
+}
+
+/// Options shared by every `attest` method.
+#[derive(Debug, Args)]
+pub struct AttestCommon {
+    /// The model the claim is about: a directory, a single file, or hf://ORG/NAME[@REVISION]
+    /// (or hf://datasets/ORG/NAME[@REVISION]). It is hashed and must match its signature.
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+    /// The model's signature, which the claim binds to.
+    #[arg(long, value_name = "FILE", default_value = "model.sig")]
+    pub signature: PathBuf,
+    /// The claims file the signed claim is appended to (one Sigstore bundle per line).
+    #[arg(long, value_name = "FILE", default_value = "claims.jsonl")]
+    pub claims: PathBuf,
+    /// The predicate type (a URI); --predicate is then the predicate itself. Without it,
+    /// --predicate is what `model-signing predicate` writes: {"predicateType", "predicate"}.
+    #[arg(long = "predicate-type", alias = "predicate_type", value_name = "URI")]
+    pub predicate_type: Option<String>,
+    /// The predicate: a JSON file.
+    #[arg(long, value_name = "FILE")]
+    pub predicate: PathBuf,
+    /// Print what was attested as one JSON object (fields: https://github.com/model-signing/model-signing-rs/blob/main/docs/json.md).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `predicate KIND ...`: builds the predicate of a common claim.
+#[derive(Debug, Subcommand)]
+pub enum PredicateCommand {
+    /// A model card: the YAML front matter of a Hugging Face README.md, and the README's digest.
+    #[command(name = "model-card")]
+    ModelCard(PredicateFileArgs),
+    /// Evaluation results: a JSON file {"results": [{"task", "dataset", "metric", "value"}]},
+    /// a Hugging Face model-index (JSON), or a README.md whose front matter holds one.
+    Evaluation(PredicateFileArgs),
+    /// Training provenance (SLSA Provenance v1) listing datasets and base models by their
+    /// signatures.
+    Training(TrainingArgs),
+    /// A CycloneDX 1.6 ML-BOM of the model, its datasets and base models.
+    Cyclonedx(CycloneDxArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PredicateFileArgs {
+    /// The input file.
+    #[arg(value_name = "FILE")]
+    pub input: PathBuf,
+    #[command(flatten)]
+    pub output: PredicateOutput,
+}
+
+#[derive(Debug, Args)]
+pub struct PredicateOutput {
+    /// Write the predicate to FILE instead of stdout.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+/// Inputs of a model, named by their signatures.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// The signature of a dataset the model was trained or evaluated on (repeatable).
+    #[arg(long = "dataset", value_name = "SIGNATURE")]
+    pub datasets: Vec<PathBuf>,
+    /// The signature of a base model (repeatable).
+    #[arg(long = "base-model", alias = "base_model", value_name = "SIGNATURE")]
+    pub base_models: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainingArgs {
+    /// Who ran the training: a URI naming the platform or pipeline.
+    #[arg(long = "builder-id", alias = "builder_id", value_name = "URI")]
+    pub builder_id: String,
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    /// The run's parameters (hyperparameters, code revision): a JSON object file.
+    #[arg(long, value_name = "FILE")]
+    pub parameters: Option<PathBuf>,
+    #[command(flatten)]
+    pub output: PredicateOutput,
+}
+
+#[derive(Debug, Args)]
+pub struct CycloneDxArgs {
+    /// The model's signature.
+    #[arg(
+        long = "model-signature",
+        alias = "model_signature",
+        value_name = "FILE"
+    )]
+    pub model_signature: PathBuf,
+    /// The model's README.md, for its license and task.
+    #[arg(long = "model-card", alias = "model_card", value_name = "FILE")]
+    pub model_card: Option<PathBuf>,
+    #[command(flatten)]
+    pub inputs: InputArgs,
+    #[command(flatten)]
+    pub output: PredicateOutput,
+}
+
 /// Options shared by every `sign` method.
 #[derive(Debug, Args)]
 pub struct SignCommon {
@@ -299,10 +430,11 @@ pub struct TsaArgs {
     pub tsa_url: Vec<String>,
 }
 
+/// `sign key` and `attest key`: `C` is what is signed.
 #[derive(Debug, Args)]
-pub struct SignKeyArgs {
+pub struct KeyMethodArgs<C: Args> {
     #[command(flatten)]
-    pub common: SignCommon,
+    pub common: C,
     #[command(flatten)]
     pub tsa: TsaArgs,
     /// The private key (PEM: PKCS#8, encrypted PKCS#8, SEC1 or PKCS#1 RSA; ECDSA P-256, P-384 or P-521, RSA 2048, 3072 or 4096, or Ed25519).
@@ -312,10 +444,11 @@ pub struct SignKeyArgs {
     pub password: PasswordArgs,
 }
 
+/// `sign certificate` and `attest certificate`.
 #[derive(Debug, Args)]
-pub struct SignCertificateArgs {
+pub struct CertificateMethodArgs<C: Args> {
     #[command(flatten)]
-    pub common: SignCommon,
+    pub common: C,
     #[command(flatten)]
     pub tsa: TsaArgs,
     /// The private key (PEM: PKCS#8, encrypted PKCS#8, SEC1 or PKCS#1 RSA; ECDSA P-256, P-384 or P-521, RSA 2048, 3072 or 4096, or Ed25519).
@@ -371,20 +504,22 @@ pub struct Pkcs11Args {
     pub module_path: Option<PathBuf>,
 }
 
+/// `sign pkcs11-key` and `attest pkcs11-key`.
 #[derive(Debug, Args)]
-pub struct SignPkcs11KeyArgs {
+pub struct Pkcs11KeyMethodArgs<C: Args> {
     #[command(flatten)]
-    pub common: SignCommon,
+    pub common: C,
     #[command(flatten)]
     pub tsa: TsaArgs,
     #[command(flatten)]
     pub token: Pkcs11Args,
 }
 
+/// `sign pkcs11-certificate` and `attest pkcs11-certificate`.
 #[derive(Debug, Args)]
-pub struct SignPkcs11CertificateArgs {
+pub struct Pkcs11CertificateMethodArgs<C: Args> {
     #[command(flatten)]
-    pub common: SignCommon,
+    pub common: C,
     #[command(flatten)]
     pub tsa: TsaArgs,
     #[command(flatten)]
@@ -405,10 +540,11 @@ pub struct SignPkcs11CertificateArgs {
     pub certificate_chain: Vec<PathBuf>,
 }
 
+/// `sign sigstore` and `attest sigstore`.
 #[derive(Debug, Args)]
-pub struct SignSigstoreArgs {
+pub struct SigstoreMethodArgs<C: Args> {
     #[command(flatten)]
-    pub common: SignCommon,
+    pub common: C,
     #[command(flatten)]
     pub sigstore: SigstoreSignOptions,
 }
@@ -545,6 +681,27 @@ pub struct VerifyCommon {
         allow_negative_numbers = true
     )]
     pub threads: Option<usize>,
+    /// After the model verified, verify every claim in this claims file (one Sigstore bundle
+    /// per line) and report each; fails when any claim is not valid. Claims by the model's
+    /// signer are trusted, and by --claim-key and --claim-certificate-chain.
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["files", "files_from"])]
+    pub claims: Option<PathBuf>,
+    /// Trust claims signed with this public key (PEM; repeatable).
+    #[arg(
+        long = "claim-key",
+        alias = "claim_key",
+        value_name = "FILE",
+        requires = "claims"
+    )]
+    pub claim_key: Vec<PathBuf>,
+    /// Trust claims signed with certificates that chain to these CA certificates (repeatable).
+    #[arg(
+        long = "claim-certificate-chain",
+        alias = "claim_certificate_chain",
+        value_name = "FILE",
+        requires = "claims"
+    )]
+    pub claim_certificate_chain: Vec<PathBuf>,
     /// Print the outcome as one JSON object (fields: https://github.com/model-signing/model-signing-rs/blob/main/docs/json.md). The exit code is the same.
     #[arg(long)]
     pub json: bool,
@@ -635,6 +792,23 @@ pub struct VerifySigstoreArgs {
     /// Also require a GitHub Actions certificate for this git ref (refs/heads/main, refs/tags/v1).
     #[arg(long = "github-ref", alias = "github_ref", value_name = "REF")]
     pub github_ref: Option<String>,
+    /// Trust claims (--claims) signed with Sigstore by this identity, matched exactly
+    /// (repeatable; each with the --claim-identity-provider at the same position).
+    #[arg(
+        long = "claim-identity",
+        alias = "claim_identity",
+        value_name = "IDENTITY",
+        requires = "claims"
+    )]
+    pub claim_identity: Vec<String>,
+    /// The OIDC issuer of the --claim-identity at the same position, matched exactly.
+    #[arg(
+        long = "claim-identity-provider",
+        alias = "claim_identity_provider",
+        value_name = "URL",
+        requires = "claims"
+    )]
+    pub claim_identity_provider: Vec<String>,
     /// Trust Sigstore's staging instance instead of production.
     #[arg(
         long = "use-staging",

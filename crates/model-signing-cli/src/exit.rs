@@ -33,6 +33,32 @@ impl std::fmt::Display for UsageError {
 
 impl std::error::Error for UsageError {}
 
+/// Claims that are not valid (`verify --claims`): the model verified, its
+/// claims did not all.
+#[derive(Debug)]
+pub struct ClaimsInvalid {
+    /// How many claims are not valid.
+    pub invalid: usize,
+    /// How many claims the file holds.
+    pub total: usize,
+    /// The claims file.
+    pub path: std::path::PathBuf,
+}
+
+impl std::fmt::Display for ClaimsInvalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} of {} claims in {} are not valid (the model itself verified)",
+            self.invalid,
+            self.total,
+            self.path.display()
+        )
+    }
+}
+
+impl std::error::Error for ClaimsInvalid {}
+
 /// What the CLI makes of an error: its exit code, the stable name `--json`
 /// reports it under (docs/json.md) and the hint printed under it. Every
 /// front end of the CLI (the exit code, the JSON `error.kind`, the `hint:`
@@ -62,6 +88,16 @@ pub fn classify(err: &anyhow::Error) -> Class {
 /// bad signature does.
 pub fn code_for(err: &anyhow::Error) -> u8 {
     for cause in err.chain() {
+        if cause.is::<ClaimsInvalid>() {
+            return VERIFICATION_FAILED;
+        }
+        if let Some(c) = cause.downcast_ref::<model_signing::claims::ClaimError>() {
+            return match c.kind() {
+                ErrorKind::Usage => USAGE,
+                ErrorKind::Environment => OTHER,
+                _ => VERIFICATION_FAILED,
+            };
+        }
         if let Some(v) = cause.downcast_ref::<VerifyError>() {
             return match v.kind() {
                 ErrorKind::Usage => USAGE,
@@ -89,6 +125,9 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
 /// else is named by its exit code.
 fn kind_for(err: &anyhow::Error, code: u8) -> &'static str {
     for cause in err.chain() {
+        if cause.is::<ClaimsInvalid>() {
+            return "claims_invalid";
+        }
         if let Some(v) = cause.downcast_ref::<VerifyError>() {
             return match v {
                 VerifyError::Bundle(_) => "malformed_signature",

@@ -779,55 +779,7 @@ impl Verified<SignedManifest> {
     /// [`ModelCheckOptions`]) except the signature file, whose place
     /// depends on the model's: [`check_model`](Self::check_model) adds it.
     pub fn hash_config(&self, options: &ModelCheckOptions) -> Result<HashConfig, VerifyError> {
-        Ok(self.plan(options, None, Vec::new())?.0)
-    }
-
-    fn plan(
-        &self,
-        options: &ModelCheckOptions,
-        signature: Option<RelPath>,
-        claims: Vec<RelPath>,
-    ) -> Result<(HashConfig, IgnoreRules), VerifyError> {
-        let s = &self.value.manifest.serialization;
-        let mut legacy_git = HashSet::new();
-        if !s.ignore_paths_recorded && options.ignore_git_paths {
-            for g in GIT_PATHS {
-                let path = RelPath::parse(g)?;
-                if !self.value.keys.iter().any(|k| k.is_under(&path)) {
-                    legacy_git.insert(g);
-                }
-            }
-        }
-        let mut config = HashConfig::new()
-            .method(s.method)
-            .algorithm(s.hash_type)
-            .allow_symlinks(s.allow_symlinks)
-            .ignore_git_paths(false)
-            .ignore_hf_download_cache(false)
-            .ignore_paths(
-                s.ignore_paths
-                    .iter()
-                    .map(String::as_str)
-                    .chain(legacy_git.iter().copied()),
-            )?
-            .ignore_rel_paths(options.extra_ignore_paths.iter().cloned())
-            .ignore_rel_paths(signature.iter().cloned())
-            .ignore_rel_paths(claims.iter().cloned());
-        if let Some(t) = options.threads {
-            config = config.threads(t)?;
-        }
-        let rules = IgnoreRules {
-            signature,
-            claims,
-            signed: s.ignore_paths.iter().cloned().collect(),
-            legacy_git,
-            user: options
-                .extra_ignore_paths
-                .iter()
-                .map(ToString::to_string)
-                .collect(),
-        };
-        Ok((config, rules))
+        Ok(self.value.plan(options, None, Vec::new())?.0)
     }
 
     /// Re-hashes the model with the signed parameters and compares every
@@ -845,7 +797,7 @@ impl Verified<SignedManifest> {
         progress: &dyn Progress,
     ) -> Result<VerifiedModel, VerifyError> {
         let (resources_checked, unsigned_ignored, left_out) =
-            self.compare(model, options, None, progress)?;
+            self.value.compare(model, options, None, progress)?;
         Ok(VerifiedModel {
             manifest: self,
             resources_checked,
@@ -883,7 +835,8 @@ impl Verified<SignedManifest> {
         if !not_signed.is_empty() {
             return Err(VerifyError::NotSigned { paths: not_signed });
         }
-        let (resources_checked, _, _) = self.compare(model, options, Some(&named), progress)?;
+        let (resources_checked, _, _) =
+            self.value.compare(model, options, Some(&named), progress)?;
         let mut files_checked: Vec<String> = Vec::new();
         for key in &self.value.keys {
             let path = key.path();
@@ -899,11 +852,61 @@ impl Verified<SignedManifest> {
             resources_not_checked,
         })
     }
+}
 
-    /// The comparison of [`check_model`](Self::check_model) (`only`: none)
-    /// and [`check_files`](Self::check_files) (`only`: the named files, each
-    /// one the signature lists). Returns the number of resources compared,
-    /// the unsigned files skipped and what was left out.
+impl SignedManifest {
+    fn plan(
+        &self,
+        options: &ModelCheckOptions,
+        signature: Option<RelPath>,
+        claims: Vec<RelPath>,
+    ) -> Result<(HashConfig, IgnoreRules), VerifyError> {
+        let s = &self.manifest.serialization;
+        let mut legacy_git = HashSet::new();
+        if !s.ignore_paths_recorded && options.ignore_git_paths {
+            for g in GIT_PATHS {
+                let path = RelPath::parse(g)?;
+                if !self.keys.iter().any(|k| k.is_under(&path)) {
+                    legacy_git.insert(g);
+                }
+            }
+        }
+        let mut config = HashConfig::new()
+            .method(s.method)
+            .algorithm(s.hash_type)
+            .allow_symlinks(s.allow_symlinks)
+            .ignore_git_paths(false)
+            .ignore_hf_download_cache(false)
+            .ignore_paths(
+                s.ignore_paths
+                    .iter()
+                    .map(String::as_str)
+                    .chain(legacy_git.iter().copied()),
+            )?
+            .ignore_rel_paths(options.extra_ignore_paths.iter().cloned())
+            .ignore_rel_paths(signature.iter().cloned())
+            .ignore_rel_paths(claims.iter().cloned());
+        if let Some(t) = options.threads {
+            config = config.threads(t)?;
+        }
+        let rules = IgnoreRules {
+            signature,
+            claims,
+            signed: s.ignore_paths.iter().cloned().collect(),
+            legacy_git,
+            user: options
+                .extra_ignore_paths
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+        };
+        Ok((config, rules))
+    }
+
+    /// The comparison of [`Verified::check_model`] (`only`: none) and
+    /// [`Verified::check_files`] (`only`: the named files, each one the
+    /// signature lists). Returns the number of resources compared, the
+    /// unsigned files skipped and what was left out.
     #[allow(clippy::type_complexity)]
     fn compare(
         &self,
@@ -925,9 +928,8 @@ impl Verified<SignedManifest> {
         {
             claims.push(c);
         }
-        claims.retain(|c| {
-            signature.as_ref() != Some(c) && !self.value.keys.iter().any(|k| k.is_under(c))
-        });
+        claims
+            .retain(|c| signature.as_ref() != Some(c) && !self.keys.iter().any(|k| k.is_under(c)));
         claims.dedup();
         let (config, rules) = self.plan(options, signature, claims)?;
         let config = config.contain_links_in_hf_snapshot(model);
@@ -936,17 +938,13 @@ impl Verified<SignedManifest> {
         // rest are then unsigned entries, never opened, and not reported.
         let files = match only {
             Some(named) => walk_signed(model, &config, named.iter().map(String::as_str)),
-            None => walk_signed(
-                model,
-                &config,
-                self.value.keys.iter().map(ResourceKey::path),
-            ),
+            None => walk_signed(model, &config, self.keys.iter().map(ResourceKey::path)),
         }
         .map_err(VerifyError::Hash)?;
 
         // A single-file model may be signed as `.` (what the reference writes)
         // or by its file name (what the OMS specification says).
-        let mut expected_keys = self.value.keys.clone();
+        let mut expected_keys = self.keys.clone();
         if files.is_single_file() {
             let file_name = model.file_name().and_then(|n| n.to_str());
             let all_named = file_name.is_some_and(|n| expected_keys.iter().all(|k| k.path() == n));
@@ -999,7 +997,7 @@ impl Verified<SignedManifest> {
 
         let expected: BTreeMap<&ResourceKey, &[u8]> = expected_keys
             .iter()
-            .zip(&self.value.manifest.resources)
+            .zip(&self.manifest.resources)
             .filter(|(k, _)| only.is_none_or(|named| named.contains(k.path())))
             .map(|(k, r)| (k, r.digest.as_slice()))
             .collect();
@@ -1043,4 +1041,19 @@ impl Verified<SignedManifest> {
         }
         Ok((expected.len(), unsigned_ignored, left_out))
     }
+}
+
+/// Compares the model with a signature's manifest **without verifying the
+/// signature**: for a signer who vouches for the model a signature names
+/// (`attest`), never to verify a model (use [`verify_bundle`] and
+/// [`Verified::check_model`]). Returns the number of resources compared.
+pub fn check_model_unverified(
+    signed: &SignedManifest,
+    model: &Path,
+    options: &ModelCheckOptions,
+    progress: &dyn Progress,
+) -> Result<usize, VerifyError> {
+    signed
+        .compare(model, options, None, progress)
+        .map(|(checked, _, _)| checked)
 }

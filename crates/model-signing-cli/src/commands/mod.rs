@@ -1,5 +1,6 @@
 //! One module per command.
 
+mod attest;
 mod digest;
 pub mod hashing;
 mod inspect;
@@ -48,5 +49,7 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<u8> {
             None => Err(crate::exit::UsageError("give a model, or a signing method".into()).into()),
         },
         Command::Verify(cmd) => verify::run(*cmd, printer),
+        Command::Attest(cmd) => sign::attest(*cmd, printer),
+        Command::Predicate(cmd) => attest::predicate(cmd, printer),
     }
 }

@@ -7,19 +7,23 @@ use anyhow::Context;
 use model_signing::sign::{CertificateSigner, KeySigner};
 use model_signing_pkcs11::{Callbacks, OpenOptions, Pin, PinRequest, Pkcs11Key, Pkcs11Uri};
 
-use crate::cli::{Pkcs11Args, SignPkcs11CertificateArgs, SignPkcs11KeyArgs};
+use crate::cli::{Pkcs11Args, Pkcs11CertificateMethodArgs, Pkcs11KeyMethodArgs};
+use crate::commands::sign::Signs;
 use crate::commands::{keyload, sign};
 use crate::env;
 use crate::exit;
 use crate::printer::Printer;
 
-pub fn key(args: SignPkcs11KeyArgs, printer: &Printer) -> anyhow::Result<u8> {
+pub fn key<C: Signs>(args: Pkcs11KeyMethodArgs<C>, printer: &Printer) -> anyhow::Result<u8> {
     let key = open(&args.token, printer)?;
     let signer = KeySigner::new(Box::new(key))?;
-    sign::sign_with(&args.common, &signer, &args.tsa.tsa_url, printer)
+    args.common.sign_with(&signer, &args.tsa.tsa_url, printer)
 }
 
-pub fn certificate(args: SignPkcs11CertificateArgs, printer: &Printer) -> anyhow::Result<u8> {
+pub fn certificate<C: Signs>(
+    args: Pkcs11CertificateMethodArgs<C>,
+    printer: &Printer,
+) -> anyhow::Result<u8> {
     // The files first: a mistake there should not cost a PIN entry.
     let mut leaf = keyload::certificates(&args.signing_certificate)?;
     if leaf.len() != 1 {
@@ -45,7 +49,7 @@ pub fn certificate(args: SignPkcs11CertificateArgs, printer: &Printer) -> anyhow
                 args.signing_certificate.display()
             )
         })?;
-    sign::sign_with(&args.common, &signer, &args.tsa.tsa_url, printer)
+    args.common.sign_with(&signer, &args.tsa.tsa_url, printer)
 }
 
 fn open(args: &Pkcs11Args, printer: &Printer) -> anyhow::Result<Pkcs11Key> {

@@ -11,7 +11,9 @@ use model_signing::sign::{
 use model_signing::timestamp::{bundle_timestamps, Timestamp, Timestamper};
 use model_signing_sigstore::HttpTimestamper;
 
-use crate::cli::{SignCertificateArgs, SignCommand, SignCommon, SignKeyArgs};
+use crate::cli::{
+    AttestCommand, AttestCommon, CertificateMethodArgs, KeyMethodArgs, SignCommand, SignCommon,
+};
 use model_signing::bundle::VerificationMaterial;
 use model_signing::verify::Signer;
 use model_signing::x509::{Certificate, ChainGap};
@@ -34,13 +36,70 @@ pub fn run(cmd: SignCommand, printer: &Printer) -> anyhow::Result<u8> {
     }
 }
 
-fn key(args: SignKeyArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let key = keyload::private_key(&args.private_key, &args.password, printer)?;
-    let signer = KeySigner::new(Box::new(key))?;
-    sign_with(&args.common, &signer, &args.tsa.tsa_url, printer)
+/// `model-signing attest METHOD ...`: every signing method, signing a claim.
+pub fn attest(cmd: AttestCommand, printer: &Printer) -> anyhow::Result<u8> {
+    match cmd {
+        AttestCommand::Sigstore(args) => super::sigstore_sign::sign(args, printer),
+        AttestCommand::Key(args) => key(args, printer),
+        AttestCommand::Certificate(args) => certificate(args, printer),
+        AttestCommand::Pkcs11Key(args) => super::pkcs11::key(args, printer),
+        AttestCommand::Pkcs11Certificate(args) => super::pkcs11::certificate(args, printer),
+    }
 }
 
-fn certificate(args: SignCertificateArgs, printer: &Printer) -> anyhow::Result<u8> {
+/// What a signing method signs: a model (`sign`) or a claim about one
+/// (`attest`). The methods build the signer; this does the rest.
+pub trait Signs: clap::Args {
+    /// Signs with `signer`, adding a timestamp from each of `tsa_urls`,
+    /// writes the result and reports it.
+    fn sign_with(
+        &self,
+        signer: &dyn BundleSigner,
+        tsa_urls: &[String],
+        printer: &Printer,
+    ) -> anyhow::Result<u8>;
+}
+
+impl Signs for SignCommon {
+    fn sign_with(
+        &self,
+        signer: &dyn BundleSigner,
+        tsa_urls: &[String],
+        printer: &Printer,
+    ) -> anyhow::Result<u8> {
+        sign_with(self, signer, tsa_urls, printer)
+    }
+}
+
+impl Signs for AttestCommon {
+    fn sign_with(
+        &self,
+        signer: &dyn BundleSigner,
+        tsa_urls: &[String],
+        printer: &Printer,
+    ) -> anyhow::Result<u8> {
+        super::attest::attest_with(self, signer, tsa_urls, printer)
+    }
+}
+
+/// A timestamper for each `--tsa-url`.
+pub(super) fn timestampers(tsa_urls: &[String]) -> anyhow::Result<Vec<Box<dyn Timestamper>>> {
+    let mut timestampers: Vec<Box<dyn Timestamper>> = Vec::with_capacity(tsa_urls.len());
+    for url in tsa_urls {
+        let timestamper =
+            HttpTimestamper::new(url).map_err(|e| exit::UsageError(format!("--tsa-url: {e}")))?;
+        timestampers.push(Box::new(timestamper));
+    }
+    Ok(timestampers)
+}
+
+fn key<C: Signs>(args: KeyMethodArgs<C>, printer: &Printer) -> anyhow::Result<u8> {
+    let key = keyload::private_key(&args.private_key, &args.password, printer)?;
+    let signer = KeySigner::new(Box::new(key))?;
+    args.common.sign_with(&signer, &args.tsa.tsa_url, printer)
+}
+
+fn certificate<C: Signs>(args: CertificateMethodArgs<C>, printer: &Printer) -> anyhow::Result<u8> {
     let key = keyload::private_key(&args.private_key, &args.password, printer)?;
     let mut leaf = keyload::certificates(&args.signing_certificate)?;
     if leaf.len() != 1 {
@@ -65,7 +124,7 @@ fn certificate(args: SignCertificateArgs, printer: &Printer) -> anyhow::Result<u
                 args.signing_certificate.display()
             )
         })?;
-    sign_with(&args.common, &signer, &args.tsa.tsa_url, printer)
+    args.common.sign_with(&signer, &args.tsa.tsa_url, printer)
 }
 
 #[derive(Serialize)]
@@ -128,13 +187,7 @@ pub(super) fn sign_with(
     tsa_urls: &[String],
     printer: &Printer,
 ) -> anyhow::Result<u8> {
-    let mut timestampers: Vec<Box<dyn Timestamper>> = Vec::with_capacity(tsa_urls.len());
-    for url in tsa_urls {
-        let timestamper =
-            HttpTimestamper::new(url).map_err(|e| exit::UsageError(format!("--tsa-url: {e}")))?;
-        timestampers.push(Box::new(timestamper));
-    }
-    let stamped = TimestampingSigner::new(signer, timestampers);
+    let stamped = TimestampingSigner::new(signer, timestampers(tsa_urls)?);
     let signer: &dyn BundleSigner = &stamped;
     let model = hf::resolve_model(&common.model)?;
     // The signature file is left out of the model when it lies inside it.
@@ -288,7 +341,7 @@ fn warn_if_replacing_another_model(signature: &Path, model_name: &str, printer: 
 
 /// Who signed a Sigstore signature: the identity and issuer of the
 /// certificate Fulcio issued for it.
-fn sigstore_signer(material: &VerificationMaterial) -> Option<Signer> {
+pub(super) fn sigstore_signer(material: &VerificationMaterial) -> Option<Signer> {
     let VerificationMaterial::Certificate(der) = material else {
         return None;
     };

@@ -56,7 +56,38 @@ pub fn verify(args: VerifySigstoreArgs, printer: &Printer) -> anyhow::Result<u8>
         Ok(v) => v,
         Err(e) => return super::verify::setup_failed(&args.common, e, printer),
     };
-    verify_with(&args.common, &verifier, false, printer)
+    let claim_verifiers = match claim_verifiers(&args) {
+        Ok(v) => v,
+        Err(e) => return super::verify::setup_failed(&args.common, e, printer),
+    };
+    verify_with(&args.common, &verifier, claim_verifiers, false, printer)
+}
+
+/// Sigstore claim signers: each `--claim-identity` with the
+/// `--claim-identity-provider` at the same position, under the same trust
+/// material as the model's signature.
+fn claim_verifiers(
+    args: &VerifySigstoreArgs,
+) -> anyhow::Result<Vec<Box<dyn model_signing::verify::SignatureVerifier>>> {
+    if args.claim_identity.len() != args.claim_identity_provider.len() {
+        return Err(exit::UsageError(format!(
+            "give one --claim-identity-provider per --claim-identity ({} and {} given)",
+            args.claim_identity_provider.len(),
+            args.claim_identity.len()
+        ))
+        .into());
+    }
+    let mut out: Vec<Box<dyn model_signing::verify::SignatureVerifier>> = Vec::new();
+    for (identity, issuer) in args
+        .claim_identity
+        .iter()
+        .zip(&args.claim_identity_provider)
+    {
+        let policy =
+            IdentityPolicy::new(Match::exact(identity.clone()), Match::exact(issuer.clone()));
+        out.push(Box::new(SigstoreVerifier::new(trust(args)?, policy)));
+    }
+    Ok(out)
 }
 
 /// The identity policy and trust material the flags ask for.

@@ -14,8 +14,8 @@ use model_signing_sigstore::{
 };
 use zeroize::Zeroizing;
 
-use crate::cli::{SignSigstoreArgs, SigstoreSignOptions};
-use crate::commands::sign::sign_with;
+use crate::cli::{SigstoreMethodArgs, SigstoreSignOptions};
+use crate::commands::sign::Signs;
 use crate::exit;
 use crate::printer::Printer;
 
@@ -236,7 +236,7 @@ fn config(opts: &SigstoreSignOptions) -> anyhow::Result<SigningConfig> {
     config.context("cannot load the Sigstore signing configuration")
 }
 
-pub fn sign(args: SignSigstoreArgs, printer: &Printer) -> anyhow::Result<u8> {
+pub fn sign<C: Signs>(args: SigstoreMethodArgs<C>, printer: &Printer) -> anyhow::Result<u8> {
     let opts = &args.sigstore;
     let sources = token_sources(opts, printer)?;
     if sources.is_empty() {
@@ -253,7 +253,7 @@ pub fn sign(args: SignSigstoreArgs, printer: &Printer) -> anyhow::Result<u8> {
         config.tsa_url().unwrap_or("none")
     ));
     let signer = SigstoreSigner::new(config, sources)?.with_callbacks(Box::new(TerminalLogin));
-    sign_with(&args.common, &signer, &[], printer)
+    args.common.sign_with(&signer, &[], printer)
 }
 
 #[cfg(test)]

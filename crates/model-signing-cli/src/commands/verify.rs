@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use model_signing::bundle::{Bundle, VerificationMaterial};
+use model_signing::claims::{self, ClaimReport};
 use model_signing::hashing::HashError;
 use model_signing::text::{escape, escape_path};
 use model_signing::timestamp::TimestampAuthority;
@@ -62,6 +63,7 @@ fn key(args: VerifyKeyArgs, printer: &Printer) -> anyhow::Result<u8> {
     verify_with(
         &args.common,
         &KeyVerifier::new(key).with_timestamp_authorities(authorities),
+        Vec::new(),
         false,
         printer,
     )
@@ -98,6 +100,7 @@ fn certificate(args: VerifyCertificateArgs, printer: &Printer) -> anyhow::Result
     verify_with(
         &args.common,
         &CertificateVerifier::new(anchors).with_timestamp_authorities(authorities),
+        Vec::new(),
         args.log_fingerprints,
         printer,
     )
@@ -294,6 +297,8 @@ struct Outcome {
     partial: Option<Vec<String>>,
     /// The signature's resources a partial verification did not compare.
     not_checked: usize,
+    /// With --claims: the claims file and the verdict on each claim.
+    claims: Option<(PathBuf, Vec<ClaimReport>)>,
 }
 
 #[derive(Serialize)]
@@ -318,7 +323,52 @@ struct VerifyJson<'a> {
     unsigned_ignored: &'a [String],
     left_out: Vec<LeftOutJson<'a>>,
     warnings: &'a [String],
+    /// With --claims, each claim's verdict (else `null`).
+    claims: Option<Vec<ClaimJson<'a>>>,
     error: Option<ErrorJson>,
+}
+
+/// One claim, for `verify --claims --json`.
+#[derive(Serialize)]
+struct ClaimJson<'a> {
+    line: usize,
+    /// `valid`, `malformed`, `signature_failed` or `other_model`.
+    verdict: &'static str,
+    /// Why it is not valid (`null` when it is).
+    reason: Option<&'a str>,
+    signer: Option<SignerJson>,
+    predicate_type: Option<&'a str>,
+    /// The predicate, only for a valid claim.
+    predicate: Option<&'a serde_json::Value>,
+}
+
+impl<'a> From<&'a ClaimReport> for ClaimJson<'a> {
+    fn from(c: &'a ClaimReport) -> Self {
+        ClaimJson {
+            line: c.line,
+            verdict: c.verdict.as_str(),
+            reason: c.verdict.reason(),
+            signer: c.signer.as_ref().map(SignerJson::from),
+            predicate_type: c.predicate_type.as_deref(),
+            predicate: c.predicate.as_ref(),
+        }
+    }
+}
+
+/// The claim signers `--claim-key` and `--claim-certificate-chain` name.
+fn claim_verifiers(common: &VerifyCommon) -> anyhow::Result<Vec<Box<dyn SignatureVerifier>>> {
+    let mut out: Vec<Box<dyn SignatureVerifier>> = Vec::new();
+    for path in &common.claim_key {
+        out.push(Box::new(KeyVerifier::new(keyload::public_key(path)?)));
+    }
+    let mut anchors = Vec::new();
+    for path in &common.claim_certificate_chain {
+        anchors.extend(keyload::certificates(path)?);
+    }
+    if !anchors.is_empty() {
+        out.push(Box::new(CertificateVerifier::new(anchors)));
+    }
+    Ok(out)
 }
 
 fn method_of(bundle: &Bundle) -> &'static str {
@@ -334,6 +384,7 @@ fn method_of(bundle: &Bundle) -> &'static str {
 fn run_steps(
     common: &VerifyCommon,
     verifier: &dyn SignatureVerifier,
+    claim_verifiers: &[Box<dyn SignatureVerifier>],
     log_fingerprints: bool,
     printer: &Printer,
     out: &mut Outcome,
@@ -389,6 +440,7 @@ fn run_steps(
     // Left out by the library when it lies inside the model, with the
     // temporary files a concurrent signer writes beside it.
     options.signature_path = Some(signature.clone());
+    options.claims_path = common.claims.clone();
     if common.allow_symlinks && !verified.value().manifest.serialization.allow_symlinks {
         out.warnings.push(
             "--allow-symlinks is ignored: the signature was made without following symbolic links, and verification follows the signature"
@@ -418,8 +470,26 @@ fn run_steps(
     match verified.check_model(&model, &options, &progress) {
         Ok(ok) => {
             out.resources = ok.resources_checked;
-            out.unsigned_ignored = ok.unsigned_ignored;
-            out.left_out = ok.left_out;
+            out.unsigned_ignored = ok.unsigned_ignored.clone();
+            out.left_out = ok.left_out.clone();
+            let Some(path) = &common.claims else {
+                return Ok(());
+            };
+            let lines = claims::read_claims(path)?;
+            let mut trusted: Vec<&dyn SignatureVerifier> = vec![verifier];
+            trusted.extend(claim_verifiers.iter().map(|v| v.as_ref()));
+            let reports = claims::verify_claims(&ok, &lines, &trusted);
+            let invalid = reports.iter().filter(|r| !r.is_valid()).count();
+            let total = reports.len();
+            out.claims = Some((path.clone(), reports));
+            if invalid > 0 {
+                return Err(exit::ClaimsInvalid {
+                    invalid,
+                    total,
+                    path: path.clone(),
+                }
+                .into());
+            }
             Ok(())
         }
         Err(VerifyError::ModelMismatch(report)) => {
@@ -438,11 +508,23 @@ fn run_steps(
 pub fn verify_with(
     common: &VerifyCommon,
     verifier: &dyn SignatureVerifier,
+    mut extra_claim_verifiers: Vec<Box<dyn SignatureVerifier>>,
     log_fingerprints: bool,
     printer: &Printer,
 ) -> anyhow::Result<u8> {
+    match claim_verifiers(common) {
+        Ok(v) => extra_claim_verifiers.extend(v),
+        Err(e) => return setup_failed(common, e, printer),
+    }
     let mut out = Outcome::default();
-    let result = run_steps(common, verifier, log_fingerprints, printer, &mut out);
+    let result = run_steps(
+        common,
+        verifier,
+        &extra_claim_verifiers,
+        log_fingerprints,
+        printer,
+        &mut out,
+    );
     let code = match &result {
         Ok(()) => exit::SUCCESS,
         Err(e) => exit::code_for(e),
@@ -487,6 +569,9 @@ pub fn verify_with(
                 out.unsigned_ignored.len() - SHOWN
             ));
         }
+    }
+    if let Some((path, reports)) = &out.claims {
+        print_claims(path, reports, printer);
     }
     match result {
         Ok(()) => {
@@ -560,6 +645,40 @@ pub fn verify_with(
     }
 }
 
+/// Prints the verdict on each claim: on stdout for valid ones, with the
+/// reason on stderr for the others.
+fn print_claims(path: &Path, reports: &[ClaimReport], printer: &Printer) {
+    let valid = reports.iter().filter(|r| r.is_valid()).count();
+    printer.out(&format!(
+        "Claims in {}: {} valid of {}",
+        escape_path(path),
+        valid,
+        reports.len()
+    ));
+    for r in reports {
+        let ty = r
+            .predicate_type
+            .as_deref()
+            .map_or_else(|| "(unread)".to_owned(), |t| escape(t).into_owned());
+        let signer = r
+            .signer
+            .as_ref()
+            .map_or_else(|| "an untrusted or unknown signer".to_owned(), describe);
+        match r.verdict.reason() {
+            None => printer.out(&format!(
+                "  line {}: valid  {ty}, signed by {signer}",
+                r.line
+            )),
+            Some(reason) => printer.out(&format!(
+                "  line {}: NOT VALID ({})  {ty}, signed by {signer}: {}",
+                r.line,
+                r.verdict.as_str().replace('_', " "),
+                escape(reason)
+            )),
+        }
+    }
+}
+
 /// Prints the one JSON object of `verify --json` for `result`.
 fn print_json(
     common: &VerifyCommon,
@@ -595,6 +714,10 @@ fn print_json(
             })
             .collect(),
         warnings: &out.warnings,
+        claims: out
+            .claims
+            .as_ref()
+            .map(|(_, reports)| reports.iter().map(ClaimJson::from).collect()),
         error: result.as_ref().err().map(|e| ErrorJson {
             kind: exit::classify(e).kind,
             message: error_message(e),
