@@ -1,5 +1,6 @@
 //! `hf://ORG/NAME[@REVISION]`: a model in the local Hugging Face cache,
-//! resolved offline to its snapshot directory.
+//! resolved offline to its snapshot directory; `hf://datasets/ORG/NAME[@REVISION]`:
+//! a dataset there (`datasets--ORG--NAME/`).
 //!
 //! The cache is the one the hub client uses: `HF_HUB_CACHE`, else
 //! `HUGGINGFACE_HUB_CACHE` (its older name), else `HF_HOME/hub`, else
@@ -28,6 +29,8 @@ const DEFAULT_REVISION: &str = "main";
 /// A parsed `hf://ORG/NAME[@REVISION]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HfRef {
+    /// Whether it names a dataset (`hf://datasets/...`) rather than a model.
+    pub dataset: bool,
     /// `ORG/NAME` (or `NAME` for the hub's unprefixed models).
     pub repo_id: String,
     /// The revision as given, if any.
@@ -36,7 +39,8 @@ pub struct HfRef {
 
 impl fmt::Display for HfRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{SCHEME}{}", self.repo_id)?;
+        let kind = if self.dataset { "datasets/" } else { "" };
+        write!(f, "{SCHEME}{kind}{}", self.repo_id)?;
         if let Some(r) = &self.revision {
             write!(f, "@{r}")?;
         }
@@ -46,7 +50,7 @@ impl fmt::Display for HfRef {
 
 fn malformed(given: &str, why: &str) -> anyhow::Error {
     UsageError(format!(
-        "invalid Hugging Face reference {given:?}: {why} (expected hf://ORG/NAME or hf://ORG/NAME@REVISION)"
+        "invalid Hugging Face reference {given:?}: {why} (expected hf://ORG/NAME[@REVISION], or hf://datasets/ORG/NAME[@REVISION] for a dataset)"
     ))
     .into()
 }
@@ -87,6 +91,11 @@ pub fn parse(model: &Path) -> anyhow::Result<Option<HfRef>> {
     let Some(rest) = text.strip_prefix(SCHEME) else {
         return Ok(None);
     };
+    // `datasets` is a namespace of the hub, not an organization.
+    let (dataset, rest) = match rest.strip_prefix("datasets/") {
+        Some(r) => (true, r),
+        None => (false, rest),
+    };
     let (repo_id, revision) = match rest.split_once('@') {
         Some((id, rev)) => (id, Some(rev)),
         None => (rest, None),
@@ -107,6 +116,7 @@ pub fn parse(model: &Path) -> anyhow::Result<Option<HfRef>> {
         }
     }
     Ok(Some(HfRef {
+        dataset,
         repo_id: repo_id.to_owned(),
         revision: revision.map(str::to_owned),
     }))
@@ -235,14 +245,16 @@ pub fn resolve_in(r: &HfRef, cache: &CacheDir) -> anyhow::Result<PathBuf> {
             env::HF_HOME
         ));
     }
-    let folder = format!("models--{}", r.repo_id.replace('/', "--"));
+    let kind = if r.dataset { "datasets" } else { "models" };
+    let folder = format!("{kind}--{}", r.repo_id.replace('/', "--"));
     let repo = cache.path.join(&folder);
     if !repo.is_dir() {
         return Err(anyhow!(
-            "cannot resolve {r}: the repository {} is not in the Hugging Face cache (no {}; download it first, e.g. with `huggingface-cli download {}`)",
+            "cannot resolve {r}: the repository {} is not in the Hugging Face cache (no {}; download it first, e.g. with `huggingface-cli download {}{}`)",
             r.repo_id,
             repo.display(),
-            r.repo_id
+            r.repo_id,
+            if r.dataset { " --repo-type dataset" } else { "" }
         ));
     }
     let revision = r.revision.as_deref().unwrap_or(DEFAULT_REVISION);
@@ -316,6 +328,21 @@ mod tests {
             .expect("a reference");
         assert_eq!(r.revision.as_deref(), Some("refs/pr/1"));
         assert_eq!(r.to_string(), "hf://o/n@refs/pr/1");
+        let r = p("hf://datasets/org/data@v2")
+            .expect("valid")
+            .expect("a reference");
+        assert!(r.dataset);
+        assert_eq!(
+            (r.repo_id.as_str(), r.revision.as_deref()),
+            ("org/data", Some("v2"))
+        );
+        assert_eq!(r.to_string(), "hf://datasets/org/data@v2");
+        assert!(
+            !p("hf://org/data")
+                .expect("valid")
+                .expect("a reference")
+                .dataset
+        );
         assert!(p("model").expect("not a reference").is_none());
         assert!(p("./hf:/x").expect("not a reference").is_none());
     }
@@ -334,6 +361,9 @@ mod tests {
             "hf://org/name@../../etc",
             "hf://org/name@a//b",
             "hf://org/na me",
+            "hf://datasets/",
+            "hf://datasets/a/b/c",
+            "hf://datasets/org/../x",
         ] {
             let err = p(bad).expect_err(bad);
             assert!(err.is::<UsageError>(), "{bad}: {err}");

@@ -537,13 +537,20 @@ impl SigstoreVerifier {
     }
 }
 
-/// The single sha256 subject digest of an in-toto statement, read without
-/// building a tree of the statement: everything but the subject is skipped.
+/// The most subjects a statement may name: one for a model signature, two
+/// for a claim about one (the model and its signature's statement,
+/// `model_signing::claims`), a few more for other statements.
+const MAX_SUBJECTS: usize = 16;
+
+/// The SHA-256 digest of a statement's first subject: what its log entry
+/// and signature are checked against (the model's root digest, for a model
+/// signature or a claim). Read without building a tree of the statement:
+/// everything but the subjects is skipped.
 fn subject_sha256(payload: &[u8]) -> Result<Vec<u8>, SigstoreError> {
     let shape = Shape::object([(
         "subject",
         Shape::array(
-            1,
+            MAX_SUBJECTS,
             Shape::object([("digest", Shape::object([("sha256", Shape::Scalar)]))]),
         ),
     )]);
@@ -554,7 +561,7 @@ fn subject_sha256(payload: &[u8]) -> Result<Vec<u8>, SigstoreError> {
     let Some(Node::Array(subjects)) = root.get("subject") else {
         return Err(none("no subject list"));
     };
-    let (Some(subject), 1) = (subjects.items.first(), subjects.len) else {
+    let (Some(subject), 1..=MAX_SUBJECTS) = (subjects.items.first(), subjects.len) else {
         return Err(SigstoreError::NoSubjectDigest(format!(
             "{} subjects",
             subjects.len

@@ -133,7 +133,8 @@ pub fn model_name(path: &Path) -> String {
 }
 
 /// `NAME` when `path` is the snapshot directory itself of a Hugging Face
-/// cache repository folder `models--ORG--NAME` (or `models--NAME`).
+/// cache repository folder `models--ORG--NAME` (or `models--NAME`), or of
+/// a dataset, `datasets--ORG--NAME`.
 fn hf_snapshot_repo_name(path: &Path) -> Option<String> {
     let repo = model_signing_hash::hf_cache_repo(path)?;
     let resolved = std::fs::canonicalize(path).ok()?;
@@ -142,7 +143,11 @@ fn hf_snapshot_repo_name(path: &Path) -> Option<String> {
     }
     let folder = repo.file_name()?.to_str()?;
     // Repository ids never hold `--`, so the cache joins ORG and NAME with it.
-    let name = folder.strip_prefix("models--")?.rsplit("--").next()?;
+    let name = folder
+        .strip_prefix("models--")
+        .or_else(|| folder.strip_prefix("datasets--"))?
+        .rsplit("--")
+        .next()?;
     (!name.is_empty()).then(|| name.to_owned())
 }
 
@@ -249,6 +254,7 @@ mod tests {
         for (folder, name) in [
             ("models--org--my-model", "my-model"),
             ("models--gpt2", "gpt2"),
+            ("datasets--org--my-data", "my-data"),
         ] {
             let repo = dir.path().join(folder);
             let snapshot = repo.join("snapshots").join(commit);

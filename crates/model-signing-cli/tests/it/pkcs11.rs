@@ -951,3 +951,84 @@ fn we_sign_with_an_rsa_token_key_and_timestamp_it() {
     ]);
     assert_eq!(tsa.requests(), 2);
 }
+
+#[test]
+fn we_attest_with_the_token_key_and_its_certificate() {
+    let t = Token::new();
+    let sig = t.dir().join("model.sig");
+    let claims = t.dir().join("claims.jsonl");
+    let predicate = t.dir().join("eval.json");
+    std::fs::write(
+        &predicate,
+        r#"{"results": [{"task": "qa", "dataset": "squad", "metric": "f1", "value": 88.5}]}"#,
+    )
+    .expect("write predicate");
+    let uri = t.uri("p256");
+    t.ours_ok(&[
+        "sign",
+        "pkcs11-key",
+        s(&t.model),
+        "--pkcs11-uri",
+        &uri,
+        "--signature",
+        s(&sig),
+    ]);
+    let eval =
+        "https://github.com/model-signing/model-signing-rs/blob/main/docs/claims.md#evaluation-v1";
+    t.ours_ok(&[
+        "attest",
+        "pkcs11-key",
+        s(&t.model),
+        "--pkcs11-uri",
+        &uri,
+        "--signature",
+        s(&sig),
+        "--claims",
+        s(&claims),
+        "--predicate-type",
+        eval,
+        "--predicate",
+        s(&predicate),
+    ]);
+    let (ca, leaf) = certificates(t.dir(), t.public(KeyAlgorithm::EcdsaP384Sha384));
+    t.ours_ok(&[
+        "attest",
+        "pkcs11-certificate",
+        s(&t.model),
+        "--pkcs11-uri",
+        &t.uri("p384"),
+        "--signing-certificate",
+        s(&leaf),
+        "--signature",
+        s(&sig),
+        "--claims",
+        s(&claims),
+        "--predicate-type",
+        eval,
+        "--predicate",
+        s(&predicate),
+    ]);
+    let public = t.public_pem(KeyAlgorithm::EcdsaP256Sha256);
+    let r = t.ours_ok(&[
+        "verify",
+        "key",
+        s(&t.model),
+        "--signature",
+        s(&sig),
+        "--public-key",
+        s(&public),
+        "--claims",
+        s(&claims),
+        "--claim-certificate-chain",
+        s(&ca),
+        "--json",
+    ]);
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).expect("JSON");
+    let claims = doc["claims"].as_array().expect("claims");
+    assert_eq!(claims.len(), 2, "{doc}");
+    assert!(claims.iter().all(|c| c["verdict"] == "valid"), "{doc}");
+    assert_eq!(claims[0]["signer"]["kind"], "key");
+    assert_eq!(claims[1]["signer"]["kind"], "certificate");
+    assert_eq!(claims[1]["signer"]["subject"], "CN=Token Model Signer");
+    assert_eq!(claims[1]["predicate"]["results"][0]["value"], 88.5);
+}

@@ -968,3 +968,139 @@ fn ambient_buildkite_and_circleci_credentials() {
         assert!(args.contains("sigstore"), "{tool} {args}");
     }
 }
+
+/// Verifies the DSSE envelope of each bundle in a claims file with
+/// sigstore-python (the reference's dependency), as any Sigstore client
+/// would: the claims are standard Sigstore bundles. Prints the payload type
+/// and the payload of each.
+const SIGSTORE_PYTHON_VERIFY_DSSE: &str = r#"
+import sys
+from sigstore.models import Bundle, ClientTrustConfig
+from sigstore.verify import Verifier, policy
+
+config = ClientTrustConfig.from_json(open(sys.argv[1]).read())
+verifier = Verifier(trusted_root=config.trusted_root)
+identity = policy.Identity(identity=sys.argv[3], issuer=sys.argv[4])
+for line in open(sys.argv[2]).read().splitlines():
+    if line.strip():
+        payload_type, payload = verifier.verify_dsse(Bundle.from_json(line), identity)
+        print(payload_type)
+        print(payload.decode())
+"#;
+
+#[test]
+fn sigstore_claims_verify_here_and_with_sigstore_python() {
+    let standin = StandIn::shared();
+    let flavour = Flavour::RekorV2;
+    let config = standin.trust_config(flavour);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = small_model(dir.path(), "claimed");
+    let sig = dir.path().join("model.sig");
+    let claims = dir.path().join("claims.jsonl");
+    let predicate = dir.path().join("card.json");
+    std::fs::write(&predicate, r#"{"frontMatter": {"license": "mit"}, "readme": {"sha256": "0000000000000000000000000000000000000000000000000000000000000000", "size": 0}}"#)
+        .expect("write predicate");
+    let signer = "model-owner@example.com";
+    let attester = "evaluator@example.com";
+    we_sign(flavour, &model, &sig, signer);
+    let card =
+        "https://github.com/model-signing/model-signing-rs/blob/main/docs/claims.md#model-card-v1";
+    let out = output(
+        ours()
+            .args(["attest", "sigstore"])
+            .arg(&model)
+            .arg("--signature")
+            .arg(&sig)
+            .arg("--claims")
+            .arg(&claims)
+            .args(["--predicate-type", card, "--predicate"])
+            .arg(&predicate)
+            .arg("--trust-config")
+            .arg(config)
+            .arg("--identity-token")
+            .arg(token(standin, attester)),
+    );
+    assert_code(&out, 0, "Attested");
+
+    let verify = |extra: &[&str]| {
+        output(
+            ours()
+                .args(["verify", "sigstore"])
+                .arg(&model)
+                .arg("--signature")
+                .arg(&sig)
+                .arg("--trust-config")
+                .arg(config)
+                .args([
+                    "--identity",
+                    signer,
+                    "--identity-provider",
+                    standin.issuer(),
+                ])
+                .arg("--claims")
+                .arg(&claims)
+                .args(extra)
+                .arg("--json"),
+        )
+    };
+    // The attester is not trusted for claims unless named.
+    let out = verify(&[]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(doc["claims"][0]["verdict"], "signature_failed", "{doc}");
+    assert_eq!(doc["error"]["kind"], "claims_invalid", "{doc}");
+    let out = verify(&[
+        "--claim-identity",
+        attester,
+        "--claim-identity-provider",
+        standin.issuer(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let doc: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    let claim = &doc["claims"][0];
+    assert_eq!(claim["verdict"], "valid", "{doc}");
+    assert_eq!(claim["signer"]["kind"], "sigstore");
+    assert_eq!(claim["signer"]["identity"], attester);
+    assert_eq!(claim["predicate_type"], card);
+
+    // sigstore-python verifies the claim as a DSSE Sigstore bundle; the
+    // payload is the in-toto statement naming the model and its signature.
+    let script = dir.path().join("verify_dsse.py");
+    std::fs::write(&script, SIGSTORE_PYTHON_VERIFY_DSSE).expect("write script");
+    let out = run(
+        &sigstore_standin_harness::reference::python(),
+        [
+            script.as_os_str(),
+            config.as_os_str(),
+            claims.as_os_str(),
+            std::ffi::OsStr::new(attester),
+            std::ffi::OsStr::new(standin.issuer()),
+        ],
+    );
+    assert_success("sigstore-python verify_dsse", &out);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (payload_type, statement) = stdout.split_once('\n').expect("two lines");
+    assert_eq!(payload_type, "application/vnd.in-toto+json");
+    let statement: Value = serde_json::from_str(statement.trim()).expect("statement");
+    assert_eq!(statement["predicateType"], card);
+    let bundle: Value = read_json(&sig);
+    let payload = base64::Engine::decode(
+        &base64::engine::general_purpose::STANDARD,
+        bundle["dsseEnvelope"]["payload"].as_str().expect("payload"),
+    )
+    .expect("base64");
+    let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&payload));
+    assert_eq!(statement["subject"][1]["digest"]["sha256"], digest.as_str());
+    // And fails it for another identity.
+    let out = run(
+        &sigstore_standin_harness::reference::python(),
+        [
+            script.as_os_str(),
+            config.as_os_str(),
+            claims.as_os_str(),
+            std::ffi::OsStr::new(signer),
+            std::ffi::OsStr::new(standin.issuer()),
+        ],
+    );
+    assert_failure("sigstore-python with another identity", &out);
+}
