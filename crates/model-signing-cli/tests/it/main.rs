@@ -3,6 +3,7 @@
 //! Each module is one area; shared helpers come from the `testkit` crate.
 
 mod caps;
+mod claims_cases;
 mod compat_golden;
 mod digest;
 mod exit_codes;
