@@ -73,7 +73,7 @@ pub fn commit_hash(seed: &str) -> String {
 /// A repository folder in a hub cache.
 #[derive(Debug, Clone)]
 pub struct CachedRepo {
-    /// `<cache>/models--ORG--NAME`.
+    /// `<cache>/models--ORG--NAME` (or `datasets--ORG--NAME`).
     pub dir: PathBuf,
     sha256: fn(&[u8]) -> Vec<u8>,
 }
@@ -81,7 +81,16 @@ pub struct CachedRepo {
 impl CachedRepo {
     /// Creates (or reopens) `models--ORG--NAME` for `repo_id` (`ORG/NAME`) in `cache`.
     pub fn new(cache: &Path, repo_id: &str, sha256: fn(&[u8]) -> Vec<u8>) -> Self {
-        let folder = format!("models--{}", repo_id.replace('/', "--"));
+        Self::of_kind(cache, "models", repo_id, sha256)
+    }
+
+    /// Creates (or reopens) the dataset `datasets--ORG--NAME` in `cache`.
+    pub fn new_dataset(cache: &Path, repo_id: &str, sha256: fn(&[u8]) -> Vec<u8>) -> Self {
+        Self::of_kind(cache, "datasets", repo_id, sha256)
+    }
+
+    fn of_kind(cache: &Path, kind: &str, repo_id: &str, sha256: fn(&[u8]) -> Vec<u8>) -> Self {
+        let folder = format!("{kind}--{}", repo_id.replace('/', "--"));
         let dir = cache.join(&folder);
         for sub in ["blobs", "refs", "snapshots"] {
             fs::create_dir_all(dir.join(sub)).expect("create the repository folders");

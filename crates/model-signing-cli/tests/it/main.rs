@@ -5,6 +5,7 @@
 mod caps;
 mod claims_cases;
 mod compat_golden;
+mod datasets;
 mod digest;
 mod exit_codes;
 mod faults;
