@@ -520,6 +520,15 @@ fn read_statement(
     Ok((predicate_type.to_owned(), out, predicate))
 }
 
+/// At most 80 characters of an untrusted digest, for a message.
+fn short(s: &str) -> String {
+    let mut out: String = s.chars().take(80).collect();
+    if out.len() < s.len() {
+        out.push_str("...");
+    }
+    out
+}
+
 fn check_subjects(target: &ClaimTarget, subjects: &[Subject]) -> ClaimVerdict {
     let statement: Vec<&Subject> = subjects
         .iter()
@@ -547,7 +556,7 @@ fn check_subjects(target: &ClaimTarget, subjects: &[Subject]) -> ClaimVerdict {
         )),
         (false, true) => ClaimVerdict::OtherModel(format!(
             "the claim is about another signature of a model with this root digest (statement sha256:{}, this signature's statement sha256:{}): other hashing parameters or other file names",
-            statement_digest.as_deref().unwrap_or("none"),
+            short(statement_digest.as_deref().unwrap_or("none")),
             target.statement_digest
         )),
         (false, false) => ClaimVerdict::OtherModel(format!(
@@ -555,7 +564,7 @@ fn check_subjects(target: &ClaimTarget, subjects: &[Subject]) -> ClaimVerdict {
             roots
                 .first()
                 .and_then(|(_, d)| d.as_deref())
-                .map_or("none".to_owned(), |d| format!("sha256:{d}")),
+                .map_or("none".to_owned(), |d| format!("sha256:{}", short(d))),
             target.root_digest
         )),
     }

@@ -2,6 +2,7 @@
 //! `cargo test -p model-signing-cli --test it`.
 //! Each module is one area; shared helpers come from the `testkit` crate.
 
+mod attest;
 mod caps;
 mod claims_cases;
 mod compat_golden;
