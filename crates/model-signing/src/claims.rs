@@ -697,6 +697,31 @@ mod tests {
     }
 
     #[test]
+    fn claims_files_are_bounded_and_every_line_is_reported() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("claims.jsonl");
+        assert!(read_claims(&path).expect("missing file").is_empty());
+        std::fs::write(&path, "\n{\"not\": \"a bundle\"}\r\n\n  \nnot json\n").expect("write");
+        let lines = read_claims(&path).expect("read");
+        assert_eq!(lines.iter().map(|l| l.line).collect::<Vec<_>>(), [2, 5]);
+        assert!(lines.iter().all(|l| l.bundle.is_err()));
+        std::fs::write(&path, "x\n".repeat(MAX_CLAIMS + 1)).expect("write");
+        assert!(matches!(
+            read_claims(&path),
+            Err(ClaimError::TooLarge { .. })
+        ));
+        let file = std::fs::File::create(&path).expect("create");
+        file.set_len(MAX_CLAIMS_FILE_BYTES + 1).expect("sparse");
+        assert!(matches!(
+            read_claims(&path),
+            Err(ClaimError::TooLarge { .. })
+        ));
+        let sub = dir.path().join("dir.jsonl");
+        std::fs::create_dir(&sub).expect("mkdir");
+        assert!(matches!(read_claims(&sub), Err(ClaimError::Io { .. })));
+    }
+
+    #[test]
     fn malformed_statements_are_refused() {
         let ok = |v: Value| serde_json::to_vec(&v).expect("json");
         let base = json!({
