@@ -931,29 +931,43 @@ fn verify(
                 })?);
             }
             let result = verified.check_files(&model, &named, &check_options, control)?;
-            return Ok(json!({
-                "signer": signer_json(&check.signer),
-                "signed_at": check.signed_at,
-                "warnings": check.warnings,
-                "resources": result.resources_checked,
-                "unsigned_ignored": [],
-                "partial": true,
-                "files_checked": result.files_checked,
-                "resources_not_checked": result.resources_not_checked,
-                "manifest": manifest_out(&result.manifest.value().manifest),
-            })
-            .to_string());
+            let mut out = verification_json(
+                &check,
+                result.resources_checked,
+                &[],
+                &result.manifest.value().manifest,
+            );
+            out["partial"] = json!(true);
+            out["files_checked"] = json!(result.files_checked);
+            out["resources_not_checked"] = json!(result.resources_not_checked);
+            return Ok(out.to_string());
         }
         let result = verified.check_model(&model, &check_options, control)?;
-        Ok(json!({
-            "signer": signer_json(&check.signer),
-            "signed_at": check.signed_at,
-            "warnings": check.warnings,
-            "resources": result.resources_checked,
-            "unsigned_ignored": result.unsigned_ignored,
-            "manifest": manifest_out(&result.manifest.value().manifest),
-        })
+        Ok(verification_json(
+            &check,
+            result.resources_checked,
+            &result.unsigned_ignored,
+            &result.manifest.value().manifest,
+        )
         .to_string())
+    })
+}
+
+/// What `verify` returns to the Python package (`_api.Verification`): the
+/// signature facts, what was compared, and the manifest.
+fn verification_json(
+    check: &model_signing::verify::SignatureCheck,
+    resources: usize,
+    unsigned_ignored: &[String],
+    manifest: &Manifest,
+) -> Value {
+    json!({
+        "signer": signer_json(&check.signer),
+        "signed_at": check.signed_at,
+        "warnings": check.warnings,
+        "resources": resources,
+        "unsigned_ignored": unsigned_ignored,
+        "manifest": manifest_out(manifest),
     })
 }
 

@@ -28,7 +28,7 @@ use serde_json::{json, Value};
 use sha2::{Digest as _, Sha256};
 
 use crate::bundle::Bundle;
-use crate::dsse::{Envelope, IN_TOTO_PAYLOAD_TYPE};
+use crate::dsse::IN_TOTO_PAYLOAD_TYPE;
 use crate::json::parse_strict;
 use crate::sign::{write_atomic, BundleSigner, SignError};
 use crate::statement::{SignedManifest, STATEMENT_TYPE};
@@ -214,19 +214,7 @@ pub fn sign_claim(
     signer: &dyn BundleSigner,
 ) -> Result<Bundle, ClaimError> {
     let payload = build_claim(target, predicate_type, predicate)?;
-    let signed = signer.sign_envelope(IN_TOTO_PAYLOAD_TYPE, &payload)?;
-    let mut bundle = Bundle::new(
-        signed.material,
-        Envelope {
-            payload,
-            payload_type: IN_TOTO_PAYLOAD_TYPE.to_owned(),
-            signature: signed.signature,
-            keyid: Some(String::new()),
-        },
-    );
-    bundle.tlog_entries = signed.tlog_entries;
-    bundle.timestamp_data = signed.timestamp_data;
-    Ok(bundle)
+    Ok(crate::sign::sign_statement(payload, signer)?)
 }
 
 /// Reads a claims file whole, within [`MAX_CLAIMS_FILE_BYTES`]. A missing

@@ -380,6 +380,14 @@ pub fn sign_manifest_with_limits(
         encoded.saturating_add(BUNDLE_OVERHEAD),
         limits.bundle_bytes,
     )?;
+    sign_statement(payload, signer)
+}
+
+/// Signs an in-toto statement (`payload`) as a DSSE envelope in a bundle.
+pub(crate) fn sign_statement(
+    payload: Vec<u8>,
+    signer: &dyn BundleSigner,
+) -> Result<Bundle, SignError> {
     let signed = signer.sign_envelope(IN_TOTO_PAYLOAD_TYPE, &payload)?;
     let mut bundle = Bundle::new(
         signed.material,

@@ -108,6 +108,53 @@ pub fn small_model(dir: &Path) -> PathBuf {
     model
 }
 
+/// A model written to a temporary directory and signed with a fresh P-256
+/// key.
+pub struct SignedModel {
+    /// Removed when dropped.
+    pub dir: tempfile::TempDir,
+    /// `<dir>/model`.
+    pub model: PathBuf,
+    /// The signing key.
+    pub key: Key,
+    /// The signature.
+    pub bundle: Bundle,
+}
+
+/// Writes `files` into a new model directory and signs it under `config`.
+pub fn signed_model(files: &[(&str, &[u8])], config: &HashConfig) -> SignedModel {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let model = dir.path().join("model");
+    write_files(&model, files);
+    let key = key(model_signing::keys::KeyAlgorithm::EcdsaP256Sha256);
+    let bundle = sign_with_key(&model, config, &key);
+    SignedModel {
+        dir,
+        model,
+        key,
+        bundle,
+    }
+}
+
+/// Copies the tree at `from` to `to` (created), files made writable (a
+/// copy of read-only test data can then be changed).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let dest = to.join(entry.file_name());
+        if entry.file_type().expect("type").is_dir() {
+            copy_dir(&entry.path(), &dest);
+        } else {
+            std::fs::copy(entry.path(), &dest).expect("copy");
+            let mut perms = std::fs::metadata(&dest).expect("stat").permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            perms.set_readonly(false);
+            std::fs::set_permissions(&dest, perms).expect("chmod");
+        }
+    }
+}
+
 /// Hashes `model` under `config` and signs it with `key`.
 pub fn sign_with_key(model: &Path, config: &HashConfig, key: &Key) -> Bundle {
     let signer = KeySigner::new(Box::new(key.clone())).expect("key signer");

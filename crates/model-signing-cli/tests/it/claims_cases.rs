@@ -18,24 +18,33 @@ fn read_json(path: &Path) -> Value {
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// Runs our tool in `dir`.
+fn ours<S: AsRef<std::ffi::OsStr>>(dir: &Path, args: &[S]) -> Run {
+    Run::from(
+        Command::new(env!("CARGO_BIN_EXE_model-signing"))
+            .args(args)
+            .current_dir(dir)
+            .stdin(Stdio::null())
+            .output()
+            .expect("model-signing runs"),
+    )
+}
+
 fn verify(case: &Path, extra: &[String]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_model-signing"))
-        .args([
-            "verify",
-            "key",
-            "model",
-            "--public-key",
-            "trust/a.pub",
-            "--claims",
-            "claims.jsonl",
-        ])
-        .args(extra)
-        .arg("--json")
-        .current_dir(case)
-        .stdin(Stdio::null())
-        .output()
-        .expect("model-signing runs");
-    Run::from(out)
+    let mut args: Vec<String> = [
+        "verify",
+        "key",
+        "model",
+        "--public-key",
+        "trust/a.pub",
+        "--claims",
+        "claims.jsonl",
+    ]
+    .map(String::from)
+    .to_vec();
+    args.extend_from_slice(extra);
+    args.push("--json".into());
+    ours(case, &args)
 }
 
 #[test]
@@ -113,24 +122,20 @@ fn every_claims_case_gives_its_verdicts() {
 fn claims_inside_the_model_never_break_its_signature() {
     let dir = tempfile::tempdir().expect("tempdir");
     let case = dir.path().join("case");
-    copy_dir(&cases_dir().join("valid-two-signers"), &case);
+    testkit::copy_dir(&cases_dir().join("valid-two-signers"), &case);
     let plain = |case: &Path| {
-        Run::from(
-            Command::new(env!("CARGO_BIN_EXE_model-signing"))
-                .args([
-                    "verify",
-                    "key",
-                    "model",
-                    "--public-key",
-                    "trust/a.pub",
-                    "--signature",
-                    "model.sig",
-                    "--json",
-                ])
-                .current_dir(case)
-                .stdin(Stdio::null())
-                .output()
-                .expect("runs"),
+        ours(
+            case,
+            &[
+                "verify",
+                "key",
+                "model",
+                "--public-key",
+                "trust/a.pub",
+                "--signature",
+                "model.sig",
+                "--json",
+            ],
         )
     };
     plain(&case).ok("before");
@@ -142,26 +147,22 @@ fn claims_inside_the_model_never_break_its_signature() {
         doc["left_out"],
         serde_json::json!([{"path": "claims.jsonl", "reason": "claims-file"}])
     );
-    let run = Run::from(
-        Command::new(env!("CARGO_BIN_EXE_model-signing"))
-            .args([
-                "verify",
-                "key",
-                "model",
-                "--public-key",
-                "trust/a.pub",
-                "--signature",
-                "model.sig",
-                "--claims",
-                "model/claims.jsonl",
-                "--claim-key",
-                "trust/b.pub",
-                "--json",
-            ])
-            .current_dir(&case)
-            .stdin(Stdio::null())
-            .output()
-            .expect("runs"),
+    let run = ours(
+        &case,
+        &[
+            "verify",
+            "key",
+            "model",
+            "--public-key",
+            "trust/a.pub",
+            "--signature",
+            "model.sig",
+            "--claims",
+            "model/claims.jsonl",
+            "--claim-key",
+            "trust/b.pub",
+            "--json",
+        ],
     )
     .ok("claims verified from inside the model");
     let doc: Value = serde_json::from_str(&run.stdout).expect("JSON");
@@ -171,8 +172,9 @@ fn claims_inside_the_model_never_break_its_signature() {
     let key = testkit::key(model_signing::keys::KeyAlgorithm::EcdsaP256Sha256);
     std::fs::write(case.join("new.pem"), key.to_pkcs8_pem().as_bytes()).expect("key");
     std::fs::write(case.join("new.pub"), testkit::public(&key).to_pem()).expect("key");
-    let sign = Command::new(env!("CARGO_BIN_EXE_model-signing"))
-        .args([
+    let sign = ours(
+        &case,
+        &[
             "sign",
             "key",
             "model",
@@ -181,33 +183,26 @@ fn claims_inside_the_model_never_break_its_signature() {
             "--signature",
             "new.sig",
             "--json",
-        ])
-        .current_dir(&case)
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs");
-    let doc: Value = serde_json::from_str(&Run::from(sign).ok("sign").stdout).expect("JSON");
+        ],
+    );
+    let doc: Value = serde_json::from_str(&sign.ok("sign").stdout).expect("JSON");
     assert_eq!(doc["resources"], 3, "the claims file is not signed: {doc}");
     let mut claims = std::fs::read_to_string(case.join("model/claims.jsonl")).expect("read");
     let first = claims.lines().next().expect("a claim").to_owned();
     claims.push_str(&first);
     claims.push('\n');
     std::fs::write(case.join("model/claims.jsonl"), claims).expect("append");
-    Run::from(
-        Command::new(env!("CARGO_BIN_EXE_model-signing"))
-            .args([
-                "verify",
-                "key",
-                "model",
-                "--public-key",
-                "new.pub",
-                "--signature",
-                "new.sig",
-            ])
-            .current_dir(&case)
-            .stdin(Stdio::null())
-            .output()
-            .expect("runs"),
+    ours(
+        &case,
+        &[
+            "verify",
+            "key",
+            "model",
+            "--public-key",
+            "new.pub",
+            "--signature",
+            "new.sig",
+        ],
     )
     .ok("a claim appended after signing");
     // A file named claims.jsonl that is not a claims file is signed like
@@ -217,8 +212,9 @@ fn claims_inside_the_model_never_break_its_signature() {
         "{\"claim\": \"the sky is green\"}\n",
     )
     .expect("write");
-    let sign = Command::new(env!("CARGO_BIN_EXE_model-signing"))
-        .args([
+    let sign = ours(
+        &case,
+        &[
             "sign",
             "key",
             "model",
@@ -227,47 +223,27 @@ fn claims_inside_the_model_never_break_its_signature() {
             "--signature",
             "data.sig",
             "--json",
-        ])
-        .current_dir(&case)
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs");
-    let doc: Value = serde_json::from_str(&Run::from(sign).ok("sign").stdout).expect("JSON");
+        ],
+    );
+    let doc: Value = serde_json::from_str(&sign.ok("sign").stdout).expect("JSON");
     assert_eq!(doc["resources"], 4, "{doc}");
     std::fs::write(
         case.join("model/claims.jsonl"),
         "{\"claim\": \"the sky is red\"}\n",
     )
     .expect("write");
-    let run = Run::from(
-        Command::new(env!("CARGO_BIN_EXE_model-signing"))
-            .args([
-                "verify",
-                "key",
-                "model",
-                "--public-key",
-                "new.pub",
-                "--signature",
-                "data.sig",
-            ])
-            .current_dir(&case)
-            .stdin(Stdio::null())
-            .output()
-            .expect("runs"),
+    let run = ours(
+        &case,
+        &[
+            "verify",
+            "key",
+            "model",
+            "--public-key",
+            "new.pub",
+            "--signature",
+            "data.sig",
+        ],
     );
     assert_eq!(run.code, 1, "{run:?}");
     assert!(run.all().contains("claims.jsonl"), "{run:?}");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).expect("copy");
-        }
-    }
 }

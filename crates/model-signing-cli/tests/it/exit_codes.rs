@@ -14,7 +14,7 @@ use testkit as support;
 use std::ffi::OsString;
 use std::fs;
 use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
@@ -106,23 +106,6 @@ fn os(args: &[&dyn AsRef<std::ffi::OsStr>]) -> Vec<OsString> {
     args.iter().map(|a| a.as_ref().to_owned()).collect()
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).expect("mkdir");
-    for e in fs::read_dir(from).expect("read dir") {
-        let e = e.expect("entry");
-        let dest = to.join(e.file_name());
-        if e.file_type().expect("type").is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            fs::copy(e.path(), &dest).expect("copy");
-            let mut perms = fs::metadata(&dest).expect("stat").permissions();
-            #[allow(clippy::permissions_set_readonly_false)]
-            perms.set_readonly(false);
-            fs::set_permissions(&dest, perms).expect("chmod");
-        }
-    }
-}
-
 /// Signed models and trust material for every method, made once per test.
 struct Fixture {
     _tmp: tempfile::TempDir,
@@ -173,7 +156,7 @@ impl Fixture {
             &"--signature",
             &f.path("cert.sig"),
         ]));
-        copy_dir(
+        testkit::copy_dir(
             &support::golden().join("v1.1.0-sigstore"),
             &f.path("sigstore-model"),
         );

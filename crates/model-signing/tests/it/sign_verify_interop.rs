@@ -367,7 +367,7 @@ fn library_signs_reference_verifies() {
     // signature checked with another key.
     let changed = &cases[3];
     let copy = changed.dir.join("changed-copy");
-    copy_dir(&changed.model, &copy);
+    testkit::copy_dir(&changed.model, &copy);
     std::fs::write(copy.join("README.md"), b"changed\n").expect("write");
     let mut control = job(changed, "verify", &changed.dir.join("ours.sig"), &copy);
     control["name"] = json!("control: changed file");
@@ -405,17 +405,4 @@ fn library_signs_reference_verifies() {
             .is_some_and(|r| r.contains("README.md")),
         "{results:?}"
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for entry in std::fs::read_dir(from).expect("read dir") {
-        let entry = entry.expect("entry");
-        let target = to.join(entry.file_name());
-        if entry.file_type().expect("type").is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).expect("copy");
-        }
-    }
 }

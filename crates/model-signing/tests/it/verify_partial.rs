@@ -8,49 +8,35 @@ use testkit as support;
 
 use std::fs;
 use std::os::unix::fs::symlink;
-use std::path::PathBuf;
 
-use model_signing::bundle::Bundle;
 use model_signing::hashing::{HashConfig, NoProgress, RelPath};
 use model_signing::keys::KeyAlgorithm;
 use model_signing::verify::{
     verify_bundle, DiffReport, KeyVerifier, ModelCheckOptions, PartiallyVerifiedModel, VerifyError,
 };
 use model_signing::ErrorKind;
-use support::{key, public, sign_with_key, write_files, Key};
-
-struct Signed {
-    _dir: tempfile::TempDir,
-    model: PathBuf,
-    key: Key,
-    bundle: Bundle,
-}
+use support::{key, public, sign_with_key, signed_model, write_files, SignedModel};
 
 /// A tensor-parallel-like checkpoint: two rank files, a config, an index
 /// in a folder; signed with `config`.
-fn signed(config: &HashConfig) -> Signed {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = dir.path().join("model");
-    write_files(
-        &model,
+fn signed(config: &HashConfig) -> SignedModel {
+    signed_model(
         &[
             ("rank-0.safetensors", &[0u8; 3000]),
             ("rank-1.safetensors", &[1u8; 3000]),
             ("config.json", b"{\"tp\": 2}\n"),
             ("meta/index.json", b"{}\n"),
         ],
-    );
-    let key = key(KeyAlgorithm::EcdsaP256Sha256);
-    let bundle = sign_with_key(&model, config, &key);
-    Signed {
-        _dir: dir,
-        model,
-        key,
-        bundle,
-    }
+        config,
+    )
 }
 
-impl Signed {
+/// A partial check of a signed model.
+trait Check {
+    fn check(&self, files: &[&str]) -> Result<PartiallyVerifiedModel, VerifyError>;
+}
+
+impl Check for SignedModel {
     fn check(&self, files: &[&str]) -> Result<PartiallyVerifiedModel, VerifyError> {
         let files: Vec<RelPath> = files
             .iter()

@@ -8,15 +8,12 @@ use testkit as support;
 use std::fs::{self, OpenOptions};
 use std::io::{self, Read, Write};
 use std::os::unix::fs::symlink;
-use std::path::PathBuf;
 
-use model_signing::bundle::Bundle;
 use model_signing::hashing::{HashAlgorithm, HashConfig};
-use model_signing::keys::KeyAlgorithm;
 use model_signing::reader::{ReadError, VerifyingReader};
 use model_signing::verify::{verify_bundle, KeyVerifier, ModelCheckOptions, VerifyError};
 use model_signing::ErrorKind;
-use support::{key, public, sign_with_key, write_files};
+use support::{public, signed_model, write_files, SignedModel};
 
 const SIZE: usize = 10_000;
 
@@ -24,35 +21,24 @@ fn weights() -> Vec<u8> {
     (0..SIZE).map(|i| (i * 7 % 251) as u8).collect()
 }
 
-struct Signed {
-    _dir: tempfile::TempDir,
-    model: PathBuf,
-    bundle: Bundle,
-    key: support::Key,
-}
-
-fn signed(config: &HashConfig) -> Signed {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = dir.path().join("model");
-    write_files(
-        &model,
+fn signed(config: &HashConfig) -> SignedModel {
+    signed_model(
         &[
             ("model.safetensors", &weights()),
             ("config.json", b"{}\n"),
             ("empty", b""),
         ],
-    );
-    let key = key(KeyAlgorithm::EcdsaP256Sha256);
-    let bundle = sign_with_key(&model, config, &key);
-    Signed {
-        _dir: dir,
-        model,
-        bundle,
-        key,
-    }
+        config,
+    )
 }
 
-impl Signed {
+/// Verified reads of a signed model.
+trait Reads {
+    fn open(&self, name: &str) -> Result<VerifyingReader, VerifyError>;
+    fn flip(&self, offset: usize);
+}
+
+impl Reads for SignedModel {
     fn open(&self, name: &str) -> Result<VerifyingReader, VerifyError> {
         verify_bundle(&self.bundle, &KeyVerifier::new(public(&self.key).clone()))
             .expect("the signature verifies")
@@ -221,19 +207,9 @@ fn a_truncated_or_extended_file_fails() {
 }
 
 /// A model whose one file is far larger than what the reader reads ahead.
-fn big(config: &HashConfig) -> Signed {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let model = dir.path().join("model");
+fn big(config: &HashConfig) -> SignedModel {
     let bytes: Vec<u8> = (0..40u32 << 20).map(|i| (i % 253) as u8).collect();
-    write_files(&model, &[("big.bin", &bytes)]);
-    let key = key(KeyAlgorithm::EcdsaP256Sha256);
-    let bundle = sign_with_key(&model, config, &key);
-    Signed {
-        _dir: dir,
-        model,
-        bundle,
-        key,
-    }
+    signed_model(&[("big.bin", &bytes)], config)
 }
 
 #[test]
