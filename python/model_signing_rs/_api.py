@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import pathlib
+import tempfile
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -90,6 +91,9 @@ class Verification:
     """The files a partial verification compared."""
     resources_not_checked: int = 0
     """The signature's resources a partial verification did not compare."""
+    claims: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+    """With ``claims=``, every claim, all valid: ``{"line", "verdict",
+    "signer", "predicate_type", "predicate"}`` (docs/claims.md)."""
 
 
 def _hashing_spec(
@@ -282,6 +286,9 @@ def verify(
     ignore_paths: Iterable[hashing.PathLike] = (),
     ignore_unsigned_files: bool = False,
     files: Iterable[hashing.PathLike] | None = None,
+    claims: hashing.PathLike | None = None,
+    claim_keys: Iterable[hashing.PathLike] = (),
+    claim_certificate_chain: Iterable[hashing.PathLike] = (),
     progress: Progress | None = None,
 ) -> Verification:
     """Verifies a model's signature, its signer, then its files, hashed as
@@ -306,14 +313,20 @@ def verify(
         files: Check only these files (partial verification): paths as the
           signature lists them (relative to the model directory), each of
           which it must list; the other files are not checked.
+        claims: A claims file (``model-signing verify --claims``): once the
+          model verified, every claim in it must be valid (signed by a trusted
+          claim signer, about this signature of this model, well formed).
+        claim_keys: Public keys trusted for claims, besides the model's signer.
+        claim_certificate_chain: CA certificates trusted for claims.
         progress: Called with (bytes hashed, bytes in all) while hashing.
 
     Returns:
-        Who signed and what was checked.
+        Who signed and what was checked (and the claims, with ``claims=``).
 
     Raises:
         VerificationError: The signature, the signer or the model does not
-          verify (``changed``, ``missing``, ``unexpected`` say how).
+          verify (``changed``, ``missing``, ``unexpected`` say how), or a
+          claim is not valid (the message names each, with the reason).
     """
     verifier = _verifier_spec(
         key, certificate_chain, identity, issuer, trust_config, tsa_certificate_chain
@@ -328,6 +341,12 @@ def verify(
         options["files"] = [hashing._fspath(f) for f in files]
         if not options["files"]:
             raise errors.UsageError("files= names no file")
+    if claims is not None:
+        options["claims"] = hashing._fspath(claims)
+        options["claim_keys"] = [hashing._fspath(k) for k in claim_keys]
+        options["claim_certificate_chains"] = [
+            hashing._fspath(c) for c in claim_certificate_chain
+        ]
     data = json.loads(
         errors._call(
             _native.verify,
@@ -348,7 +367,95 @@ def verify(
         partial=bool(data.get("partial", False)),
         files_checked=list(data.get("files_checked", [])),
         resources_not_checked=int(data.get("resources_not_checked", 0)),
+        claims=list(data.get("claims", [])),
     )
+
+
+def attest(
+    model: hashing.PathLike,
+    signature: hashing.PathLike = "model.sig",
+    *,
+    predicate: dict[str, Any] | hashing.PathLike,
+    predicate_type: str | None = None,
+    claims: hashing.PathLike = "claims.jsonl",
+    key: hashing.PathLike | None = None,
+    password_file: hashing.PathLike | None = None,
+    certificate: hashing.PathLike | None = None,
+    certificate_chain: Iterable[hashing.PathLike] = (),
+    pkcs11_uri: str | None = None,
+    identity_token: str | None = None,
+    trust_config: hashing.PathLike | None = None,
+    tsa_urls: Iterable[str] = (),
+) -> dict[str, Any]:
+    """Signs a claim about a model, bound to its signature, and appends it to
+    a claims file: ``model-signing attest`` (docs/claims.md). The model is
+    hashed first and must match its signature.
+
+    The method follows the arguments as for :func:`sign`: ``key`` (with
+    ``certificate`` and ``certificate_chain``), ``pkcs11_uri`` (with
+    ``certificate``), else Sigstore with ``identity_token`` (or
+    ``SIGSTORE_ID_TOKEN``) against the production instance or
+    ``trust_config``.
+
+    Args:
+        model: The model (a directory, one file, ``hf://...``).
+        signature: The model's signature.
+        predicate: The predicate: a dict, or a JSON file. Without
+          ``predicate_type``, it must be ``{"predicateType", "predicate"}``
+          (what ``model-signing predicate`` writes).
+        predicate_type: The predicate type URI.
+        claims: The claims file to append to.
+        key: A private key file (PEM).
+        password_file: A file holding the key's password.
+        certificate: The signing certificate.
+        certificate_chain: Certificates above it.
+        pkcs11_uri: An RFC 7512 URI of a token key.
+        identity_token: An OIDC identity token for Sigstore.
+        trust_config: A Sigstore ClientTrustConfig file.
+        tsa_urls: RFC 3161 timestamp authorities (not with Sigstore).
+
+    Returns:
+        What ``attest --json`` prints: the claims file, the claim's line,
+        its predicate type, subject and signer.
+    """
+    with tempfile.TemporaryDirectory() as scratch:
+        if isinstance(predicate, dict):
+            path = pathlib.Path(scratch) / "predicate.json"
+            path.write_text(json.dumps(predicate))
+            predicate_path = str(path)
+        else:
+            predicate_path = hashing._fspath(predicate)
+        args: list[str]
+        if pkcs11_uri is not None:
+            args = ["pkcs11-key", "--pkcs11-uri", pkcs11_uri]
+            if certificate is not None:
+                args = ["pkcs11-certificate", "--pkcs11-uri", pkcs11_uri,
+                        "--signing-certificate", hashing._fspath(certificate)]
+        elif key is not None and certificate is not None:
+            args = ["certificate", "--private-key", hashing._fspath(key),
+                    "--signing-certificate", hashing._fspath(certificate)]
+        elif key is not None:
+            args = ["key", "--private-key", hashing._fspath(key)]
+        elif certificate is not None:
+            raise errors.UsageError("a certificate needs its private key (key=) or a pkcs11_uri")
+        else:
+            args = ["sigstore"]
+            if identity_token is not None:
+                args += ["--identity-token", identity_token]
+            if trust_config is not None:
+                args += ["--trust-config", hashing._fspath(trust_config)]
+        for c in certificate_chain:
+            args += ["--certificate-chain", hashing._fspath(c)]
+        if password_file is not None:
+            args += ["--password-file", hashing._fspath(password_file)]
+        for url in tsa_urls:
+            args += ["--tsa-url", str(url)]
+        args += [hashing._fspath(model), "--signature", hashing._fspath(signature),
+                 "--claims", hashing._fspath(claims), "--predicate", predicate_path]
+        if predicate_type is not None:
+            args += ["--predicate-type", predicate_type]
+        result: dict[str, Any] = json.loads(errors._call(_native.attest, args))
+        return result
 
 
 def digest(

@@ -790,6 +790,15 @@ struct VerifyOptions {
     files: Option<Vec<String>>,
     #[serde(default = "yes")]
     ignore_git_paths: bool,
+    /// A claims file to verify after the model (`verify --claims`).
+    #[serde(default)]
+    claims: Option<PathBuf>,
+    /// Public keys trusted for claims, besides the model's signer.
+    #[serde(default)]
+    claim_keys: Vec<PathBuf>,
+    /// CA certificates trusted for claims.
+    #[serde(default)]
+    claim_certificate_chains: Vec<PathBuf>,
 }
 
 fn yes() -> bool {
@@ -905,6 +914,7 @@ fn verify(
             ignore_unsigned_files: options.ignore_unsigned_files,
             ignore_git_paths: options.ignore_git_paths,
             signature_path: Some(signature.clone()),
+            claims_path: options.claims.clone(),
             ..ModelCheckOptions::default()
         };
         check_options.extra_ignore_paths.extend(
@@ -913,6 +923,11 @@ fn verify(
                 .iter()
                 .filter_map(|p| inside(&model, Path::new(p))),
         );
+        if options.files.is_some() && options.claims.is_some() {
+            return Err(Failure::usage(
+                "claims= needs the whole model verified, not files=".to_owned(),
+            ));
+        }
         if let Some(files) = &options.files {
             let root = model.canonicalize().map_err(|e| {
                 Failure::new(
@@ -943,14 +958,78 @@ fn verify(
             return Ok(out.to_string());
         }
         let result = verified.check_model(&model, &check_options, control)?;
-        Ok(verification_json(
+        let mut out = verification_json(
             &check,
             result.resources_checked,
             &result.unsigned_ignored,
             &result.manifest.value().manifest,
-        )
-        .to_string())
+        );
+        if let Some(path) = &options.claims {
+            out["claims"] = verify_claims(&result, path, verifier.as_ref(), &options)?;
+        }
+        Ok(out.to_string())
     })
+}
+
+/// Verifies the claims in `path` about the verified model: trusted are the
+/// model's signer and the claim keys and CAs of `options`. Fails when any
+/// claim is not valid, naming each.
+fn verify_claims(
+    model: &model_signing::verify::VerifiedModel,
+    path: &Path,
+    model_verifier: &dyn SignatureVerifier,
+    options: &VerifyOptions,
+) -> Result<Value, Failure> {
+    use model_signing::claims;
+    let lines = claims::read_claims(path).map_err(|e| failure(e.kind(), "", &e))?;
+    let mut extra: Vec<Box<dyn SignatureVerifier>> = Vec::new();
+    for key in &options.claim_keys {
+        extra.push(Box::new(KeyVerifier::new(public_key(key)?)));
+    }
+    let mut anchors = Vec::new();
+    for file in &options.claim_certificate_chains {
+        anchors.extend(certificates(file)?);
+    }
+    if !anchors.is_empty() {
+        extra.push(Box::new(CertificateVerifier::new(anchors)));
+    }
+    let mut trusted: Vec<&dyn SignatureVerifier> = vec![model_verifier];
+    trusted.extend(extra.iter().map(|v| v.as_ref()));
+    let reports = claims::verify_claims(model, &lines, &trusted);
+    let invalid: Vec<String> = reports
+        .iter()
+        .filter_map(|r| {
+            r.verdict
+                .reason()
+                .map(|why| format!("line {}: {}: {why}", r.line, r.verdict.as_str()))
+        })
+        .collect();
+    if !invalid.is_empty() {
+        return Err(Failure::new(
+            "rejected",
+            format!(
+                "{} of {} claims in {} are not valid (the model itself verified): {}",
+                invalid.len(),
+                reports.len(),
+                path.display(),
+                invalid.join("; ")
+            ),
+        ));
+    }
+    Ok(Value::Array(
+        reports
+            .iter()
+            .map(|r| {
+                json!({
+                    "line": r.line,
+                    "verdict": r.verdict.as_str(),
+                    "signer": r.signer.as_ref().map(signer_json),
+                    "predicate_type": r.predicate_type,
+                    "predicate": r.predicate,
+                })
+            })
+            .collect(),
+    ))
 }
 
 /// What `verify` returns to the Python package (`_api.Verification`): the
@@ -1013,15 +1092,41 @@ impl Captured {
 #[pyfunction]
 fn inspect(py: Python<'_>, signature: PathBuf) -> PyResult<String> {
     run(py, None, |_| {
+        cli_json(
+            vec![
+                "inspect".into(),
+                "--json".into(),
+                signature.into_os_string(),
+            ],
+            "malformed",
+        )
+    })
+}
+
+/// `model-signing attest METHOD ... --json` with `args` (from the method
+/// on; `--json` is added): the JSON it prints (docs/json.md).
+#[pyfunction]
+fn attest(py: Python<'_>, args: Vec<std::ffi::OsString>) -> PyResult<String> {
+    run(py, None, |_| {
+        let mut all: Vec<std::ffi::OsString> = vec!["attest".into()];
+        all.extend(args);
+        all.push("--json".into());
+        // Exit 1: the model does not match its signature.
+        cli_json(all, "rejected")
+    })
+}
+
+/// Runs the command line in this process with `args` (after the program
+/// name), its output captured: the JSON it printed, or a failure with the
+/// message of its error object (else its stderr) and the kind of its exit
+/// code (`exit_1` for 1, whose meaning depends on the command).
+fn cli_json(args: Vec<std::ffi::OsString>, exit_1: &'static str) -> Result<String, Failure> {
+    {
         let (out, err) = (Captured::default(), Captured::default());
         let io = model_signing_cli::Io::streams(Box::new(out.clone()), Box::new(err.clone()));
-        let args = [
-            "model-signing".into(),
-            "inspect".into(),
-            "--json".into(),
-            signature.into_os_string(),
-        ];
-        let code = model_signing_cli::run(args, io);
+        let mut argv: Vec<std::ffi::OsString> = vec!["model-signing".into()];
+        argv.extend(args);
+        let code = model_signing_cli::run(argv, io);
         let text = out.text();
         if code == 0 {
             return Ok(text);
@@ -1034,11 +1139,11 @@ fn inspect(py: Python<'_>, signature: PathBuf) -> PyResult<String> {
             .unwrap_or_else(|| err.text().trim().to_owned());
         let kind = match code {
             2 => "usage",
-            1 => "malformed",
+            1 => exit_1,
             _ => "environment",
         };
         Err(Failure::new(kind, message))
-    })
+    }
 }
 
 // ------------------------------------------------------ verify while loading
@@ -1256,6 +1361,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(verify, m)?)?;
     m.add_function(wrap_pyfunction!(cli, m)?)?;
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
+    m.add_function(wrap_pyfunction!(attest, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(open_verified, m)?)?;
     m.add_class::<VerifiedModel>()?;
