@@ -254,8 +254,9 @@ fn read_file(path: &Path) -> Result<Option<Vec<u8>>, ClaimError> {
 
 /// Adds `bundle` as the last line of the claims file at `path` (created if
 /// missing), replacing the file atomically: a concurrent reader sees the
-/// old file or the new one.
-pub fn append_claim(path: &Path, bundle: &Bundle) -> Result<(), ClaimError> {
+/// old file or the new one. Returns the claim's line number (from 1, as
+/// [`read_claims`] numbers lines).
+pub fn append_claim(path: &Path, bundle: &Bundle) -> Result<usize, ClaimError> {
     let mut contents = read_file(path)?.unwrap_or_default();
     let lines = contents
         .split(|&b| b == b'\n')
@@ -278,7 +279,8 @@ pub fn append_claim(path: &Path, bundle: &Bundle) -> Result<(), ClaimError> {
             what: format!("would be over {MAX_CLAIMS_FILE_BYTES} bytes"),
         });
     }
-    write_atomic(path, &contents).map_err(ClaimError::Sign)
+    write_atomic(path, &contents).map_err(ClaimError::Sign)?;
+    Ok(contents.iter().filter(|&&b| b == b'\n').count())
 }
 
 /// One line of a claims file.

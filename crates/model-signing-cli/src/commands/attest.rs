@@ -123,10 +123,7 @@ pub fn attest_with(
         &stamped,
     )
     .context("cannot sign the claim")?;
-    claims::append_claim(&common.claims, &bundle)?;
-    let line = claims::read_claims(&common.claims)?
-        .last()
-        .map_or(0, |c| c.line);
+    let line = claims::append_claim(&common.claims, &bundle)?;
     if common.json {
         let signer = stamped
             .signer()
