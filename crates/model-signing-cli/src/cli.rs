@@ -103,9 +103,9 @@ impl GlobalArgs {
 pub enum Command {
     /// Sign a model (with Sigstore when no method is named).
     Sign(Box<SignArgs>),
-    /// Verify a model against its signature.
-    #[command(subcommand)]
-    Verify(Box<VerifyCommand>),
+    /// Verify a model against its signature: with a method's trusted signer, or under a policy
+    /// (`verify --policy FILE MODEL`, a deployment gate).
+    Verify(Box<VerifyArgs>),
     /// Compute a model's digest (the in-toto subject a signature would carry).
     Digest(DigestArgs),
     /// Show what a signature says, without verifying it.
@@ -117,8 +117,142 @@ pub enum Command {
     /// Build the predicate of a common claim, for `attest --predicate`.
     #[command(subcommand)]
     Predicate(PredicateCommand),
+    /// Record verified signatures and claims in a lineage index, and ask what derives from a
+    /// dataset or model, or what went into one.
+    #[command(subcommand)]
+    Lineage(LineageCommand),
     /// Print a shell completion script (bash, elvish, fish, powershell, zsh).
     Completions(CompletionsArgs),
+}
+
+/// `verify METHOD ...`, or `verify --policy FILE MODEL ...`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+pub struct VerifyArgs {
+    #[command(subcommand)]
+    pub method: Option<VerifyCommand>,
+    #[command(flatten)]
+    pub policy: VerifyPolicyArgs,
+}
+
+/// The arguments of `verify --policy` (MODEL and --policy are required
+/// unless a method is named).
+#[derive(Debug, Args)]
+pub struct VerifyPolicyArgs {
+    /// The policy (YAML, or JSON for a .json file; docs/policies.md): the signers trusted for
+    /// the model, the hashing accepted, unsigned files, and the claims required with conditions
+    /// in CEL. Exit 0 allowed, 1 denied, 2 a bad policy, 3 an environment error.
+    #[arg(long, value_name = "FILE", required = true)]
+    pub policy: Option<PathBuf>,
+    /// The model: a directory, a single file, or hf://ORG/NAME[@REVISION] (in the Hugging Face cache).
+    #[arg(value_name = "MODEL", required = true)]
+    pub model: Option<PathBuf>,
+    /// The signature (default: found as `verify key` finds it).
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
+    /// The claims file (default: the first that exists of claims.jsonl in the model directory,
+    /// ./claims.jsonl (where attest appends by default), and claims.jsonl next to the model).
+    #[arg(long, value_name = "FILE")]
+    pub claims: Option<PathBuf>,
+    /// A lineage index whose recorded signatures `signed_by(digest, signer)` in conditions looks
+    /// up (default: none; every lookup is false).
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
+    /// Path to leave out in addition to those the signature lists (repeatable).
+    #[arg(long = "ignore-paths", alias = "ignore_paths", value_name = "PATH")]
+    pub ignore_paths: Vec<PathBuf>,
+    /// Number of hashing threads (default: one per CPU).
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = thread_count,
+        allow_negative_numbers = true
+    )]
+    pub threads: Option<usize>,
+    /// Print the decision as one JSON object (fields: https://github.com/model-signing/model-signing-rs/blob/main/docs/json.md). The exit code is the same.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LineageCommand {
+    /// Verify a model (or dataset) under a policy and record its signature, its valid claims and
+    /// the inputs its training claims list.
+    Add(LineageAddArgs),
+    /// List every model that derives, directly or transitively, from a dataset or model.
+    #[command(alias = "impact")]
+    Derived(LineageQueryArgs),
+    /// List everything that went, directly or transitively, into a model.
+    Inputs(LineageQueryArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LineageAddArgs {
+    /// The policy whose signers are trusted: its `model.signers` for the signature, any of its
+    /// signers for claims.
+    #[arg(long, value_name = "FILE")]
+    pub policy: PathBuf,
+    /// The model or dataset: a directory, a single file, or hf://ORG/NAME[@REVISION].
+    #[arg(value_name = "MODEL")]
+    pub model: PathBuf,
+    /// The signature (default: found as `verify key` finds it).
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
+    /// The claims file (default: the first that exists of claims.jsonl in the model directory,
+    /// ./claims.jsonl (where attest appends by default), and claims.jsonl next to the model).
+    #[arg(long, value_name = "FILE")]
+    pub claims: Option<PathBuf>,
+    /// Record it as a dataset (default: a model, or a dataset for hf://datasets/...).
+    #[arg(long)]
+    pub dataset: bool,
+    #[command(flatten)]
+    pub index: IndexArg,
+    /// Number of hashing threads (default: one per CPU).
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = thread_count,
+        allow_negative_numbers = true
+    )]
+    pub threads: Option<usize>,
+    /// Print what was recorded as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct IndexArg {
+    /// The lineage index (SQLite; default: $XDG_DATA_HOME/model-signing/lineage.db, else
+    /// ~/.local/share/model-signing/lineage.db).
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct LineageQueryArgs {
+    /// What to start from: a name, a sha256:DIGEST of a signature's statement, or a signature file.
+    #[arg(value_name = "REFERENCE")]
+    pub reference: String,
+    #[command(flatten)]
+    pub index: IndexArg,
+    /// Follow only links that claims by this policy's signers make, and say which of its
+    /// signers signed each node.
+    #[arg(long, value_name = "FILE")]
+    pub policy: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: GraphFormat,
+}
+
+/// How `lineage derived|inputs` prints its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GraphFormat {
+    /// One line per node, by depth.
+    Text,
+    /// One JSON object (fields: docs/json.md).
+    Json,
+    /// Graphviz DOT.
+    Dot,
 }
 
 #[derive(Debug, Args)]

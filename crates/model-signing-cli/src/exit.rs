@@ -14,6 +14,7 @@ use model_signing::verify::VerifyError;
 use model_signing::x509::CertError;
 use model_signing::ErrorKind;
 use model_signing_pkcs11::{Pkcs11Error, UriError};
+use model_signing_policy::{GateError, LineageError, PolicyError};
 use model_signing_sigstore::{LoginError, OAuthEndpoint, SigningError};
 
 pub const SUCCESS: u8 = 0;
@@ -87,7 +88,21 @@ pub fn classify(err: &anyhow::Error) -> Class {
 /// [`ErrorKind`]: a malformed signature or payload fails verification like a
 /// bad signature does.
 pub fn code_for(err: &anyhow::Error) -> u8 {
+    let by_kind = |kind: ErrorKind| match kind {
+        ErrorKind::Usage => USAGE,
+        ErrorKind::Environment => OTHER,
+        _ => VERIFICATION_FAILED,
+    };
     for cause in err.chain() {
+        if let Some(e) = cause.downcast_ref::<GateError>() {
+            return by_kind(e.kind());
+        }
+        if let Some(e) = cause.downcast_ref::<PolicyError>() {
+            return by_kind(e.kind());
+        }
+        if let Some(e) = cause.downcast_ref::<LineageError>() {
+            return by_kind(e.kind());
+        }
         if cause.is::<ClaimsInvalid>() {
             return VERIFICATION_FAILED;
         }
@@ -128,25 +143,21 @@ fn kind_for(err: &anyhow::Error, code: u8) -> &'static str {
         if cause.is::<ClaimsInvalid>() {
             return "claims_invalid";
         }
-        if let Some(v) = cause.downcast_ref::<VerifyError>() {
-            return match v {
-                VerifyError::Bundle(_) => "malformed_signature",
-                VerifyError::Payload(_) => "malformed_payload",
-                VerifyError::WrongMaterial { .. } => "wrong_method",
-                VerifyError::SignerMismatch(_) => "signer_mismatch",
-                VerifyError::BadSignature => "bad_signature",
-                VerifyError::Key(_) => "malformed_key",
-                VerifyError::Certificate(_) | VerifyError::CertificateAtTimestamp { .. } => {
-                    "untrusted_certificate"
-                }
-                VerifyError::Timestamp(TimestampError::Malformed { .. }) => "malformed_timestamp",
-                VerifyError::Timestamp(TimestampError::Authority { .. }) => "usage",
-                VerifyError::Timestamp(_) => "untrusted_timestamp",
-                VerifyError::ModelMismatch(_) => "model_mismatch",
-                VerifyError::Hash(_) => "model_unreadable",
-                VerifyError::Config(_) => "usage",
-                _ => "verification_failed",
+        let policy = match cause.downcast_ref::<GateError>() {
+            Some(GateError::Policy(p)) => Some(p),
+            Some(GateError::Verify(v)) => return verify_kind(v),
+            Some(_) => None,
+            None => cause.downcast_ref::<PolicyError>(),
+        };
+        if let Some(p) = policy {
+            return if p.unreadable {
+                "error"
+            } else {
+                "policy_invalid"
             };
+        }
+        if let Some(v) = cause.downcast_ref::<VerifyError>() {
+            return verify_kind(v);
         }
         if cause.is::<UsageError>() {
             return "usage";
@@ -156,6 +167,28 @@ fn kind_for(err: &anyhow::Error, code: u8) -> &'static str {
         USAGE => "usage",
         VERIFICATION_FAILED => "verification_failed",
         _ => "error",
+    }
+}
+
+/// The JSON `error.kind` of a verification error.
+fn verify_kind(v: &VerifyError) -> &'static str {
+    match v {
+        VerifyError::Bundle(_) => "malformed_signature",
+        VerifyError::Payload(_) => "malformed_payload",
+        VerifyError::WrongMaterial { .. } => "wrong_method",
+        VerifyError::SignerMismatch(_) => "signer_mismatch",
+        VerifyError::BadSignature => "bad_signature",
+        VerifyError::Key(_) => "malformed_key",
+        VerifyError::Certificate(_) | VerifyError::CertificateAtTimestamp { .. } => {
+            "untrusted_certificate"
+        }
+        VerifyError::Timestamp(TimestampError::Malformed { .. }) => "malformed_timestamp",
+        VerifyError::Timestamp(TimestampError::Authority { .. }) => "usage",
+        VerifyError::Timestamp(_) => "untrusted_timestamp",
+        VerifyError::ModelMismatch(_) => "model_mismatch",
+        VerifyError::Hash(_) => "model_unreadable",
+        VerifyError::Config(_) => "usage",
+        _ => "verification_failed",
     }
 }
 

@@ -56,6 +56,12 @@ impl Match {
         Match(MatchKind::Absent)
     }
 
+    /// Whether `value` matches: equal to an exact value, or wholly matched by
+    /// a pattern. [`Match::absent`] matches no value.
+    pub fn is_match(&self, value: &str) -> bool {
+        self.matches(Some(value))
+    }
+
     fn matches(&self, found: Option<&str>) -> bool {
         match (&self.0, found) {
             (MatchKind::Exact(want), Some(got)) => want == got,

@@ -2,9 +2,11 @@
 
 mod attest;
 mod digest;
+mod gate;
 pub mod hashing;
 mod inspect;
 mod keyload;
+mod lineage;
 mod pkcs11;
 pub mod report;
 mod sign;
@@ -51,5 +53,6 @@ pub fn run(cli: Cli, printer: &Printer) -> anyhow::Result<u8> {
         Command::Verify(cmd) => verify::run(*cmd, printer),
         Command::Attest(cmd) => sign::attest(*cmd, printer),
         Command::Predicate(cmd) => attest::predicate(cmd, printer),
+        Command::Lineage(cmd) => lineage::run(cmd, printer),
     }
 }

@@ -43,7 +43,10 @@ struct LeftOutJson<'a> {
 /// How many entries of each difference group are printed.
 const SHOWN: usize = 20;
 
-pub fn run(cmd: VerifyCommand, printer: &Printer) -> anyhow::Result<u8> {
+pub fn run(args: crate::cli::VerifyArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let Some(cmd) = args.method else {
+        return super::gate::verify(args.policy, printer);
+    };
     match cmd {
         VerifyCommand::Key(args) => key(args, printer),
         VerifyCommand::Certificate(args) => certificate(args, printer),
@@ -113,19 +116,20 @@ fn certificate(args: VerifyCertificateArgs, printer: &Printer) -> anyhow::Result
 /// `hf://` reference). When several distinct files exist, the first is used
 /// and the others are named, so that the choice is never silent.
 pub fn find_signature(
-    common: &VerifyCommon,
+    signature: Option<&Path>,
+    given: &Path,
     model: &Path,
     printer: &Printer,
 ) -> anyhow::Result<PathBuf> {
-    if let Some(sig) = &common.signature {
-        return Ok(sig.clone());
+    if let Some(sig) = signature {
+        return Ok(sig.to_path_buf());
     }
     // A mistyped model path is named as such, not as a missing signature.
     if std::fs::symlink_metadata(model).is_err() {
         return Err(VerifyError::Hash(HashError::ModelNotFound {
             path: model.to_path_buf(),
         }))
-        .with_context(|| format!("cannot verify model {}", common.model.display()));
+        .with_context(|| format!("cannot verify model {}", given.display()));
     }
     let candidates = signature_candidates(model);
     let mut found: Vec<(&PathBuf, PathBuf)> = Vec::new();
@@ -201,7 +205,7 @@ pub fn read_bundle(path: &Path) -> anyhow::Result<Bundle> {
     }
 }
 
-fn describe(signer: &Signer) -> String {
+pub fn describe(signer: &Signer) -> String {
     match signer {
         Signer::Key { hint, algorithm } => format!("key {hint} ({algorithm})"),
         Signer::Certificate {
@@ -225,7 +229,7 @@ fn short(hex: &str) -> &str {
     hex.get(..12).unwrap_or(hex)
 }
 
-fn print_report(report: &DiffReport, printer: &Printer) {
+pub fn print_report(report: &DiffReport, printer: &Printer) {
     let mut lines = Vec::new();
     let mut group = |title: &str, items: Vec<String>| {
         if items.is_empty() {
@@ -399,7 +403,7 @@ fn run_steps(
     out.partial = partial
         .as_ref()
         .map(|files| files.iter().map(ToString::to_string).collect());
-    let signature = find_signature(common, &model, printer)?;
+    let signature = find_signature(common.signature.as_deref(), &common.model, &model, printer)?;
     out.signature = Some(signature.clone());
     let bundle = read_bundle(&signature)?;
     out.method = Some(method_of(&bundle));
