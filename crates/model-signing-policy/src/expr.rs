@@ -127,7 +127,7 @@ impl Condition {
         let estimate = self.cost(inputs);
         if estimate > limit {
             return Err(format!(
-                "over its cost limit: estimated cost {estimate} on this input, limit {limit}"
+                "is over its cost limit: estimated cost {estimate} on this input, limit {limit}"
             ));
         }
         let mut context = Context::with_env(Arc::clone(&self.env));
@@ -154,7 +154,7 @@ impl Condition {
                 "gave {}, not a boolean",
                 describe(&other).chars().take(200).collect::<String>()
             )),
-            Err(e) => Err(format!("error while evaluating: {e}")),
+            Err(e) => Err(format!("could not be evaluated: {e}")),
         }
     }
 }
@@ -416,7 +416,7 @@ mod tests {
         // A missing field is an error, never a pass.
         assert!(eval("predicate.missing > 1", json!({}), 100)
             .unwrap_err()
-            .contains("error while evaluating"));
+            .contains("could not be evaluated"));
     }
 
     #[test]

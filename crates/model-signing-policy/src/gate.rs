@@ -166,7 +166,7 @@ impl AnyOf<'_> {
                     first.get_or_insert(check);
                 }
                 Ok(_) => failures.push(format!("`{name}`: signed over the legacy v0.2 encoding")),
-                Err(e) => failures.push(format!("`{name}`: {e}")),
+                Err(e) => failures.push(format!("`{name}`: {}", with_causes(&e))),
             }
         }
         match first {
@@ -174,6 +174,21 @@ impl AnyOf<'_> {
             None => Err(failures.join("; ")),
         }
     }
+}
+
+/// An error with its causes, on one line.
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut cause = e.source();
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        cause = c.source();
+    }
+    out
 }
 
 /// A one-signer verifier in the shape `verify_bundle` takes.
