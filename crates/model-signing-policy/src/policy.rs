@@ -367,9 +367,19 @@ fn line_of(source: &str, needle: &str) -> Option<usize> {
     if needle.is_empty() {
         return None;
     }
+    let word = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    // A whole occurrence: `b` is not found in `verbose`.
+    let whole = |line: &str| {
+        line.match_indices(needle).any(|(at, _)| {
+            let before = line[..at].chars().next_back();
+            let after = line[at + needle.len()..].chars().next();
+            !before.is_some_and(word) && !after.is_some_and(word)
+        })
+    };
     source
         .lines()
-        .position(|l| l.contains(needle))
+        .position(|l| whole(l))
+        .or_else(|| source.lines().position(|l| l.contains(needle)))
         .map(|i| i + 1)
 }
 
@@ -697,33 +707,34 @@ impl Policy {
         if signers.is_empty() {
             return Err(loader.error(Some("signers"), "`signers` names no signer"));
         }
-        let lookup = |names: &[String], what: &str| -> Result<Vec<usize>, PolicyError> {
-            if names.is_empty() {
-                return Err(loader.error(Some(what), format!("{what}: `signers` is empty")));
-            }
-            let mut out = Vec::new();
-            for n in names {
-                match signers.iter().position(|s| s.name == *n) {
-                    Some(i) if !out.contains(&i) => out.push(i),
-                    Some(_) => {}
-                    None => {
-                        return Err(loader.error(
-                            Some(n),
-                            format!(
-                                "{what}: no signer named `{n}` (the signers are {})",
-                                signers
-                                    .iter()
-                                    .map(|s| format!("`{}`", s.name))
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            ),
-                        ))
+        let lookup =
+            |names: &[String], what: &str, near: &str| -> Result<Vec<usize>, PolicyError> {
+                if names.is_empty() {
+                    return Err(loader.error(Some(near), format!("{what}: `signers` is empty")));
+                }
+                let mut out = Vec::new();
+                for n in names {
+                    match signers.iter().position(|s| s.name == *n) {
+                        Some(i) if !out.contains(&i) => out.push(i),
+                        Some(_) => {}
+                        None => {
+                            return Err(loader.error(
+                                Some(n),
+                                format!(
+                                    "{what}: no signer named `{n}` (the signers are {})",
+                                    signers
+                                        .iter()
+                                        .map(|s| format!("`{}`", s.name))
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                ),
+                            ))
+                        }
                     }
                 }
-            }
-            Ok(out)
-        };
-        let model_signers = lookup(&raw.model.signers, "model")?;
+                Ok(out)
+            };
+        let model_signers = lookup(&raw.model.signers, "model", "model")?;
         let (algorithms, methods) = match raw.model.hashing {
             None => (None, None),
             Some(h) => {
@@ -781,7 +792,11 @@ impl Policy {
                     ),
                 ));
             }
-            let rule_signers = lookup(&rule.signers, &format!("claim rule `{}`", rule.id))?;
+            let rule_signers = lookup(
+                &rule.signers,
+                &format!("claim rule `{}`", rule.id),
+                &format!("id: {}", rule.id),
+            )?;
             let condition = match rule.condition {
                 None => None,
                 Some(text) => Some(Condition::compile(&text).map_err(|e| {

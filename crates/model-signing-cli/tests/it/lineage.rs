@@ -277,7 +277,8 @@ fn cycles_and_duplicates_are_handled() {
     assert_eq!(first["new_edges"], 1);
     lab.add("y", &[]).ok("add y");
     // Recording again adds nothing.
-    let again: Value = serde_json::from_str(&lab.add("x", &[]).ok("add x again").stdout).expect("JSON");
+    let again: Value =
+        serde_json::from_str(&lab.add("x", &[]).ok("add x again").stdout).expect("JSON");
     assert_eq!(again["new_signature"], false);
     assert_eq!(again["new_claims"], 0);
     assert_eq!(again["known_claims"], 1);
@@ -287,7 +288,15 @@ fn cycles_and_duplicates_are_handled() {
     assert_eq!(graph["edges"].as_array().expect("edges").len(), 2);
     // DOT: both edges, each node once.
     let dot = lab
-        .run(&["lineage", "derived", "x", "--index", "lineage.db", "--format", "dot"])
+        .run(&[
+            "lineage",
+            "derived",
+            "x",
+            "--index",
+            "lineage.db",
+            "--format",
+            "dot",
+        ])
         .ok("dot");
     assert!(dot.stdout.starts_with("digraph lineage {"), "{dot:?}");
     assert_eq!(dot.stdout.matches(" -> ").count(), 2, "{dot:?}");
@@ -305,7 +314,10 @@ fn lineage_refuses_what_did_not_verify_and_names_what_it_cannot_find() {
     // Nothing was recorded: the index holds no node.
     let missing = lab.run(&["lineage", "derived", "m", "--index", "lineage.db"]);
     assert_eq!(missing.code, 2, "{missing:?}");
-    assert!(missing.stderr.contains("no model or dataset named \"m\""), "{missing:?}");
+    assert!(
+        missing.stderr.contains("no model or dataset named \"m\""),
+        "{missing:?}"
+    );
     // A signer the policy does not trust for the model.
     lab.artifact("n", "rogue");
     let run = lab.add("n", &[]);
@@ -318,12 +330,23 @@ fn lineage_refuses_what_did_not_verify_and_names_what_it_cannot_find() {
     assert_eq!(none.code, 2, "{none:?}");
     assert!(none.stderr.contains("no lineage index at"), "{none:?}");
     // A file that is not an index.
-    lab.write("junk.db", "not a database, just text that is long enough to be read");
+    lab.write(
+        "junk.db",
+        "not a database, just text that is long enough to be read",
+    );
     let junk = lab.run(&["lineage", "inputs", "m", "--index", "junk.db"]);
     assert_eq!(junk.code, 3, "{junk:?}");
     // The default index lives in the user's data directory.
     lab.artifact("d", "data");
-    let run = lab.run(&["lineage", "add", "--policy", "policy.yaml", "d", "--signature", "d.sig"]);
+    let run = lab.run(&[
+        "lineage",
+        "add",
+        "--policy",
+        "policy.yaml",
+        "d",
+        "--signature",
+        "d.sig",
+    ]);
     run.ok("add to the default index");
     assert!(lab.dir().join("xdg/model-signing/lineage.db").is_file());
 }
@@ -333,7 +356,11 @@ fn conditions_ask_the_index_who_signed_the_training_data() {
     let lab = Lab::chain();
     lab.artifact("unsigned-data", "rogue");
     lab.artifact("m2", "release");
-    lab.trained("m2", "trainer", &[("--dataset", "data"), ("--dataset", "unsigned-data")]);
+    lab.trained(
+        "m2",
+        "trainer",
+        &[("--dataset", "data"), ("--dataset", "unsigned-data")],
+    );
     lab.write(
         "gate.yaml",
         &format!(
@@ -359,7 +386,14 @@ claims:
         let claims = format!("{model}.claims");
         let sig = format!("{model}.sig");
         let mut args = vec![
-            "verify", "--policy", "gate.yaml", model, "--signature", &sig, "--claims", &claims,
+            "verify",
+            "--policy",
+            "gate.yaml",
+            model,
+            "--signature",
+            &sig,
+            "--claims",
+            &claims,
             "--json",
         ];
         if index {

@@ -1,0 +1,4 @@
+//! Integration tests of model-signing-policy.
+
+mod cases;
+mod parse;
