@@ -400,22 +400,24 @@ mod tests {
     #[test]
     fn refusals() {
         assert!(Condition::compile("predicate.x ==")
-            .unwrap_err()
+            .expect_err("refused")
             .contains("does not parse"));
         assert!(Condition::compile("predicat.x == 1")
-            .unwrap_err()
+            .expect_err("refused")
             .contains("unknown variable `predicat`"));
         assert!(Condition::compile(&"1 + ".repeat(2000))
-            .unwrap_err()
+            .expect_err("refused")
             .contains("longer than"));
-        assert!(Condition::compile("  ").unwrap_err().contains("empty"));
+        assert!(Condition::compile("  ")
+            .expect_err("refused")
+            .contains("empty"));
         // Not a boolean.
         assert!(eval("predicate.a", json!({"a": 3}), 100)
-            .unwrap_err()
+            .expect_err("refused")
             .contains("not a boolean"));
         // A missing field is an error, never a pass.
         assert!(eval("predicate.missing > 1", json!({}), 100)
-            .unwrap_err()
+            .expect_err("refused")
             .contains("could not be evaluated"));
     }
 
@@ -424,7 +426,7 @@ mod tests {
         let list: Vec<u32> = (0..300).collect();
         let p = json!({ "l": list });
         let nested = "predicate.l.all(x, predicate.l.all(y, predicate.l.all(z, x + y + z >= 0)))";
-        let err = eval(nested, p.clone(), 1_000_000).unwrap_err();
+        let err = eval(nested, p.clone(), 1_000_000).expect_err("refused");
         assert!(err.contains("over its cost limit"), "{err}");
         // One level costs a few per element: within the limit.
         assert_eq!(
@@ -432,7 +434,7 @@ mod tests {
             Ok(true)
         );
         // The estimate grows with the input, not only with the expression.
-        let c = Condition::compile("predicate.l.all(x, x >= 0)").unwrap();
+        let c = Condition::compile("predicate.l.all(x, x >= 0)").expect("compiles");
         let small = json!({"l": [1]});
         let none = Arc::new(HashMap::new());
         let cost_small = c.cost(&Inputs {
@@ -450,7 +452,7 @@ mod tests {
             p,
             100_000
         )
-        .unwrap_err()
+        .expect_err("refused")
         .contains("over its cost limit"));
     }
 
@@ -458,7 +460,7 @@ mod tests {
     fn long_strings_raise_the_cost_of_calls() {
         let p = json!({"s": "a".repeat(1 << 20)});
         assert!(eval("predicate.s.contains('b') == false", p.clone(), 1000)
-            .unwrap_err()
+            .expect_err("refused")
             .contains("over its cost limit"));
         assert_eq!(
             eval("predicate.s.contains('b') == false", p, 100_000),

@@ -311,6 +311,10 @@ impl Index {
         let conn = Connection::open_with_flags(path, flags).map_err(sqlite)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(sqlite)?;
+        // A page cache of up to 64 MiB: queries of a large index walk
+        // pages all over the file.
+        conn.execute_batch("PRAGMA cache_size = -65536;")
+            .map_err(sqlite)?;
         let index = Index {
             conn,
             path: path.to_path_buf(),
@@ -337,36 +341,40 @@ impl Index {
             .execute_batch(
                 "BEGIN IMMEDIATE;
                  CREATE TABLE IF NOT EXISTS artifacts (
-                     digest TEXT PRIMARY KEY,
+                     id INTEGER PRIMARY KEY,
+                     digest TEXT NOT NULL UNIQUE,
                      name TEXT NOT NULL,
                      root_digest TEXT,
                      kind TEXT NOT NULL,
                      recorded INTEGER NOT NULL DEFAULT 0
                  );
                  CREATE INDEX IF NOT EXISTS artifacts_name ON artifacts(name);
-                 CREATE TABLE IF NOT EXISTS signatures (
-                     digest TEXT NOT NULL,
-                     signer TEXT NOT NULL,
-                     signed_at INTEGER,
-                     UNIQUE(digest, signer)
+                 CREATE TABLE IF NOT EXISTS signers (
+                     id INTEGER PRIMARY KEY,
+                     json TEXT NOT NULL UNIQUE
                  );
+                 CREATE TABLE IF NOT EXISTS signatures (
+                     artifact INTEGER NOT NULL REFERENCES artifacts(id),
+                     signer INTEGER NOT NULL REFERENCES signers(id),
+                     signed_at INTEGER,
+                     PRIMARY KEY (artifact, signer)
+                 ) WITHOUT ROWID;
                  CREATE TABLE IF NOT EXISTS claims (
                      claim TEXT NOT NULL,
-                     subject TEXT NOT NULL,
+                     subject INTEGER NOT NULL REFERENCES artifacts(id),
                      predicate_type TEXT NOT NULL,
-                     signer TEXT NOT NULL,
-                     UNIQUE(claim, signer)
-                 );
+                     signer INTEGER NOT NULL REFERENCES signers(id),
+                     PRIMARY KEY (claim, signer)
+                 ) WITHOUT ROWID;
                  CREATE TABLE IF NOT EXISTS edges (
-                     parent TEXT NOT NULL,
-                     child TEXT NOT NULL,
+                     parent INTEGER NOT NULL REFERENCES artifacts(id),
+                     child INTEGER NOT NULL REFERENCES artifacts(id),
                      relation TEXT NOT NULL,
+                     signer INTEGER NOT NULL REFERENCES signers(id),
                      claim TEXT NOT NULL,
-                     signer TEXT NOT NULL,
-                     UNIQUE(parent, child, claim, signer)
-                 );
-                 CREATE INDEX IF NOT EXISTS edges_parent ON edges(parent);
-                 CREATE INDEX IF NOT EXISTS edges_child ON edges(child);
+                     PRIMARY KEY (parent, child, relation, signer, claim)
+                 ) WITHOUT ROWID;
+                 CREATE INDEX IF NOT EXISTS edges_up ON edges(child, parent, relation, signer);
                  PRAGMA user_version = 1;
                  COMMIT;",
             )
@@ -416,13 +424,14 @@ impl Index {
             digest: digest.clone(),
             ..Recorded::default()
         };
-        upsert_artifact(&tx, digest, name, Some(root), kind, true).map_err(sqlite)?;
+        let id = upsert_artifact(&tx, digest, name, Some(root), kind, true).map_err(sqlite)?;
+        let signer_id = intern_signer(&tx, &signer_json).map_err(sqlite)?;
         out.new_signature = tx
             .execute(
-                "INSERT OR IGNORE INTO signatures(digest, signer, signed_at) VALUES (?1, ?2, ?3)",
+                "INSERT OR IGNORE INTO signatures(artifact, signer, signed_at) VALUES (?1, ?2, ?3)",
                 params![
-                    digest,
-                    signer_json,
+                    id,
+                    signer_id,
                     decision
                         .model
                         .as_ref()
@@ -440,11 +449,12 @@ impl Index {
             else {
                 continue;
             };
-            let claim_signer = signer_value(claim_signer).to_string();
+            let claim_signer =
+                intern_signer(&tx, &signer_value(claim_signer).to_string()).map_err(sqlite)?;
             let added = tx
                 .execute(
                     "INSERT OR IGNORE INTO claims(claim, subject, predicate_type, signer) VALUES (?1, ?2, ?3, ?4)",
-                    params![claim_digest, digest, ptype, claim_signer],
+                    params![claim_digest, id, ptype, claim_signer],
                 )
                 .map_err(sqlite)?;
             if added > 0 {
@@ -459,7 +469,7 @@ impl Index {
                 continue;
             };
             for input in inputs_of(predicate) {
-                upsert_artifact(
+                let parent = upsert_artifact(
                     &tx,
                     &input.digest,
                     &input.name,
@@ -470,8 +480,8 @@ impl Index {
                 .map_err(sqlite)?;
                 out.new_edges += tx
                     .execute(
-                        "INSERT OR IGNORE INTO edges(parent, child, relation, claim, signer) VALUES (?1, ?2, ?3, ?4, ?5)",
-                        params![input.digest, digest, input.relation, claim_digest, claim_signer],
+                        "INSERT OR IGNORE INTO edges(parent, child, relation, signer, claim) VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![parent, id, input.relation, claim_signer, claim_digest],
                     )
                     .map_err(sqlite)?;
             }
@@ -546,132 +556,153 @@ impl Index {
         direction: Direction,
         policy: Option<&Policy>,
     ) -> Result<Graph, LineageError> {
+        let sqlite = self.sqlite();
+        // One read transaction for the whole walk: SQLite then locks the
+        // file and checks it for changes once, not once per statement.
+        let tx = self.conn.unchecked_transaction().map_err(&sqlite)?;
+        let mut id_stmt = self
+            .conn
+            .prepare_cached("SELECT id FROM artifacts WHERE digest = ?1")
+            .map_err(&sqlite)?;
         let sql = match direction {
-            Direction::Derived => {
-                "SELECT child, relation, signer, parent FROM edges WHERE parent = ?1"
-            }
-            Direction::Inputs => {
-                "SELECT parent, relation, signer, child FROM edges WHERE child = ?1"
-            }
+            Direction::Derived => "SELECT child, relation, signer FROM edges WHERE parent = ?1",
+            Direction::Inputs => "SELECT parent, relation, signer FROM edges WHERE child = ?1",
         };
-        let mut next_stmt = self.conn.prepare_cached(sql).map_err(self.sqlite())?;
-        let mut trusted_cache: HashMap<String, bool> = HashMap::new();
-        let mut depth: HashMap<String, usize> = HashMap::new();
-        let mut order: Vec<String> = Vec::new();
-        let mut queue: VecDeque<String> = VecDeque::new();
-        for s in start {
-            if !depth.contains_key(s) {
-                depth.insert(s.clone(), 0);
-                order.push(s.clone());
-                queue.push_back(s.clone());
+        let mut next_stmt = self.conn.prepare_cached(sql).map_err(&sqlite)?;
+        let mut signer_stmt = self
+            .conn
+            .prepare_cached("SELECT json FROM signers WHERE id = ?1")
+            .map_err(&sqlite)?;
+        // Each signer parsed (and matched against the policy) once.
+        let mut signers: HashMap<i64, (Value, Vec<String>)> = HashMap::new();
+        let mut signer = |id: i64| -> Result<(Value, Vec<String>), LineageError> {
+            if let Some(s) = signers.get(&id) {
+                return Ok(s.clone());
+            }
+            let json: String = signer_stmt.query_row([id], |r| r.get(0)).map_err(&sqlite)?;
+            let value: Value = serde_json::from_str(&json).unwrap_or(Value::Null);
+            let names = policy.map(|p| policy_names(p, &value)).unwrap_or_default();
+            signers.insert(id, (value.clone(), names.clone()));
+            Ok((value, names))
+        };
+        let mut depth: HashMap<i64, usize> = HashMap::new();
+        let mut order: Vec<i64> = Vec::new();
+        let mut queue: VecDeque<i64> = VecDeque::new();
+        for digest in start {
+            let id: Option<i64> = id_stmt
+                .query_row([digest], |r| r.get(0))
+                .optional()
+                .map_err(&sqlite)?;
+            let Some(id) = id else {
+                return Err(LineageError::NotFound(format!(
+                    "sha256:{digest} is not in the lineage index {}",
+                    self.path.display()
+                )));
+            };
+            if let std::collections::hash_map::Entry::Vacant(e) = depth.entry(id) {
+                e.insert(0);
+                order.push(id);
+                queue.push_back(id);
             }
         }
-        let mut edges = Vec::new();
-        let mut seen_edges: HashSet<(String, String, String)> = HashSet::new();
+        let mut edges: Vec<(i64, i64, String, i64)> = Vec::new();
+        let mut seen_edges: HashSet<(i64, i64, String)> = HashSet::new();
+        let mut rows: Vec<(i64, String, i64)> = Vec::new();
         while let Some(node) = queue.pop_front() {
             let d = depth[&node];
-            let rows = next_stmt
-                .query_map([&node], |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                    ))
-                })
-                .map_err(self.sqlite())?;
-            for row in rows {
-                let (other, relation, signer, this) = row.map_err(self.sqlite())?;
-                if let Some(p) = policy {
-                    let ok = *trusted_cache.entry(signer.clone()).or_insert_with(|| {
-                        serde_json::from_str::<Value>(&signer)
-                            .map(|v| !policy_names(p, &v).is_empty())
-                            .unwrap_or(false)
-                    });
-                    if !ok {
-                        continue;
-                    }
+            rows.clear();
+            let found = next_stmt
+                .query_map([node], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .map_err(&sqlite)?;
+            for row in found {
+                rows.push(row.map_err(&sqlite)?);
+            }
+            for (other, relation, signer_id) in rows.drain(..) {
+                if policy.is_some() && signer(signer_id)?.1.is_empty() {
+                    continue;
                 }
                 let (parent, child) = match direction {
-                    Direction::Derived => (this, other.clone()),
-                    Direction::Inputs => (other.clone(), this),
+                    Direction::Derived => (node, other),
+                    Direction::Inputs => (other, node),
                 };
                 // One edge per relation, whichever claims (or signers) say so.
-                if seen_edges.insert((parent.clone(), child.clone(), relation.clone())) {
-                    edges.push(Edge {
-                        parent,
-                        child,
-                        relation,
-                        signer: serde_json::from_str(&signer).unwrap_or(Value::Null),
-                    });
+                if seen_edges.insert((parent, child, relation.clone())) {
+                    edges.push((parent, child, relation, signer_id));
                 }
-                if !depth.contains_key(&other) {
-                    if order.len() >= MAX_QUERY_NODES {
-                        continue;
-                    }
-                    depth.insert(other.clone(), d + 1);
-                    order.push(other.clone());
+                if !depth.contains_key(&other) && order.len() < MAX_QUERY_NODES {
+                    depth.insert(other, d + 1);
+                    order.push(other);
                     queue.push_back(other);
                 }
             }
         }
-        drop(next_stmt);
         let mut node_stmt = self
             .conn
             .prepare_cached(
-                "SELECT name, root_digest, kind, recorded FROM artifacts WHERE digest = ?1",
+                "SELECT digest, name, root_digest, kind, recorded FROM artifacts WHERE id = ?1",
             )
-            .map_err(self.sqlite())?;
+            .map_err(&sqlite)?;
         let mut sig_stmt = self
             .conn
-            .prepare_cached("SELECT signer FROM signatures WHERE digest = ?1 ORDER BY signer")
-            .map_err(self.sqlite())?;
+            .prepare_cached("SELECT signer FROM signatures WHERE artifact = ?1")
+            .map_err(&sqlite)?;
+        let mut digests: HashMap<i64, String> = HashMap::with_capacity(order.len());
         let mut nodes = Vec::with_capacity(order.len());
-        for digest in order {
-            let (name, root_digest, kind, recorded) = node_stmt
-                .query_row([&digest], |r| {
+        for id in order {
+            let (digest, name, root_digest, kind, recorded) = node_stmt
+                .query_row([id], |r| {
                     Ok((
                         r.get::<_, String>(0)?,
-                        r.get::<_, Option<String>>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, i64>(3)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, Option<String>>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, i64>(4)?,
                     ))
                 })
-                .optional()
-                .map_err(self.sqlite())?
-                .unwrap_or_else(|| (String::new(), None, "model".into(), 0));
-            let mut signers = Vec::new();
-            let mut trusted = Vec::new();
-            let rows = sig_stmt
-                .query_map([&digest], |r| r.get::<_, String>(0))
-                .map_err(self.sqlite())?;
-            for r in rows {
-                let v: Value =
-                    serde_json::from_str(&r.map_err(self.sqlite())?).unwrap_or(Value::Null);
-                if let Some(p) = policy {
-                    for n in policy_names(p, &v) {
-                        if !trusted.contains(&n) {
-                            trusted.push(n);
-                        }
+                .map_err(&sqlite)?;
+            let ids: Vec<i64> = sig_stmt
+                .query_map([id], |r| r.get(0))
+                .map_err(&sqlite)?
+                .collect::<Result<_, _>>()
+                .map_err(&sqlite)?;
+            let mut node_signers = Vec::new();
+            let mut trusted: Vec<String> = Vec::new();
+            for s in ids {
+                let (value, names) = signer(s)?;
+                for n in names {
+                    if !trusted.contains(&n) {
+                        trusted.push(n);
                     }
                 }
-                signers.push(v);
+                node_signers.push(value);
             }
+            digests.insert(id, digest.clone());
             nodes.push(Node {
-                depth: depth[&digest],
+                depth: depth[&id],
                 digest,
                 name,
                 root_digest,
                 kind: Kind::parse(&kind),
                 recorded: recorded != 0,
-                signers,
+                signers: node_signers,
                 trusted,
             });
         }
+        let mut out_edges = Vec::with_capacity(edges.len());
+        for (parent, child, relation, signer_id) in edges {
+            out_edges.push(Edge {
+                parent: digests.get(&parent).cloned().unwrap_or_default(),
+                child: digests.get(&child).cloned().unwrap_or_default(),
+                relation,
+                signer: signer(signer_id)?.0,
+            });
+        }
+        drop((id_stmt, next_stmt, node_stmt, sig_stmt));
+        tx.commit().map_err(&sqlite)?;
         Ok(Graph {
             start: start.to_vec(),
             nodes,
-            edges,
+            edges: out_edges,
         })
     }
 
@@ -683,7 +714,9 @@ impl Index {
     ) -> Result<HashMap<String, Vec<String>>, LineageError> {
         let mut stmt = self
             .conn
-            .prepare_cached("SELECT digest, signer FROM signatures")
+            .prepare_cached(
+                "SELECT a.digest, s.json FROM signatures g JOIN artifacts a ON a.id = g.artifact JOIN signers s ON s.id = g.signer",
+            )
             .map_err(self.sqlite())?;
         let rows = stmt
             .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
@@ -727,7 +760,7 @@ fn upsert_artifact(
     root: Option<&str>,
     kind: Kind,
     recorded: bool,
-) -> rusqlite::Result<()> {
+) -> rusqlite::Result<i64> {
     if recorded {
         // The signature itself names the model: that wins over a claim's
         // name for it.
@@ -743,7 +776,19 @@ fn upsert_artifact(
             params![digest, name, root, kind.as_str()],
         )?;
     }
-    Ok(())
+    tx.query_row(
+        "SELECT id FROM artifacts WHERE digest = ?1",
+        [digest],
+        |r| r.get(0),
+    )
+}
+
+/// The id of a signer (its JSON, as [`signer_value`] writes it), added when new.
+fn intern_signer(tx: &rusqlite::Transaction<'_>, json: &str) -> rusqlite::Result<i64> {
+    tx.execute("INSERT OR IGNORE INTO signers(json) VALUES (?1)", [json])?;
+    tx.query_row("SELECT id FROM signers WHERE json = ?1", [json], |r| {
+        r.get(0)
+    })
 }
 
 /// An input a training-provenance predicate lists by its signature.
@@ -829,10 +874,11 @@ pub mod __private {
             source,
         };
         let tx = index.conn.transaction().map_err(sqlite)?;
-        upsert_artifact(&tx, digest, name, None, kind, true).map_err(sqlite)?;
+        let id = upsert_artifact(&tx, digest, name, None, kind, true).map_err(sqlite)?;
+        let signer = intern_signer(&tx, &signer_value(signer).to_string()).map_err(sqlite)?;
         tx.execute(
-            "INSERT OR IGNORE INTO signatures(digest, signer) VALUES (?1, ?2)",
-            params![digest, signer_value(signer).to_string()],
+            "INSERT OR IGNORE INTO signatures(artifact, signer) VALUES (?1, ?2)",
+            params![id, signer],
         )
         .map_err(sqlite)?;
         tx.commit().map_err(sqlite)
@@ -849,10 +895,18 @@ pub mod __private {
             source,
         };
         let tx = index.conn.transaction().map_err(sqlite)?;
+        let id = |digest: &str| {
+            tx.query_row(
+                "SELECT id FROM artifacts WHERE digest = ?1",
+                [digest],
+                |r| r.get::<_, i64>(0),
+            )
+        };
         for (i, (parent, child, relation, signer)) in edges.iter().enumerate() {
+            let signer = intern_signer(&tx, &signer_value(signer).to_string()).map_err(sqlite)?;
             tx.execute(
-                "INSERT OR IGNORE INTO edges(parent, child, relation, claim, signer) VALUES (?1, ?2, ?3, ?4, ?5)",
-                params![parent, child, relation, format!("{i:064x}"), signer_value(signer).to_string()],
+                "INSERT OR IGNORE INTO edges(parent, child, relation, signer, claim) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![id(parent).map_err(sqlite)?, id(child).map_err(sqlite)?, relation, signer, format!("{i:064x}")],
             )
             .map_err(sqlite)?;
         }

@@ -378,7 +378,7 @@ fn line_of(source: &str, needle: &str) -> Option<usize> {
     };
     source
         .lines()
-        .position(|l| whole(l))
+        .position(whole)
         .or_else(|| source.lines().position(|l| l.contains(needle)))
         .map(|i| i + 1)
 }
