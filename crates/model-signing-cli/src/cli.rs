@@ -127,7 +127,11 @@ pub enum Command {
 
 /// `verify METHOD ...`, or `verify --policy FILE MODEL ...`.
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true, subcommand_negates_reqs = true)]
+#[command(
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    arg_required_else_help = true
+)]
 pub struct VerifyArgs {
     #[command(subcommand)]
     pub method: Option<VerifyCommand>,
@@ -1007,6 +1011,41 @@ pub fn misspelled_sign_method(args: &[std::ffi::OsString]) -> Option<String> {
         return None;
     }
     Some(unknown_sign_method(word))
+}
+
+/// When clap refuses `verify WORD ...` without `--policy` (WORD not a
+/// method: a misspelt one, or the model given first), the message to give
+/// instead.
+pub fn misused_verify(args: &[std::ffi::OsString]) -> Option<String> {
+    let mut rest = args
+        .iter()
+        .skip(1)
+        .skip_while(|a| a.to_str().is_some_and(|a| a.starts_with('-')));
+    if rest.next()?.to_str()? != "verify" {
+        return None;
+    }
+    let rest: Vec<&str> = rest.filter_map(|a| a.to_str()).collect();
+    if rest
+        .iter()
+        .any(|a| *a == "--policy" || a.starts_with("--policy="))
+    {
+        return None;
+    }
+    let word = rest.iter().find(|a| !a.starts_with('-'))?;
+    let methods = ["key", "certificate", "sigstore", "help"];
+    if methods.contains(word) {
+        return None;
+    }
+    let path = std::path::Path::new(word);
+    Some(if path.exists() || word.starts_with("hf://") {
+        format!(
+            "name how to verify {word}: a method before the model (`verify key|certificate|sigstore MODEL ...`), or a policy (`verify --policy FILE MODEL`)"
+        )
+    } else {
+        format!(
+            "unknown verification method `{word}`: the methods are key, certificate, sigstore (or verify under a policy with `verify --policy FILE MODEL`)"
+        )
+    })
 }
 
 /// `--threads`: a positive whole number.

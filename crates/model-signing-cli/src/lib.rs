@@ -132,6 +132,12 @@ fn parse_failed(e: &clap::Error, args: &[OsString], io: Io) -> u8 {
             return exit::USAGE;
         }
     }
+    if to_stderr {
+        if let Some(message) = cli::misused_verify(args) {
+            printer.error(&anyhow::Error::new(exit::UsageError(message)));
+            return exit::USAGE;
+        }
+    }
     let rendered = e.render();
     let text = if color {
         rendered.ansi().to_string()

@@ -365,6 +365,23 @@ fn usage_errors() {
         ),
         ("sign_argument_after_model", vec!["sign", m, "extra"]),
         ("verify_without_method", vec!["verify"]),
+        ("verify_model_without_method", vec!["verify", m]),
+        (
+            "verify_misspelt_method",
+            vec!["verify", "kye", m, "--public-key", &public],
+        ),
+        (
+            "verify_policy_without_model",
+            vec!["verify", "--policy", &key],
+        ),
+        (
+            "verify_policy_missing_file",
+            vec!["verify", "--policy", "no-such-policy.yaml", m],
+        ),
+        (
+            "lineage_missing_index",
+            vec!["lineage", "derived", "x", "--index", "no-such-index.db"],
+        ),
         ("verify_key_without_public_key", vec!["verify", "key", m]),
         (
             "verify_certificate_without_chain",
