@@ -8,7 +8,8 @@ same names (``model_signing`` 1.1.1), so migrating is one changed import::
     from model_signing_rs import signing, verifying  # was: from model_signing
 
 The package's own API is one call each: :func:`sign`, :func:`verify`,
-:func:`digest` and :func:`inspect`; :func:`open_verified` verifies files
+:func:`digest` and :func:`inspect`; :func:`verify_policy` decides a
+deployment gate under a verification policy; :func:`open_verified` verifies files
 as a loader reads them. Errors are the exceptions of
 :mod:`model_signing_rs.errors`; a failed verification is a ``ValueError``,
 as with the reference.
@@ -24,6 +25,7 @@ from model_signing_rs._api import (
     inspect,
     sign,
     verify,
+    verify_policy,
 )
 from model_signing_rs._loading import VerifiedFile, VerifiedModel, open_verified
 from model_signing_rs._native import version as _native_version
@@ -47,5 +49,6 @@ __all__ = [
     "sign",
     "signing",
     "verify",
+    "verify_policy",
     "verifying",
 ]

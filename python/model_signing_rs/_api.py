@@ -458,6 +458,70 @@ def attest(
         return result
 
 
+def verify_policy(
+    model: hashing.PathLike,
+    policy: hashing.PathLike,
+    *,
+    signature: hashing.PathLike | None = None,
+    claims: hashing.PathLike | None = None,
+    index: hashing.PathLike | None = None,
+    ignore_paths: Iterable[hashing.PathLike] = (),
+) -> dict[str, Any]:
+    """Decides a deployment gate: verifies the model under a verification
+    policy (``model-signing verify --policy``, docs/policies.md): the signer,
+    the hashing, the files, then every claim rule with its CEL condition.
+
+    Args:
+        model: The model (a directory, one file, ``hf://...``).
+        policy: The policy file (YAML, or JSON for a ``.json`` file).
+        signature: The signature (default: found as ``verify`` finds it).
+        claims: The claims file (default: ``claims.jsonl`` in the model,
+          the current directory, or beside the model).
+        index: A lineage index for ``signed_by`` in conditions.
+        ignore_paths: Paths to leave out beyond those the signature lists.
+
+    Returns:
+        The decision when the policy allows the model: ``allowed``, every
+        rule with its status and why, the signer, the claims.
+
+    Raises:
+        PolicyDenied: A rule failed; ``decision`` holds every rule.
+        UsageError: The policy is not valid (the message names its line).
+        EnvironmentFailure: A file cannot be read.
+    """
+    args = ["--policy", hashing._fspath(policy), hashing._fspath(model)]
+    if signature is not None:
+        args += ["--signature", hashing._fspath(signature)]
+    if claims is not None:
+        args += ["--claims", hashing._fspath(claims)]
+    if index is not None:
+        args += ["--index", hashing._fspath(index)]
+    for p in ignore_paths:
+        args += ["--ignore-paths", hashing._fspath(p)]
+    code, out, err = errors._call(_native.verify_policy, args)
+    try:
+        decision: dict[str, Any] = json.loads(out)
+    except ValueError:
+        decision = {}
+    if code == 0:
+        return decision
+    error = decision.get("error") or {}
+    if code == 1 and not error:
+        failed = [
+            f"{r['rule']}: {r['detail']}" for r in decision.get("rules", [])
+            if r.get("status") == "fail"
+        ]
+        raise errors.PolicyDenied(
+            f"denied by policy {hashing._fspath(policy)}: " + "; ".join(failed), decision
+        )
+    message = error.get("message") or err.strip()
+    if code == 2:
+        raise errors.UsageError(message, decision)
+    if code == 1:
+        raise errors.VerificationError(message, decision)
+    raise errors.EnvironmentFailure(message, decision)
+
+
 def digest(
     model: hashing.PathLike,
     *,

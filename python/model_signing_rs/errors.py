@@ -65,6 +65,20 @@ class VerificationError(ModelSigningError, ValueError):
         return list(self.details.get("unexpected", []))
 
 
+class PolicyDenied(VerificationError):
+    """A verification policy denied the model (``verify_policy``): ``decision``
+    is the whole decision, with every rule, its status and why (the object
+    ``model-signing verify --policy --json`` prints, docs/json.md)."""
+
+    @property
+    def decision(self) -> dict[str, Any]:
+        return self.details
+
+    @property
+    def failed_rules(self) -> list[dict[str, Any]]:
+        return [r for r in self.details.get("rules", []) if r.get("status") != "pass"]
+
+
 class EnvironmentFailure(ModelSigningError, OSError):
     """The environment failed: a file that cannot be read or written, a
     model that is not there, a token, a network service."""

@@ -4,8 +4,8 @@
 //! | code | meaning |
 //! |---|---|
 //! | 0 | success |
-//! | 1 | verification failed (signature, signer or content) |
-//! | 2 | usage error (bad flags or arguments; a malformed PKCS#11 URI, or one that picks no single token or key) |
+//! | 1 | verification failed (signature, signer or content); a policy denied |
+//! | 2 | usage error (bad flags or arguments; a malformed PKCS#11 URI, or one that picks no single token or key; a bad policy) |
 //! | 3 | any other error (I/O, environment, unreadable model; PKCS#11 module, token, PIN or key trouble) |
 
 use model_signing::hashing::{ConfigError, HashError};

@@ -1116,18 +1116,38 @@ fn attest(py: Python<'_>, args: Vec<std::ffi::OsString>) -> PyResult<String> {
     })
 }
 
+/// `model-signing verify --policy ... --json` with `args` (after
+/// `verify`; `--json` is added): its exit code, the JSON it printed and
+/// its stderr. A denial (exit 1) is a decision, not an error: the caller
+/// reads it from the JSON.
+#[pyfunction]
+fn verify_policy(py: Python<'_>, args: Vec<std::ffi::OsString>) -> PyResult<(u8, String, String)> {
+    run(py, None, |_| {
+        let mut all: Vec<std::ffi::OsString> = vec!["verify".into()];
+        all.extend(args);
+        all.push("--json".into());
+        Ok(cli_capture(all))
+    })
+}
+
+/// Runs the command line in this process with `args` (after the program
+/// name): its exit code, stdout and stderr.
+fn cli_capture(args: Vec<std::ffi::OsString>) -> (u8, String, String) {
+    let (out, err) = (Captured::default(), Captured::default());
+    let io = model_signing_cli::Io::streams(Box::new(out.clone()), Box::new(err.clone()));
+    let mut argv: Vec<std::ffi::OsString> = vec!["model-signing".into()];
+    argv.extend(args);
+    let code = model_signing_cli::run(argv, io);
+    (code, out.text(), err.text())
+}
+
 /// Runs the command line in this process with `args` (after the program
 /// name), its output captured: the JSON it printed, or a failure with the
 /// message of its error object (else its stderr) and the kind of its exit
 /// code (`exit_1` for 1, whose meaning depends on the command).
 fn cli_json(args: Vec<std::ffi::OsString>, exit_1: &'static str) -> Result<String, Failure> {
     {
-        let (out, err) = (Captured::default(), Captured::default());
-        let io = model_signing_cli::Io::streams(Box::new(out.clone()), Box::new(err.clone()));
-        let mut argv: Vec<std::ffi::OsString> = vec!["model-signing".into()];
-        argv.extend(args);
-        let code = model_signing_cli::run(argv, io);
-        let text = out.text();
+        let (code, text, stderr) = cli_capture(args);
         if code == 0 {
             return Ok(text);
         }
@@ -1136,7 +1156,7 @@ fn cli_json(args: Vec<std::ffi::OsString>, exit_1: &'static str) -> Result<Strin
         let message = doc["error"]["message"]
             .as_str()
             .map(str::to_owned)
-            .unwrap_or_else(|| err.text().trim().to_owned());
+            .unwrap_or_else(|| stderr.trim().to_owned());
         let kind = match code {
             2 => "usage",
             1 => exit_1,
@@ -1362,6 +1382,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(cli, m)?)?;
     m.add_function(wrap_pyfunction!(inspect, m)?)?;
     m.add_function(wrap_pyfunction!(attest, m)?)?;
+    m.add_function(wrap_pyfunction!(verify_policy, m)?)?;
     m.add_function(wrap_pyfunction!(version, m)?)?;
     m.add_function(wrap_pyfunction!(open_verified, m)?)?;
     m.add_class::<VerifiedModel>()?;
