@@ -5,7 +5,6 @@
 //! a [`PolicyError`] that names the file, the line where it can be found,
 //! and the reason; nothing in a policy that fails to load is used.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -888,14 +887,5 @@ impl Policy {
             .map(|&i| format!("`{}`", self.signers[i].name))
             .collect::<Vec<_>>()
             .join(", ")
-    }
-
-    /// Signer names by index, as a map for the index of a name.
-    pub fn signer_index(&self) -> BTreeMap<&str, usize> {
-        self.signers
-            .iter()
-            .enumerate()
-            .map(|(i, s)| (s.name.as_str(), i))
-            .collect()
     }
 }

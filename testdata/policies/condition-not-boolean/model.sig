@@ -2,7 +2,7 @@
   "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
   "verificationMaterial": {
     "publicKey": {
-      "hint": "93ae3d5cb5a5c0dd2686fe2f45e3d4784a3a46800e859f57c58973cd14bb79dc"
+      "hint": "b72c8bd4ba3d70f0cd61c8f452997abd93bf4d735a939b036bf513270a1374c9"
     },
     "tlogEntries": []
   },
@@ -11,7 +11,7 @@
     "payloadType": "application/vnd.in-toto+json",
     "signatures": [
       {
-        "sig": "MEUCIQDg7Alv+Q8Bki4uswVjzzsISJSsd9UDQYoV3sZhvquk8wIgMvAjHtux574cKNrUG9iTfAJxgjCNzTAhWbvCMzpS00c=",
+        "sig": "MEUCIQC0TWOqgVKQ5YUC4QEbB6fsW5pvHQMMpg13/WAamdhx+gIgDL+VoiOShDVV1E+vih406/D6lSVH34PCJbQdj7pR9K4=",
         "keyid": ""
       }
     ]

@@ -2,7 +2,7 @@
   "mediaType": "application/vnd.dev.sigstore.bundle.v0.3+json",
   "verificationMaterial": {
     "publicKey": {
-      "hint": "af4451d17d0f18a82440c4e16f560ea3a659d2370d172371e0e404e31304e307"
+      "hint": "dd07e6202a204828c5ed1f59d1fad4f348f1766931fa694e41f11bc025ad9c55"
     },
     "tlogEntries": []
   },
@@ -11,7 +11,7 @@
     "payloadType": "application/vnd.in-toto+json",
     "signatures": [
       {
-        "sig": "MEQCIG7Bo5SEvT4ZU7bLznWT8SxLl8zaU1bOiJZBmtFxxOEEAiB3V5Ev73kkF8ZZeTu4aclyfA2DV3L1U6RYSSJ2c3iRMg==",
+        "sig": "MEUCIQDI/ai7HNeemWBtK6ClnEdmXO4o72lvIR/mZxn4vZu3fQIgKluqN3dBG1Vf3V4mcvl39nf0HTFtllhKy21Bpq3I9j0=",
         "keyid": ""
       }
     ]
