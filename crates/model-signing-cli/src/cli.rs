@@ -151,13 +151,8 @@ pub struct VerifyPolicyArgs {
     /// The model: a directory, a single file, or hf://ORG/NAME[@REVISION] (in the Hugging Face cache).
     #[arg(value_name = "MODEL", required = true)]
     pub model: Option<PathBuf>,
-    /// The signature (default: found as `verify key` finds it).
-    #[arg(long, value_name = "FILE")]
-    pub signature: Option<PathBuf>,
-    /// The claims file (default: the first that exists of claims.jsonl in the model directory,
-    /// ./claims.jsonl (where attest appends by default), and claims.jsonl next to the model).
-    #[arg(long, value_name = "FILE")]
-    pub claims: Option<PathBuf>,
+    #[command(flatten)]
+    pub inputs: GateInputs,
     /// A lineage index whose recorded signatures `signed_by(digest, signer)` in conditions looks
     /// up (default: none; every lookup is false).
     #[arg(long, value_name = "FILE")]
@@ -165,6 +160,22 @@ pub struct VerifyPolicyArgs {
     /// Path to leave out in addition to those the signature lists (repeatable).
     #[arg(long = "ignore-paths", alias = "ignore_paths", value_name = "PATH")]
     pub ignore_paths: Vec<PathBuf>,
+    /// Print the decision as one JSON object (fields: https://github.com/model-signing/model-signing-rs/blob/main/docs/json.md). The exit code is the same.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Where `verify --policy` and `lineage add` find the signature and the
+/// claims, and how many threads hash.
+#[derive(Debug, Args)]
+pub struct GateInputs {
+    /// The signature (default: found as `verify key` finds it).
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
+    /// The claims file (default: the first that exists of claims.jsonl in the model directory,
+    /// ./claims.jsonl (where attest appends by default), and claims.jsonl next to the model).
+    #[arg(long, value_name = "FILE")]
+    pub claims: Option<PathBuf>,
     /// Number of hashing threads (default: one per CPU).
     #[arg(
         long,
@@ -173,9 +184,6 @@ pub struct VerifyPolicyArgs {
         allow_negative_numbers = true
     )]
     pub threads: Option<usize>,
-    /// Print the decision as one JSON object (fields: https://github.com/model-signing/model-signing-rs/blob/main/docs/json.md). The exit code is the same.
-    #[arg(long)]
-    pub json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -199,26 +207,13 @@ pub struct LineageAddArgs {
     /// The model or dataset: a directory, a single file, or hf://ORG/NAME[@REVISION].
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
-    /// The signature (default: found as `verify key` finds it).
-    #[arg(long, value_name = "FILE")]
-    pub signature: Option<PathBuf>,
-    /// The claims file (default: the first that exists of claims.jsonl in the model directory,
-    /// ./claims.jsonl (where attest appends by default), and claims.jsonl next to the model).
-    #[arg(long, value_name = "FILE")]
-    pub claims: Option<PathBuf>,
+    #[command(flatten)]
+    pub inputs: GateInputs,
     /// Record it as a dataset (default: a model, or a dataset for hf://datasets/...).
     #[arg(long)]
     pub dataset: bool,
     #[command(flatten)]
     pub index: IndexArg,
-    /// Number of hashing threads (default: one per CPU).
-    #[arg(
-        long,
-        value_name = "N",
-        value_parser = thread_count,
-        allow_negative_numbers = true
-    )]
-    pub threads: Option<usize>,
     /// Print what was recorded as one JSON object.
     #[arg(long)]
     pub json: bool,

@@ -217,27 +217,9 @@ pub fn describe_signer(s: &Signer) -> String {
     }
 }
 
-/// A signer as a JSON value (for conditions and reports).
+/// A signer as a JSON value (for conditions, reports and the index).
 pub fn signer_value(s: &Signer) -> Value {
-    match s {
-        Signer::Key { hint, algorithm } => {
-            json!({"kind": "key", "hint": hint, "algorithm": algorithm})
-        }
-        Signer::Certificate {
-            subject,
-            fingerprint,
-            path,
-        } => json!({
-            "kind": "certificate",
-            "subject": subject,
-            "fingerprint": fingerprint,
-            "path": path.iter().map(|(s, f)| json!({"subject": s, "fingerprint": f})).collect::<Vec<_>>(),
-        }),
-        Signer::Sigstore { identity, issuer } => {
-            json!({"kind": "sigstore", "identity": identity, "issuer": issuer})
-        }
-        _ => json!({"kind": "unknown"}),
-    }
+    s.to_json()
 }
 
 fn rule(rules: &mut Vec<RuleResult>, name: &str, status: Status, detail: impl Into<String>) {

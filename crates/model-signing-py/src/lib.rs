@@ -862,26 +862,6 @@ fn verifier(spec: VerifierSpec) -> Result<Box<dyn SignatureVerifier>, Failure> {
     })
 }
 
-fn signer_json(signer: &Signer) -> Value {
-    match signer {
-        Signer::Key { hint, algorithm } => {
-            json!({"kind": "key", "hint": hint, "algorithm": algorithm})
-        }
-        Signer::Certificate {
-            subject,
-            fingerprint,
-            path,
-        } => json!({
-            "kind": "certificate", "subject": subject, "fingerprint": fingerprint,
-            "path": path.iter().map(|(s, f)| json!({"subject": s, "fingerprint": f})).collect::<Vec<_>>(),
-        }),
-        Signer::Sigstore { identity, issuer } => {
-            json!({"kind": "sigstore", "identity": identity, "issuer": issuer})
-        }
-        _ => json!({"kind": "unknown"}),
-    }
-}
-
 /// Verifies the signature at `signature`, then the model at `model`
 /// against it, with the hashing the signature records. `verifier` is a
 /// [`VerifierSpec`], `options` [`VerifyOptions`].
@@ -1023,7 +1003,7 @@ fn verify_claims(
                 json!({
                     "line": r.line,
                     "verdict": r.verdict.as_str(),
-                    "signer": r.signer.as_ref().map(signer_json),
+                    "signer": r.signer.as_ref().map(Signer::to_json),
                     "predicate_type": r.predicate_type,
                     "predicate": r.predicate,
                 })
@@ -1041,7 +1021,7 @@ fn verification_json(
     manifest: &Manifest,
 ) -> Value {
     json!({
-        "signer": signer_json(&check.signer),
+        "signer": check.signer.to_json(),
         "signed_at": check.signed_at,
         "warnings": check.warnings,
         "resources": resources,
@@ -1210,7 +1190,7 @@ fn open_verified(
         let mut files: Vec<&str> = value.keys.iter().map(|k| k.path()).collect();
         files.dedup();
         let info = json!({
-            "signer": signer_json(&check.signer),
+            "signer": check.signer.to_json(),
             "signed_at": check.signed_at,
             "warnings": check.warnings,
             "digest": value.root_digest,

@@ -215,6 +215,37 @@ pub enum Signer {
     },
 }
 
+impl Signer {
+    /// The signer as JSON, the shape `--json` output and the Python package
+    /// use: `{"kind": "key", "hint", "algorithm"}`, `{"kind":
+    /// "certificate", "subject", "fingerprint", "path": [{"subject",
+    /// "fingerprint"}]}` or `{"kind": "sigstore", "identity", "issuer"}`.
+    pub fn to_json(&self) -> serde_json::Value {
+        use serde_json::json;
+        match self {
+            Signer::Key { hint, algorithm } => {
+                json!({"kind": "key", "hint": hint, "algorithm": algorithm})
+            }
+            Signer::Certificate {
+                subject,
+                fingerprint,
+                path,
+            } => json!({
+                "kind": "certificate",
+                "subject": subject,
+                "fingerprint": fingerprint,
+                "path": path
+                    .iter()
+                    .map(|(s, f)| json!({"subject": s, "fingerprint": f}))
+                    .collect::<Vec<_>>(),
+            }),
+            Signer::Sigstore { identity, issuer } => {
+                json!({"kind": "sigstore", "identity": identity, "issuer": issuer})
+            }
+        }
+    }
+}
+
 /// What a signature check established.
 #[derive(Debug, Clone)]
 pub struct SignatureCheck {

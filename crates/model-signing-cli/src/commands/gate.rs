@@ -9,7 +9,7 @@ use model_signing_policy::gate::{decide, Decision, GateOptions, Status};
 use model_signing_policy::{Index, Policy, PolicyError};
 use serde::Serialize;
 
-use crate::cli::VerifyPolicyArgs;
+use crate::cli::{GateInputs, VerifyPolicyArgs};
 use crate::commands::report::{
     error_message, DifferencesJson, ErrorJson, SignerJson, JSON_VERSION,
 };
@@ -116,16 +116,7 @@ fn run(
 ) -> anyhow::Result<Decision> {
     let policy = load_policy(policy_path)?;
     let model = hf::resolve_model(given)?;
-    let signature = find_signature(args.signature.as_deref(), given, &model, printer)?;
-    let mut options = GateOptions {
-        signature,
-        claims: args.claims.clone(),
-        check: ModelCheckOptions {
-            threads: args.threads,
-            ..ModelCheckOptions::default()
-        },
-        ..GateOptions::default()
-    };
+    let mut options = gate_options(&args.inputs, given, &model, printer)?;
     if let Ok(root) = paths::model_root(&model) {
         for p in &args.ignore_paths {
             options
@@ -218,9 +209,12 @@ fn print_json(
         allowed: d.is_some_and(|d| d.allowed),
         policy: policy.display().to_string(),
         model: given.display().to_string(),
-        signature: d
-            .map(|d| d.signature.display().to_string())
-            .or_else(|| args.signature.as_ref().map(|s| s.display().to_string())),
+        signature: d.map(|d| d.signature.display().to_string()).or_else(|| {
+            args.inputs
+                .signature
+                .as_ref()
+                .map(|s| s.display().to_string())
+        }),
         signer: d.and_then(|d| d.signer.as_ref().map(|(s, _)| SignerJson::from(s))),
         signer_names: d.and_then(|d| d.signer.as_ref().map(|(_, n)| n.as_slice())),
         subject: d.and_then(|d| {
@@ -263,6 +257,25 @@ fn print_json(
     };
     printer.out_json(&doc)?;
     Ok(())
+}
+
+/// The options of a decision: the signature (as given, else found as
+/// `verify` finds it), the claims file and the hashing threads.
+pub fn gate_options(
+    inputs: &GateInputs,
+    given: &Path,
+    model: &Path,
+    printer: &Printer,
+) -> anyhow::Result<GateOptions> {
+    Ok(GateOptions {
+        signature: find_signature(inputs.signature.as_deref(), given, model, printer)?,
+        claims: inputs.claims.clone(),
+        check: ModelCheckOptions {
+            threads: inputs.threads,
+            ..ModelCheckOptions::default()
+        },
+        ..GateOptions::default()
+    })
 }
 
 /// The path a `--index` flag names, else the default index.

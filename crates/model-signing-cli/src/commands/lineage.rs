@@ -2,16 +2,14 @@
 
 use anyhow::Context;
 use model_signing::text::{escape, escape_path};
-use model_signing::verify::ModelCheckOptions;
-use model_signing_policy::gate::{decide, GateOptions};
+use model_signing_policy::gate::decide;
 use model_signing_policy::lineage::{Direction, Graph, Index, Kind};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::cli::{GraphFormat, LineageAddArgs, LineageCommand, LineageQueryArgs};
-use crate::commands::gate::{claim_json, index_path, load_policy, GateClaimJson};
+use crate::commands::gate::{claim_json, gate_options, index_path, load_policy, GateClaimJson};
 use crate::commands::report::JSON_VERSION;
-use crate::commands::verify::find_signature;
 use crate::exit;
 use crate::hf;
 use crate::printer::Printer;
@@ -48,16 +46,7 @@ fn add(args: LineageAddArgs, printer: &Printer) -> anyhow::Result<u8> {
             .ok()
             .flatten()
             .is_some_and(|r| r.dataset);
-    let signature = find_signature(args.signature.as_deref(), &args.model, &model, printer)?;
-    let options = GateOptions {
-        signature,
-        claims: args.claims.clone(),
-        check: ModelCheckOptions {
-            threads: args.threads,
-            ..ModelCheckOptions::default()
-        },
-        ..GateOptions::default()
-    };
+    let options = gate_options(&args.inputs, &args.model, &model, printer)?;
     let progress = printer.hashing_progress("verifying");
     let decision = decide(&policy, &model, &options, &progress)
         .with_context(|| format!("cannot verify {}", args.model.display()))?;
