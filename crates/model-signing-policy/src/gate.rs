@@ -135,7 +135,8 @@ impl GateError {
 }
 
 /// A verifier that accepts what any of the policy's signers at `indices`
-/// signed, and says which (the first that verifies).
+/// signed, and says which (the first that verifies). Each signer's
+/// verifier (a Sigstore one loads its trust material) is built once.
 struct AnyOf<'a> {
     policy: &'a Policy,
     verifiers: Vec<(usize, Box<dyn SignatureVerifier>)>,
@@ -150,15 +151,32 @@ impl AnyOf<'_> {
         Ok(AnyOf { policy, verifiers })
     }
 
-    /// Every signer that verifies `bundle`, with the check of the first.
+    /// Adds the verifiers of every other signer of the policy.
+    fn extend_to_all(&mut self) -> Result<(), PolicyError> {
+        for i in 0..self.policy.signers.len() {
+            if !self.verifiers.iter().any(|(j, _)| *j == i) {
+                self.verifiers.push((i, self.policy.verifier(i)?));
+            }
+        }
+        self.verifiers.sort_by_key(|(i, _)| *i);
+        Ok(())
+    }
+
+    /// Every signer (of `only`, when given) that verifies `bundle`, with
+    /// the check of the first.
     fn verify(
         &self,
         bundle: &Bundle,
+        only: Option<&[usize]>,
     ) -> Result<(model_signing::verify::SignatureCheck, Vec<String>), String> {
         let mut first = None;
         let mut names = Vec::new();
         let mut failures = Vec::new();
-        for (i, v) in &self.verifiers {
+        let chosen = self
+            .verifiers
+            .iter()
+            .filter(|(i, _)| only.is_none_or(|o| o.contains(i)));
+        for (i, v) in chosen {
             let name = &self.policy.signers[*i].name;
             match v.verify_signature(bundle) {
                 Ok(check) if !check.legacy_pae => {
@@ -217,11 +235,6 @@ pub fn describe_signer(s: &Signer) -> String {
     }
 }
 
-/// A signer as a JSON value (for conditions, reports and the index).
-pub fn signer_value(s: &Signer) -> Value {
-    s.to_json()
-}
-
 fn rule(rules: &mut Vec<RuleResult>, name: &str, status: Status, detail: impl Into<String>) {
     rules.push(RuleResult {
         rule: name.to_owned(),
@@ -253,7 +266,7 @@ pub fn decide(
         claims: Vec::new(),
     };
     let rules = &mut decision.rules;
-    let model_signers = AnyOf::new(policy, &policy.model_signers)?;
+    let mut signers = AnyOf::new(policy, &policy.model_signers)?;
     // Marks the rules from `from` on (0: hashing, 1: files, 2: the claims)
     // as not checked.
     let skip_rest = |rules: &mut Vec<RuleResult>, from: usize, why: &str| {
@@ -265,7 +278,7 @@ pub fn decide(
     };
 
     // 1. The signer.
-    let verified = match model_signers.verify(&bundle) {
+    let verified = match signers.verify(&bundle, Some(&policy.model_signers)) {
         Err(why) => {
             rule(
                 rules,
@@ -408,7 +421,8 @@ pub fn decide(
     decision.claims_file = claims_file.clone();
     if let Some(path) = &claims_file {
         let lines = claims::read_claims(path)?;
-        decision.claims = verify_claims(policy, &verified_model, &lines)?;
+        signers.extend_to_all()?;
+        decision.claims = verify_claims(&signers, &verified_model, &lines);
     }
     let model_value = json!({
         "name": model_name,
@@ -418,7 +432,7 @@ pub fn decide(
         "method": method,
         "resources": verified_model.resources_checked,
         "signers": decision.signer.as_ref().map(|(_, n)| n.clone()).unwrap_or_default(),
-        "signer": decision.signer.as_ref().map(|(s, _)| signer_value(s)),
+        "signer": decision.signer.as_ref().map(|(s, _)| s.to_json()),
     });
     let signed_map = Arc::new(options.signed.clone());
     for r in &policy.claims {
@@ -484,7 +498,7 @@ pub fn decide(
                 "line": c.line,
                 "predicate_type": c.predicate_type,
                 "signers": c.signers,
-                "signer": c.signer.as_ref().map(signer_value),
+                "signer": c.signer.as_ref().map(Signer::to_json),
             });
             let inputs = Inputs {
                 variables: vec![
@@ -557,12 +571,10 @@ fn count(n: usize, one: &str, many: &str) -> String {
 /// Verifies every claim with every signer the policy names, keeping the
 /// names of those that verify it.
 fn verify_claims(
-    policy: &Policy,
+    signers: &AnyOf<'_>,
     model: &VerifiedModel,
     lines: &[ClaimLine],
-) -> Result<Vec<GateClaim>, PolicyError> {
-    let all: Vec<usize> = (0..policy.signers.len()).collect();
-    let signers = AnyOf::new(policy, &all)?;
+) -> Vec<GateClaim> {
     let mut out = Vec::new();
     for line in lines {
         let digest = line.bundle.as_ref().ok().map(claims::statement_digest_of);
@@ -583,7 +595,7 @@ fn verify_claims(
                 continue;
             }
         };
-        match signers.verify(bundle) {
+        match signers.verify(bundle, None) {
             Err(why) => {
                 claim.verdict = ClaimVerdict::SignatureFailed(why);
             }
@@ -602,5 +614,5 @@ fn verify_claims(
         }
         out.push(claim);
     }
-    Ok(out)
+    out
 }

@@ -22,7 +22,7 @@ use model_signing::verify::Signer;
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
-use crate::gate::{signer_value, Decision};
+use crate::gate::Decision;
 use crate::policy::{Policy, SignerSpec};
 
 /// The schema version the index records in `PRAGMA user_version`.
@@ -186,7 +186,7 @@ pub struct Index {
     path: PathBuf,
 }
 
-/// Whether a stored signer (as [`signer_value`] writes it) is `spec`.
+/// Whether a stored signer (as [`Signer::to_json`] writes it) is `spec`.
 /// Sigstore signers are matched on identity and issuer; a policy's
 /// `github_repository` and `github_ref` (checked on the certificate when
 /// the signature was recorded) are matched on the identity, which for
@@ -407,7 +407,7 @@ impl Index {
                 failed.join("")
             )));
         };
-        let signer_json = signer_value(signer).to_string();
+        let signer_json = signer.to_json().to_string();
         let tx = self
             .conn
             .transaction()
@@ -450,7 +450,7 @@ impl Index {
                 continue;
             };
             let claim_signer =
-                intern_signer(&tx, &signer_value(claim_signer).to_string()).map_err(sqlite)?;
+                intern_signer(&tx, &claim_signer.to_json().to_string()).map_err(sqlite)?;
             let added = tx
                 .execute(
                     "INSERT OR IGNORE INTO claims(claim, subject, predicate_type, signer) VALUES (?1, ?2, ?3, ?4)",
@@ -783,7 +783,7 @@ fn upsert_artifact(
     )
 }
 
-/// The id of a signer (its JSON, as [`signer_value`] writes it), added when new.
+/// The id of a signer (its JSON, as [`Signer::to_json`] writes it), added when new.
 fn intern_signer(tx: &rusqlite::Transaction<'_>, json: &str) -> rusqlite::Result<i64> {
     tx.execute("INSERT OR IGNORE INTO signers(json) VALUES (?1)", [json])?;
     tx.query_row("SELECT id FROM signers WHERE json = ?1", [json], |r| {
@@ -875,7 +875,7 @@ pub mod __private {
         };
         let tx = index.conn.transaction().map_err(sqlite)?;
         let id = upsert_artifact(&tx, digest, name, None, kind, true).map_err(sqlite)?;
-        let signer = intern_signer(&tx, &signer_value(signer).to_string()).map_err(sqlite)?;
+        let signer = intern_signer(&tx, &signer.to_json().to_string()).map_err(sqlite)?;
         tx.execute(
             "INSERT OR IGNORE INTO signatures(artifact, signer) VALUES (?1, ?2)",
             params![id, signer],
@@ -903,7 +903,7 @@ pub mod __private {
             )
         };
         for (i, (parent, child, relation, signer)) in edges.iter().enumerate() {
-            let signer = intern_signer(&tx, &signer_value(signer).to_string()).map_err(sqlite)?;
+            let signer = intern_signer(&tx, &signer.to_json().to_string()).map_err(sqlite)?;
             tx.execute(
                 "INSERT OR IGNORE INTO edges(parent, child, relation, signer, claim) VALUES (?1, ?2, ?3, ?4, ?5)",
                 params![id(parent).map_err(sqlite)?, id(child).map_err(sqlite)?, relation, signer, format!("{i:064x}")],
