@@ -148,7 +148,9 @@ pub struct VerifyPolicyArgs {
     /// in CEL. Exit 0 allowed, 1 denied, 2 a bad policy, 3 an environment error.
     #[arg(long, value_name = "FILE", required = true)]
     pub policy: Option<PathBuf>,
-    /// The model: a directory, a single file, or hf://ORG/NAME[@REVISION] (in the Hugging Face cache).
+    /// The model: a directory, a single file, hf://ORG/NAME[@REVISION] (in the Hugging Face cache),
+    /// oci://HOST[:PORT]/REPOSITORY[:TAG|@sha256:DIGEST] (a registry) or oci-layout://DIR[:TAG] (an
+    /// OCI image layout).
     #[arg(value_name = "MODEL", required = true)]
     pub model: Option<PathBuf>,
     #[command(flatten)]
@@ -289,12 +291,16 @@ pub struct SignArgs {
 /// seen as present by clap 4.6 when it holds a nested flatten.
 #[derive(Debug, Args)]
 pub struct DefaultSignArgs {
-    /// The model: a directory, a single file, or hf://ORG/NAME[@REVISION] (in the Hugging Face cache).
+    /// The model: a directory, a single file, hf://ORG/NAME[@REVISION] (in the Hugging Face cache),
+    /// oci://HOST[:PORT]/REPOSITORY[:TAG|@sha256:DIGEST] (a registry) or oci-layout://DIR[:TAG] (an
+    /// OCI image layout).
     #[arg(value_name = "MODEL", required = true)]
     pub model: Option<PathBuf>,
-    /// Where to write the signature.
-    #[arg(long, value_name = "FILE", default_value = "model.sig")]
-    pub signature: PathBuf,
+    /// Where to write the signature [default: model.sig]. The signature of an OCI model
+    /// (oci://, oci-layout://) is pushed to its registry or layout as a referrer of the model
+    /// manifest unless this is given.
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
     #[command(flatten)]
     pub hashing: HashingArgs,
     /// Re-hash only the files changed since the last `--incremental` signing of this model path with
@@ -306,6 +312,8 @@ pub struct DefaultSignArgs {
     /// Print what was signed as one JSON object (fields: https://github.com/model-signing/model-signing-rs/blob/main/docs/json.md).
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub oci: OciSignArgs,
     #[command(flatten)]
     pub sigstore: SigstoreSignOptions,
     /// Arguments after MODEL, where a method name was misspelled
@@ -323,6 +331,7 @@ impl SignArgs {
             hashing,
             incremental,
             json,
+            oci,
             sigstore,
             unexpected: _,
         } = self.default;
@@ -334,6 +343,7 @@ impl SignArgs {
                     hashing,
                     incremental,
                     json,
+                    oci,
                 },
                 sigstore,
             })
@@ -495,12 +505,16 @@ pub struct CycloneDxArgs {
 /// Options shared by every `sign` method.
 #[derive(Debug, Args)]
 pub struct SignCommon {
-    /// The model: a directory, a single file, or hf://ORG/NAME[@REVISION] (in the Hugging Face cache).
+    /// The model: a directory, a single file, hf://ORG/NAME[@REVISION] (in the Hugging Face cache),
+    /// oci://HOST[:PORT]/REPOSITORY[:TAG|@sha256:DIGEST] (a registry) or oci-layout://DIR[:TAG] (an
+    /// OCI image layout).
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
-    /// Where to write the signature.
-    #[arg(long, value_name = "FILE", default_value = "model.sig")]
-    pub signature: PathBuf,
+    /// Where to write the signature [default: model.sig]. The signature of an OCI model
+    /// (oci://, oci-layout://) is pushed to its registry or layout as a referrer of the model
+    /// manifest unless this is given.
+    #[arg(long, value_name = "FILE")]
+    pub signature: Option<PathBuf>,
     #[command(flatten)]
     pub hashing: HashingArgs,
     /// Re-hash only the files changed since the last `--incremental` signing of this model path with
@@ -512,6 +526,8 @@ pub struct SignCommon {
     /// Print what was signed as one JSON object (fields: https://github.com/model-signing/model-signing-rs/blob/main/docs/json.md).
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub oci: OciSignArgs,
 }
 
 /// How the password of an encrypted private key is given.
@@ -747,7 +763,9 @@ pub struct SigstoreSignOptions {
 /// Options shared by every `verify` method.
 #[derive(Debug, Args)]
 pub struct VerifyCommon {
-    /// The model: a directory, a single file, or hf://ORG/NAME[@REVISION] (in the Hugging Face cache).
+    /// The model: a directory, a single file, hf://ORG/NAME[@REVISION] (in the Hugging Face cache),
+    /// oci://HOST[:PORT]/REPOSITORY[:TAG|@sha256:DIGEST] (a registry) or oci-layout://DIR[:TAG] (an
+    /// OCI image layout).
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
     /// The signature. Default: the first that exists of model.sig inside the model directory,
@@ -838,6 +856,8 @@ pub struct VerifyCommon {
     /// Print the outcome as one JSON object (fields: https://github.com/model-signing/model-signing-rs/blob/main/docs/json.md). The exit code is the same.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub oci: OciVerifyArgs,
 }
 
 #[derive(Debug, Args)]
@@ -1123,7 +1143,9 @@ pub struct HashingArgs {
 
 #[derive(Debug, Args)]
 pub struct DigestArgs {
-    /// The model: a directory, a single file, or hf://ORG/NAME[@REVISION] (in the Hugging Face cache).
+    /// The model: a directory, a single file, hf://ORG/NAME[@REVISION] (in the Hugging Face cache),
+    /// oci://HOST[:PORT]/REPOSITORY[:TAG|@sha256:DIGEST] (a registry) or oci-layout://DIR[:TAG] (an
+    /// OCI image layout).
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
     #[command(flatten)]
@@ -1131,6 +1153,83 @@ pub struct DigestArgs {
     /// Print the whole manifest as JSON instead of the digest.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub oci: OciSignArgs,
+}
+
+/// How OCI models are reached and read (oci://, oci-layout://).
+#[derive(Debug, Args, Clone, Default)]
+#[command(next_help_heading = "OCI models")]
+pub struct OciArgs {
+    /// A PEM file of CA certificates to trust for the registry, besides the system's roots
+    /// (repeatable).
+    #[arg(long = "registry-ca", value_name = "FILE")]
+    pub registry_ca: Vec<PathBuf>,
+    /// Allow plain HTTP to a registry that is not on this machine (loopback registries may
+    /// use it anyway when they do not answer HTTPS). Certificates are never left unchecked.
+    #[arg(long = "insecure-registry")]
+    pub insecure_registry: bool,
+    /// For an image index: the manifest of this platform, OS/ARCH[/VARIANT] (e.g. linux/amd64).
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    pub platform: Option<String>,
+}
+
+/// How an OCI model's layers become the signed resources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OciLayersArg {
+    /// Raw layers are files, archive layers are unpacked: the manifest of the unpacked model directory.
+    #[default]
+    Files,
+    /// Each layer is one resource with its blob digest (title, else layer_NNN.tar.gz) and the config
+    /// blob is config.json: the Go implementation's OCI signatures.
+    Blobs,
+}
+
+/// The OCI flags of `sign` and `digest`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct OciSignArgs {
+    #[command(flatten)]
+    pub source: OciArgs,
+    /// How an OCI model's layers become resources.
+    #[arg(
+        long = "oci-layers",
+        value_enum,
+        default_value = "files",
+        help_heading = "OCI models"
+    )]
+    pub oci_layers: OciLayersArg,
+}
+
+/// How verification reads an OCI model's layers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
+pub enum OciVerifyLayersArg {
+    /// Blobs when the signature lists the config blob as config.json with its digest (what the
+    /// blobs mode signs), else files.
+    #[default]
+    Auto,
+    /// As `sign --oci-layers files`.
+    Files,
+    /// As `sign --oci-layers blobs`.
+    Blobs,
+}
+
+/// The OCI flags of `verify`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct OciVerifyArgs {
+    #[command(flatten)]
+    pub source: OciArgs,
+    /// How the signature's resources are read from an OCI model's layers.
+    #[arg(
+        long = "oci-layers",
+        value_enum,
+        default_value = "auto",
+        help_heading = "OCI models"
+    )]
+    pub oci_layers: OciVerifyLayersArg,
+    /// Stream and check every blob against its digest, raw layers too (by default a raw layer's
+    /// digest is taken from the manifest, which was fetched by digest).
+    #[arg(long, help_heading = "OCI models")]
+    pub deep: bool,
 }
 
 #[cfg(test)]

@@ -106,6 +106,9 @@ pub fn code_for(err: &anyhow::Error) -> u8 {
         if cause.is::<ClaimsInvalid>() {
             return VERIFICATION_FAILED;
         }
+        if let Some(e) = cause.downcast_ref::<model_signing_oci::OciError>() {
+            return by_kind(e.kind());
+        }
         if let Some(c) = cause.downcast_ref::<model_signing::claims::ClaimError>() {
             return match c.kind() {
                 ErrorKind::Usage => USAGE,

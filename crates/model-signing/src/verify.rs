@@ -10,7 +10,7 @@ use std::path::{Component, Path, PathBuf};
 
 use model_signing_hash::{
     cmp_paths, hash_files, walk_signed, ConfigError, HashConfig, HashError, Progress, RelPath,
-    ResourceKey, GIT_PATHS,
+    ResourceDigest, ResourceKey, GIT_PATHS,
 };
 
 use crate::bundle::{Bundle, BundleError, VerificationMaterial};
@@ -881,6 +881,84 @@ impl Verified<SignedManifest> {
             files_checked,
             resources_checked,
             resources_not_checked,
+        })
+    }
+}
+
+impl Verified<SignedManifest> {
+    /// Compares resources computed elsewhere (the layers of an OCI
+    /// artifact, say) with the signature, reporting every difference at
+    /// once as [`check_model`](Self::check_model) does for a directory.
+    /// `actual` holds the resources hashed with the signature's parameters
+    /// ([`hash_config`](Self::hash_config)) and `left_out` the paths its
+    /// ignore rules left out. With
+    /// [`ModelCheckOptions::ignore_unsigned_files`], files the signature
+    /// does not list are left out instead of unexpected.
+    pub fn check_resources(
+        self,
+        actual: &[ResourceDigest],
+        left_out: &[String],
+        options: &ModelCheckOptions,
+    ) -> Result<VerifiedModel, VerifyError> {
+        let (_, rules) = self.value.plan(options, None, Vec::new())?;
+        let mut left: Vec<LeftOut> = left_out
+            .iter()
+            .map(|p| LeftOut {
+                path: p.clone(),
+                reason: rules.reason(p),
+            })
+            .collect();
+        let expected: BTreeMap<&ResourceKey, &[u8]> = self
+            .value
+            .keys
+            .iter()
+            .zip(&self.value.manifest.resources)
+            .map(|(k, r)| (k, r.digest.as_slice()))
+            .collect();
+        let signed_paths: HashSet<&str> = self.value.keys.iter().map(ResourceKey::path).collect();
+        let mut report = DiffReport::default();
+        let mut unsigned_ignored = Vec::new();
+        let mut actual_map: BTreeMap<&ResourceKey, &[u8]> = BTreeMap::new();
+        for r in actual {
+            if options.ignore_unsigned_files && !signed_paths.contains(r.key.path()) {
+                if unsigned_ignored.last() != Some(&r.key.path().to_owned()) {
+                    unsigned_ignored.push(r.key.path().to_owned());
+                    left.push(LeftOut {
+                        path: r.key.path().to_owned(),
+                        reason: LeftOutReason::Unsigned,
+                    });
+                }
+                continue;
+            }
+            actual_map.insert(&r.key, r.digest.as_slice());
+        }
+        left.sort_by(|a, b| cmp_paths(&a.path, &b.path).then(a.reason.cmp(&b.reason)));
+        for (key, want) in &expected {
+            match actual_map.get(key) {
+                None => report.missing.push(key.to_string()),
+                Some(got) if got != want => report.changed.push(Changed {
+                    name: key.to_string(),
+                    expected: hex::encode(want),
+                    actual: hex::encode(got),
+                }),
+                Some(_) => {}
+            }
+        }
+        report.unexpected = actual_map
+            .keys()
+            .filter(|k| !expected.contains_key(*k))
+            .map(|k| k.to_string())
+            .collect();
+        report.unsigned_ignored = unsigned_ignored.clone();
+        report.left_out = left.clone();
+        if !report.is_empty() {
+            return Err(VerifyError::ModelMismatch(Box::new(report)));
+        }
+        Ok(VerifiedModel {
+            resources_checked: expected.len(),
+            manifest: self,
+            unsigned_ignored,
+            left_out: left,
         })
     }
 }

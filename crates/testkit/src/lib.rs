@@ -9,6 +9,7 @@
 //! - [`skip_support`]: the one policy for a test whose prerequisite is missing.
 //! - [`hf_support`], [`sha1_support`]: Hugging Face layouts on disk.
 //! - [`softhsm`]: SoftHSM2 tokens made at test time.
+//! - [`oci`]: OCI image layouts and a loopback `docker-registry`.
 //! - [`go`]: RSA and Ed25519ph signatures made as the Go implementation of
 //!   OMS makes them, by OpenSSL and `ed25519-dalek`.
 
@@ -16,6 +17,7 @@ pub mod certs;
 pub mod go;
 pub mod hf_support;
 pub mod matrix;
+pub mod oci;
 pub mod reference;
 pub mod run;
 pub mod sha1_support;

@@ -25,6 +25,10 @@ struct DigestJson<'a> {
 }
 
 pub fn run(args: DigestArgs, printer: &Printer) -> anyhow::Result<u8> {
+    if let Some(reference) = super::oci::parse(&args.model)? {
+        let manifest = super::oci::digest(&reference, &args.hashing, &args.oci, printer)?;
+        return print(&manifest, args.json, printer);
+    }
     let model = hf::resolve_model(&args.model)?;
     // A signature inside the model is left out, as `sign` leaves out the
     // file it writes: `model.sig` in the model folder (where `verify` looks
@@ -56,12 +60,16 @@ pub fn run(args: DigestArgs, printer: &Printer) -> anyhow::Result<u8> {
     let progress = printer.hashing_progress("hashing");
     let manifest = Manifest::hash(&model, &config, &progress)
         .with_context(|| format!("cannot hash model {}", args.model.display()))?;
+    print(&manifest, args.json, printer)
+}
+
+fn print(manifest: &Manifest, json: bool, printer: &Printer) -> anyhow::Result<u8> {
     let digest = format!("sha256:{}", manifest.root_digest_hex());
-    if args.json {
+    if json {
         let doc = DigestJson {
             version: JSON_VERSION,
             digest,
-            manifest: &manifest,
+            manifest,
         };
         printer.out_json(&doc)?;
     } else {

@@ -7,6 +7,7 @@ pub mod hashing;
 mod inspect;
 mod keyload;
 mod lineage;
+mod oci;
 mod pkcs11;
 pub mod report;
 mod sign;

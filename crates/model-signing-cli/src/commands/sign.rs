@@ -1,6 +1,6 @@
 //! `model-signing sign key|certificate`.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use model_signing::hashing::{Incremental, IncrementalReport};
@@ -14,9 +14,10 @@ use model_signing_sigstore::HttpTimestamper;
 use crate::cli::{
     AttestCommand, AttestCommon, CertificateMethodArgs, KeyMethodArgs, SignCommand, SignCommon,
 };
-use model_signing::bundle::VerificationMaterial;
+use model_signing::bundle::{Bundle, VerificationMaterial};
 use model_signing::verify::Signer;
 use model_signing::x509::{Certificate, ChainGap};
+use model_signing::Manifest;
 use serde::Serialize;
 
 use crate::commands::report::{HashingJson, SignerJson, JSON_VERSION};
@@ -189,33 +190,43 @@ pub(super) fn sign_with(
 ) -> anyhow::Result<u8> {
     let stamped = TimestampingSigner::new(signer, timestampers(tsa_urls)?);
     let signer: &dyn BundleSigner = &stamped;
+    if let Some(reference) = super::oci::parse(&common.model)? {
+        let (bundle, manifest, destination) =
+            super::oci::sign(common, &reference, signer, printer)?;
+        return report_signed(
+            common,
+            signer,
+            tsa_urls,
+            &bundle,
+            &manifest,
+            &destination,
+            None,
+            printer,
+        );
+    }
+    let signature = common
+        .signature
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("model.sig"));
     let model = hf::resolve_model(&common.model)?;
     // The signature file is left out of the model when it lies inside it.
     let mut extra = Vec::new();
     if let Ok(root) = paths::model_root(&model) {
-        if let Ok(sig) = paths::resolve(&common.signature) {
+        if let Ok(sig) = paths::resolve(&signature) {
             if let Some(rel) = paths::inside(&root, &sig) {
                 extra.push(rel);
             }
         }
     }
     let config = hashing::config(&common.hashing, &model, extra, printer)?;
-    check_writable(&common.signature)?;
+    check_writable(&signature)?;
     let progress = printer.hashing_progress("hashing");
     let (bundle, manifest, incremental) = if common.incremental {
         let state = Incremental::in_cache_dir();
-        sign_model_to_incremental(
-            &model,
-            &config,
-            signer,
-            &progress,
-            &common.signature,
-            &state,
-        )
-        .map(|(b, m, r)| (b, m, Some(r)))
+        sign_model_to_incremental(&model, &config, signer, &progress, &signature, &state)
+            .map(|(b, m, r)| (b, m, Some(r)))
     } else {
-        sign_model_to(&model, &config, signer, &progress, &common.signature)
-            .map(|(b, m)| (b, m, None))
+        sign_model_to(&model, &config, signer, &progress, &signature).map(|(b, m)| (b, m, None))
     }
     .with_context(|| format!("cannot sign model {}", common.model.display()))?;
     if let Some(report) = &incremental {
@@ -223,10 +234,34 @@ pub(super) fn sign_with(
             printer.info(&format!("incremental: {note}"));
         }
     }
-    warn_if_replacing_another_model(&common.signature, &manifest.model_name, printer);
-    write_atomic(&common.signature, bundle.to_json().as_bytes())?;
+    warn_if_replacing_another_model(&signature, &manifest.model_name, printer);
+    write_atomic(&signature, bundle.to_json().as_bytes())?;
+    report_signed(
+        common,
+        signer,
+        tsa_urls,
+        &bundle,
+        &manifest,
+        &signature.display().to_string(),
+        incremental.as_ref(),
+        printer,
+    )
+}
+
+/// Prints what was signed and where the signature went.
+#[allow(clippy::too_many_arguments)]
+fn report_signed(
+    common: &SignCommon,
+    signer: &dyn BundleSigner,
+    tsa_urls: &[String],
+    bundle: &Bundle,
+    manifest: &Manifest,
+    destination: &str,
+    incremental: Option<&IncrementalReport>,
+    printer: &Printer,
+) -> anyhow::Result<u8> {
     // The timestamps were checked when they came; read back their times.
-    let timestamps: Vec<TimestampJson> = bundle_timestamps(&bundle)
+    let timestamps: Vec<TimestampJson> = bundle_timestamps(bundle)
         .unwrap_or_default()
         .iter()
         .zip(tsa_urls)
@@ -247,13 +282,13 @@ pub(super) fn sign_with(
         let doc = SignJson {
             version: JSON_VERSION,
             model: common.model.display().to_string(),
-            signature: common.signature.display().to_string(),
+            signature: destination.to_owned(),
             digest: format!("sha256:{}", manifest.root_digest_hex()),
             resources: manifest.resources.len(),
             hashing: HashingJson::from(&manifest.serialization),
             signer,
             timestamps,
-            incremental: incremental.as_ref().map(IncrementalJson::from),
+            incremental: incremental.map(IncrementalJson::from),
         };
         printer.out_json(&doc)?;
         return Ok(exit::SUCCESS);
@@ -263,9 +298,9 @@ pub(super) fn sign_with(
         model_signing::text::escape_path(&common.model),
         super::verify::count(manifest.resources.len(), "resource", "resources"),
         manifest.root_digest_hex(),
-        model_signing::text::escape_path(&common.signature)
+        model_signing::text::escape(destination)
     ));
-    if let Some(r) = &incremental {
+    if let Some(r) = incremental {
         printer.info(&format!(
             "incremental: hashed {} ({}), reused the digests of {} ({})",
             super::verify::count(r.files_hashed, "file", "files"),

@@ -6,11 +6,12 @@ use anyhow::Context;
 use model_signing::bundle::{Bundle, VerificationMaterial};
 use model_signing::claims::{self, ClaimReport};
 use model_signing::hashing::HashError;
+use model_signing::statement::SignedManifest;
 use model_signing::text::{escape, escape_path};
 use model_signing::timestamp::TimestampAuthority;
 use model_signing::verify::{
     verify_bundle, CertificateVerifier, DiffReport, KeyVerifier, LeftOut, LeftOutReason,
-    ModelCheckOptions, SignatureVerifier, Signer, VerifyError,
+    ModelCheckOptions, SignatureVerifier, Signer, Verified, VerifiedModel, VerifyError,
 };
 use model_signing::JsonError;
 use serde::Serialize;
@@ -393,6 +394,17 @@ fn run_steps(
     printer: &Printer,
     out: &mut Outcome,
 ) -> anyhow::Result<()> {
+    if let Some(reference) = super::oci::parse(&common.model)? {
+        return run_oci_steps(
+            common,
+            &reference,
+            verifier,
+            claim_verifiers,
+            log_fingerprints,
+            printer,
+            out,
+        );
+    }
     let model = hf::resolve_model(&common.model)?;
     // The files of a partial verification, checked before the signature.
     let partial = match paths::model_root(&model) {
@@ -409,24 +421,7 @@ fn run_steps(
     out.method = Some(method_of(&bundle));
     let verified = verify_bundle(&bundle, verifier)
         .with_context(|| format!("verification of {} failed", signature.display()))?;
-    out.warnings
-        .extend(verified.check().warnings.iter().cloned());
-    out.signer = Some(verified.check().signer.clone());
-    out.signed_at = verified.check().signed_at;
-    out.hashing = Some(HashingJson::from(&verified.value().manifest.serialization));
-    out.subject = Some((
-        verified.value().manifest.model_name.clone(),
-        verified.value().root_digest.clone(),
-    ));
-    // What the signature lists, reported even when the model then fails.
-    out.resources = verified.value().manifest.resources.len();
-    if log_fingerprints && !common.json {
-        if let Some(Signer::Certificate { path, .. }) = &out.signer {
-            for (subject, fp) in path {
-                printer.diag(&format!("certificate {}: sha256:{fp}", escape(subject)));
-            }
-        }
-    }
+    signature_verified(common, &verified, log_fingerprints, printer, out);
 
     let mut options = ModelCheckOptions {
         ignore_git_paths: !common.no_ignore_git_paths,
@@ -472,30 +467,7 @@ fn run_steps(
         };
     }
     match verified.check_model(&model, &options, &progress) {
-        Ok(ok) => {
-            out.resources = ok.resources_checked;
-            out.unsigned_ignored = ok.unsigned_ignored.clone();
-            out.left_out = ok.left_out.clone();
-            let Some(path) = &common.claims else {
-                return Ok(());
-            };
-            let lines = claims::read_claims(path)?;
-            let mut trusted: Vec<&dyn SignatureVerifier> = vec![verifier];
-            trusted.extend(claim_verifiers.iter().map(|v| v.as_ref()));
-            let reports = claims::verify_claims(&ok, &lines, &trusted);
-            let invalid = reports.iter().filter(|r| !r.is_valid()).count();
-            let total = reports.len();
-            out.claims = Some((path.clone(), reports));
-            if invalid > 0 {
-                return Err(exit::ClaimsInvalid {
-                    invalid,
-                    total,
-                    path: path.clone(),
-                }
-                .into());
-            }
-            Ok(())
-        }
+        Ok(ok) => model_verified(common, verifier, claim_verifiers, &ok, out),
         Err(VerifyError::ModelMismatch(report)) => {
             out.unsigned_ignored = report.unsigned_ignored.clone();
             out.left_out = report.left_out.clone();
@@ -504,6 +476,126 @@ fn run_steps(
                 .with_context(|| format!("verification of {} failed", common.model.display()))
         }
         Err(e) => Err(e).with_context(|| format!("cannot verify model {}", common.model.display())),
+    }
+}
+
+/// Records what a verified signature says.
+fn signature_verified(
+    common: &VerifyCommon,
+    verified: &Verified<SignedManifest>,
+    log_fingerprints: bool,
+    printer: &Printer,
+    out: &mut Outcome,
+) {
+    out.warnings
+        .extend(verified.check().warnings.iter().cloned());
+    out.signer = Some(verified.check().signer.clone());
+    out.signed_at = verified.check().signed_at;
+    out.hashing = Some(HashingJson::from(&verified.value().manifest.serialization));
+    out.subject = Some((
+        verified.value().manifest.model_name.clone(),
+        verified.value().root_digest.clone(),
+    ));
+    // What the signature lists, reported even when the model then fails.
+    out.resources = verified.value().manifest.resources.len();
+    if log_fingerprints && !common.json {
+        if let Some(Signer::Certificate { path, .. }) = &out.signer {
+            for (subject, fp) in path {
+                printer.diag(&format!("certificate {}: sha256:{fp}", escape(subject)));
+            }
+        }
+    }
+}
+
+/// Records a model that matched its signature, and checks its claims.
+fn model_verified(
+    common: &VerifyCommon,
+    verifier: &dyn SignatureVerifier,
+    claim_verifiers: &[Box<dyn SignatureVerifier>],
+    ok: &VerifiedModel,
+    out: &mut Outcome,
+) -> anyhow::Result<()> {
+    out.resources = ok.resources_checked;
+    out.unsigned_ignored = ok.unsigned_ignored.clone();
+    out.left_out = ok.left_out.clone();
+    let Some(path) = &common.claims else {
+        return Ok(());
+    };
+    let lines = claims::read_claims(path)?;
+    let mut trusted: Vec<&dyn SignatureVerifier> = vec![verifier];
+    trusted.extend(claim_verifiers.iter().map(|v| v.as_ref()));
+    let reports = claims::verify_claims(ok, &lines, &trusted);
+    let invalid = reports.iter().filter(|r| !r.is_valid()).count();
+    let total = reports.len();
+    out.claims = Some((path.clone(), reports));
+    if invalid > 0 {
+        return Err(exit::ClaimsInvalid {
+            invalid,
+            total,
+            path: path.clone(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// [`run_steps`] for an OCI model: the signature from `--signature` or
+/// the model's referrers, the model read from its manifest and blobs.
+fn run_oci_steps(
+    common: &VerifyCommon,
+    reference: &model_signing_oci::OciRef,
+    verifier: &dyn SignatureVerifier,
+    claim_verifiers: &[Box<dyn SignatureVerifier>],
+    log_fingerprints: bool,
+    printer: &Printer,
+    out: &mut Outcome,
+) -> anyhow::Result<()> {
+    if !common.files.is_empty() || common.files_from.is_some() {
+        return Err(exit::UsageError(
+            "--files and --files-from apply to models on disk, not to OCI models".into(),
+        )
+        .into());
+    }
+    let (check, bundle, verified) = super::oci::OciCheck::find(
+        reference,
+        common.signature.as_deref(),
+        &common.oci,
+        verifier,
+        printer,
+    )?;
+    out.signature = Some(check.signature.clone());
+    if let Some(b) = &bundle {
+        out.method = Some(method_of(b));
+    }
+    let verified = verified?;
+    signature_verified(common, &verified, log_fingerprints, printer, out);
+    let mut options = ModelCheckOptions {
+        ignore_git_paths: !common.no_ignore_git_paths,
+        ignore_unsigned_files: common.ignore_unsigned_files,
+        threads: common.threads,
+        ..ModelCheckOptions::default()
+    };
+    for p in &common.ignore_paths {
+        let s = p
+            .to_str()
+            .ok_or_else(|| exit::UsageError(format!("ignore path {} is not UTF-8", p.display())))?;
+        options
+            .extra_ignore_paths
+            .push(model_signing::hashing::RelPath::parse(
+                s.trim_start_matches("./"),
+            )?);
+    }
+    match check.compare(verified, &common.oci, &options, printer) {
+        Ok(ok) => model_verified(common, verifier, claim_verifiers, &ok, out),
+        Err(e) => {
+            if let Some(VerifyError::ModelMismatch(report)) = e.downcast_ref::<VerifyError>() {
+                out.unsigned_ignored = report.unsigned_ignored.clone();
+                out.left_out = report.left_out.clone();
+                out.diff = Some((**report).clone());
+                return Err(e.context(format!("verification of {reference} failed")));
+            }
+            Err(e)
+        }
     }
 }
 

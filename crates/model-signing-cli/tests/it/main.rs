@@ -15,6 +15,7 @@ mod hf_layouts;
 mod incremental;
 mod lineage;
 mod memory_bounds;
+mod oci_layout;
 mod pkcs11;
 mod policy_cases;
 mod reference_flags;

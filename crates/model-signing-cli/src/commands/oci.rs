@@ -1,0 +1,352 @@
+//! OCI models (`oci://`, `oci-layout://`) for `digest`, `sign` and `verify`:
+//! a thin layer over `model-signing-oci`.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use model_signing::bundle::Bundle;
+use model_signing::hashing::{HashAlgorithm, HashConfig, RelPath};
+use model_signing::sign::{check_writable, sign_manifest, write_atomic, BundleSigner};
+use model_signing::statement::SignedManifest;
+use model_signing::text::escape;
+use model_signing::verify::{
+    verify_bundle, ModelCheckOptions, SignatureVerifier, Verified, VerifiedModel,
+};
+use model_signing::Manifest;
+use model_signing_oci::artifact::{self, hash_artifact, Artifact, LayerMode, CONFIG_RESOURCE};
+use model_signing_oci::referrers::{find_signatures, push_signature, MAX_REFERRERS};
+use model_signing_oci::{OciError, OciRef, RegistryOptions, Store};
+
+use crate::cli::{
+    HashingArgs, OciArgs, OciLayersArg, OciVerifyArgs, OciVerifyLayersArg, SignCommon,
+};
+use crate::exit::UsageError;
+use crate::printer::Printer;
+
+/// The OCI reference `model` names, if it has an OCI scheme.
+pub fn parse(model: &Path) -> anyhow::Result<Option<OciRef>> {
+    let Some(s) = model.to_str() else {
+        return Ok(None);
+    };
+    Ok(model_signing_oci::parse(s)?)
+}
+
+fn open(reference: &OciRef, args: &OciArgs) -> anyhow::Result<Box<dyn Store>> {
+    let options = RegistryOptions {
+        ca_files: args.registry_ca.clone(),
+        insecure: args.insecure_registry,
+        credential: None,
+    };
+    model_signing_oci::open(reference, &options).with_context(|| format!("cannot open {reference}"))
+}
+
+fn resolve(store: &dyn Store, reference: &OciRef, args: &OciArgs) -> anyhow::Result<Artifact> {
+    artifact::resolve(store, reference, args.platform.as_deref())
+        .with_context(|| format!("cannot read the manifest of {reference}"))
+}
+
+fn mode(arg: OciLayersArg) -> LayerMode {
+    match arg {
+        OciLayersArg::Files => LayerMode::Files,
+        OciLayersArg::Blobs => LayerMode::Blobs,
+    }
+}
+
+/// The hashing configuration of the flags; ignore paths are paths inside
+/// the model as the layers give them.
+fn hash_config(args: &HashingArgs, printer: &Printer) -> anyhow::Result<HashConfig> {
+    if args.allow_symlinks {
+        printer.warn(
+            "--allow-symlinks has no effect on OCI models: archive layers may not hold links",
+        );
+    }
+    let algorithm = HashAlgorithm::from(args.hash);
+    let mut config = HashConfig::new()
+        .algorithm(algorithm)
+        .ignore_git_paths(!args.no_ignore_git_paths);
+    if let Some(size) = args.shard_size {
+        if algorithm == HashAlgorithm::Blake3 {
+            printer.warn(
+                "BLAKE3 is hashed per file (it is parallel already, as in the reference implementation); --shard-size is ignored",
+            );
+        } else {
+            config = config.shards(size)?;
+        }
+    }
+    if let Some(threads) = args.threads {
+        config = config.threads(threads)?;
+    }
+    let mut rel = Vec::new();
+    for p in &args.ignore_paths {
+        rel.push(ignore_path(p)?);
+    }
+    Ok(config.ignore_rel_paths(rel))
+}
+
+fn ignore_path(p: &Path) -> anyhow::Result<RelPath> {
+    let s = p
+        .to_str()
+        .ok_or_else(|| UsageError(format!("ignore path {} is not UTF-8", p.display())))?;
+    Ok(RelPath::parse(s.trim_start_matches("./"))?)
+}
+
+/// `digest oci://...`.
+pub fn digest(
+    reference: &OciRef,
+    hashing: &HashingArgs,
+    oci: &crate::cli::OciSignArgs,
+    printer: &Printer,
+) -> anyhow::Result<Manifest> {
+    let (manifest, _, _) = hash(reference, hashing, oci, printer)?;
+    Ok(manifest)
+}
+
+fn hash(
+    reference: &OciRef,
+    hashing: &HashingArgs,
+    oci: &crate::cli::OciSignArgs,
+    printer: &Printer,
+) -> anyhow::Result<(Manifest, Artifact, Box<dyn Store>)> {
+    let config = hash_config(hashing, printer)?;
+    let store = open(reference, &oci.source)?;
+    let artifact = resolve(store.as_ref(), reference, &oci.source)?;
+    printer.verbose(&format!(
+        "{} is manifest {} ({} layers, {} manifest bytes read)",
+        reference,
+        artifact.descriptor.digest,
+        artifact.manifest.layers.len(),
+        artifact.manifest_bytes
+    ));
+    let progress = printer.hashing_progress("hashing");
+    let hashed = hash_artifact(
+        store.as_ref(),
+        &artifact,
+        &config,
+        mode(oci.oci_layers),
+        false,
+        &progress,
+    )
+    .with_context(|| format!("cannot hash model {reference}"))?;
+    printer.verbose(&format!(
+        "read {} blobs ({} bytes)",
+        hashed.blobs_read, hashed.blob_bytes_read
+    ));
+    for p in &hashed.left_out {
+        printer.verbose(&format!("left out {}", escape(p)));
+    }
+    let manifest = Manifest::from_digests(reference.model_name(), &config, hashed.digests);
+    Ok((manifest, artifact, store))
+}
+
+/// `sign ... oci://...`: the signature, the manifest and where the
+/// signature went (a file, or the referrer pushed).
+pub fn sign(
+    common: &SignCommon,
+    reference: &OciRef,
+    signer: &dyn BundleSigner,
+    printer: &Printer,
+) -> anyhow::Result<(Bundle, Manifest, String)> {
+    if common.incremental {
+        return Err(UsageError(
+            "--incremental applies to models on disk, not to OCI models".into(),
+        )
+        .into());
+    }
+    if let Some(file) = &common.signature {
+        check_writable(file)?;
+    }
+    let (manifest, artifact, store) = hash(reference, &common.hashing, &common.oci, printer)?;
+    let bundle = sign_manifest(&manifest, signer)
+        .with_context(|| format!("cannot sign model {reference}"))?;
+    let json = bundle.to_json();
+    if let Some(file) = &common.signature {
+        write_atomic(file, json.as_bytes())?;
+        return Ok((bundle, manifest, file.display().to_string()));
+    }
+    let pushed = push_signature(
+        store.as_ref(),
+        &artifact.descriptor,
+        json.as_bytes(),
+        &bundle.media_type,
+    )
+    .with_context(|| format!("cannot store the signature of {reference}"))?;
+    let at = reference.with_target(model_signing_oci::Target::Digest(pushed.digest.clone()));
+    match &pushed.tag {
+        None => printer.info(&format!(
+            "signature stored as a referrer of {} (listed by the Referrers API)",
+            artifact.descriptor.digest
+        )),
+        Some(tag) => printer.info(&format!(
+            "signature stored as a referrer of {}, listed in the referrers tag {tag} (the registry has no Referrers API)",
+            artifact.descriptor.digest
+        )),
+    }
+    Ok((bundle, manifest, at.to_string()))
+}
+
+/// Finds and verifies the signature of an OCI model, then compares the
+/// model: the steps of `verify` for `oci://` and `oci-layout://`.
+pub struct OciCheck {
+    store: Box<dyn Store>,
+    artifact: Artifact,
+    /// Where the signature used came from.
+    pub signature: PathBuf,
+}
+
+impl OciCheck {
+    /// Opens the model and finds its signature: `--signature FILE`, else
+    /// each referrer that is a signature, verified in turn; the first that
+    /// verifies is used.
+    pub fn find(
+        reference: &OciRef,
+        signature: Option<&Path>,
+        oci: &OciVerifyArgs,
+        verifier: &dyn SignatureVerifier,
+        printer: &Printer,
+    ) -> anyhow::Result<(
+        Self,
+        Option<Bundle>,
+        anyhow::Result<Verified<SignedManifest>>,
+    )> {
+        let store = open(reference, &oci.source)?;
+        let artifact = resolve(store.as_ref(), reference, &oci.source)?;
+        if let Some(file) = signature {
+            let bundle = super::verify::read_bundle(file)?;
+            let verified = verify_bundle(&bundle, verifier)
+                .with_context(|| format!("verification of {} failed", file.display()));
+            return Ok((
+                OciCheck {
+                    store,
+                    artifact,
+                    signature: file.to_path_buf(),
+                },
+                Some(bundle),
+                verified,
+            ));
+        }
+        let subject = &artifact.descriptor;
+        let (candidates, skipped) = find_signatures(store.as_ref(), subject)
+            .with_context(|| format!("cannot list the signatures of {}", artifact.reference))?;
+        for s in &skipped {
+            printer.warn(&format!("skipping a referrer: {}", escape(s)));
+        }
+        if candidates.is_empty() {
+            return Err(OciError::NoSignature {
+                reference: artifact.reference.to_string(),
+                reason: format!(
+                    "none of its referrers is a signature (at most {MAX_REFERRERS} are looked at{}); sign it, or give the signature with --signature",
+                    if skipped.is_empty() { String::new() } else { format!(", {} could not be read", skipped.len()) }
+                ),
+            }
+            .into());
+        }
+        let mut failures: Vec<(String, Option<Bundle>, anyhow::Error)> = Vec::new();
+        let count = candidates.len();
+        for c in candidates {
+            let at = reference.with_target(model_signing_oci::Target::Digest(c.digest.clone()));
+            let bundle = match Bundle::from_json(&c.bundle) {
+                Ok(b) => b,
+                Err(e) => {
+                    failures.push((
+                        at.to_string(),
+                        None,
+                        anyhow::Error::new(model_signing::verify::VerifyError::Bundle(e))
+                            .context(format!("invalid signature {at}")),
+                    ));
+                    continue;
+                }
+            };
+            match verify_bundle(&bundle, verifier) {
+                Ok(v) => {
+                    if count > 1 {
+                        printer.info(&format!(
+                            "using signature {at}, one of {count} signatures of the model"
+                        ));
+                    }
+                    return Ok((
+                        OciCheck {
+                            store,
+                            artifact,
+                            signature: PathBuf::from(at.to_string()),
+                        },
+                        Some(bundle),
+                        Ok(v),
+                    ));
+                }
+                Err(e) => failures.push((
+                    at.to_string(),
+                    Some(bundle),
+                    anyhow::Error::new(e).context(format!("verification of {at} failed")),
+                )),
+            }
+        }
+        // None verified: report the first, naming the others.
+        let others: Vec<String> = failures
+            .iter()
+            .skip(1)
+            .map(|(at, _, e)| format!("{at}: {e:#}"))
+            .collect();
+        let (at, bundle, mut err) = failures.remove(0);
+        if !others.is_empty() {
+            for o in &others {
+                printer.warn(&format!(
+                    "another signature did not verify either: {}",
+                    escape(o)
+                ));
+            }
+            err = err.context(format!(
+                "none of the {count} signatures of the model verified"
+            ));
+        }
+        Ok((
+            OciCheck {
+                store,
+                artifact,
+                signature: PathBuf::from(at),
+            },
+            bundle,
+            Err(err),
+        ))
+    }
+
+    /// Compares the model with the verified signature.
+    pub fn compare(
+        &self,
+        verified: Verified<SignedManifest>,
+        oci: &OciVerifyArgs,
+        options: &ModelCheckOptions,
+        printer: &Printer,
+    ) -> Result<VerifiedModel, anyhow::Error> {
+        let signed = verified.value();
+        let mode = match oci.oci_layers {
+            OciVerifyLayersArg::Files => LayerMode::Files,
+            OciVerifyLayersArg::Blobs => LayerMode::Blobs,
+            OciVerifyLayersArg::Auto => {
+                let config_hex = self.artifact.manifest.config.hex();
+                let lists_config = signed
+                    .manifest
+                    .resources
+                    .iter()
+                    .any(|r| r.name == CONFIG_RESOURCE && hex::encode(&r.digest) == config_hex);
+                if lists_config {
+                    LayerMode::Blobs
+                } else {
+                    LayerMode::Files
+                }
+            }
+        };
+        printer.verbose(&format!("reading the layers as {}", mode.name()));
+        let config = verified.hash_config(options)?;
+        let progress = printer.hashing_progress("verifying");
+        let hashed = hash_artifact(
+            self.store.as_ref(),
+            &self.artifact,
+            &config,
+            mode,
+            oci.deep,
+            &progress,
+        )
+        .with_context(|| format!("cannot verify model {}", self.artifact.reference))?;
+        Ok(verified.check_resources(&hashed.digests, &hashed.left_out, options)?)
+    }
+}

@@ -1,0 +1,547 @@
+//! A repository in an OCI distribution registry, through `oci-client`.
+//!
+//! Transport: HTTPS with the system's roots plus any `--registry-ca`
+//! certificates; certificate checks are never turned off. Plain HTTP is
+//! used only for a loopback registry (`localhost`, `127.0.0.0/8`, `[::1]`)
+//! or one named with `insecure`, and then only when it does not answer
+//! HTTPS. Credentials come from the Docker configuration ([`crate::auth`]);
+//! `oci-client` answers the registry's challenge (HTTP basic, or a bearer
+//! token from its token service).
+//!
+//! Manifests and referrer lists are read within [`MAX_MANIFEST_BYTES`]
+//! (the body is not buffered past the cap); blobs are streamed.
+
+use std::collections::HashMap;
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
+use oci_client::errors::OciDistributionError;
+use oci_client::manifest::OciDescriptor;
+use oci_client::secrets::RegistryAuth;
+use oci_client::{Reference, RegistryOperation};
+
+use crate::artifact::OciErrorBox;
+use crate::auth::{self, Credential};
+use crate::oci::{self, Descriptor, Fetched, Parsed, ACCEPTED_MANIFESTS, MAX_MANIFEST_BYTES};
+use crate::reference::is_loopback_host;
+use crate::referrers::MAX_REFERRERS;
+use crate::{OciError, Store, Target};
+
+/// How to reach registries.
+#[derive(Debug, Clone, Default)]
+pub struct RegistryOptions {
+    /// PEM files of CA certificates trusted besides the system's roots.
+    pub ca_files: Vec<PathBuf>,
+    /// Allow plain HTTP to a registry that is not on this machine.
+    pub insecure: bool,
+    /// Credentials to use instead of the Docker configuration's.
+    pub credential: Option<Credential>,
+}
+
+/// Connection and read timeouts.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+const READ_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// Status, content type, `Docker-Content-Digest` and body of a response.
+type Answer = (u16, Option<String>, Option<String>, Vec<u8>);
+
+#[derive(Clone)]
+enum AuthHeader {
+    None,
+    Bearer(String),
+    Basic(String, String),
+}
+
+/// A repository in a registry.
+pub struct Registry {
+    rt: tokio::runtime::Runtime,
+    client: oci_client::Client,
+    http: reqwest::Client,
+    host: String,
+    repository: String,
+    scheme: &'static str,
+    auth: RegistryAuth,
+    headers: Mutex<HashMap<&'static str, AuthHeader>>,
+}
+
+fn op_name(op: RegistryOperation) -> &'static str {
+    match op {
+        RegistryOperation::Pull => "pull",
+        RegistryOperation::Push => "push",
+    }
+}
+
+impl Registry {
+    /// Connects to `host` for `repository`.
+    pub fn connect(
+        host: &str,
+        repository: &str,
+        options: &RegistryOptions,
+    ) -> Result<Self, OciError> {
+        let credential = match &options.credential {
+            Some(c) => c.clone(),
+            None => auth::credentials_for(host)?,
+        };
+        let mut pems = Vec::new();
+        let mut certs = Vec::new();
+        for f in &options.ca_files {
+            let data = std::fs::read(f).map_err(|e| OciError::Io {
+                what: format!("registry CA file {}", f.display()),
+                source: e,
+            })?;
+            let parsed = reqwest::Certificate::from_pem_bundle(&data).map_err(|e| {
+                OciError::Usage(format!(
+                    "registry CA file {} holds no PEM certificate: {e}",
+                    f.display()
+                ))
+            })?;
+            if parsed.is_empty() {
+                return Err(OciError::Usage(format!(
+                    "registry CA file {} holds no PEM certificate",
+                    f.display()
+                )));
+            }
+            certs.extend(parsed);
+            pems.push(Certificate {
+                encoding: CertificateEncoding::Pem,
+                data,
+            });
+        }
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| OciError::Io {
+                what: "the registry client's runtime".into(),
+                source: e,
+            })?;
+        let http = reqwest::Client::builder()
+            .tls_certs_merge(certs)
+            .connect_timeout(CONNECT_TIMEOUT)
+            .read_timeout(READ_TIMEOUT)
+            .user_agent(concat!("model-signing/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| OciError::Registry {
+                what: host.to_owned(),
+                reason: format!("cannot set up HTTPS: {e}"),
+            })?;
+        let plain_allowed = is_loopback_host(host) || options.insecure;
+        let scheme = if plain_allowed {
+            rt.block_on(pick_scheme(&http, host))
+        } else {
+            "https"
+        };
+        let config = ClientConfig {
+            protocol: if scheme == "http" {
+                ClientProtocol::HttpsExcept(vec![host.to_owned()])
+            } else {
+                ClientProtocol::Https
+            },
+            extra_root_certificates: pems,
+            connect_timeout: Some(CONNECT_TIMEOUT),
+            read_timeout: Some(READ_TIMEOUT),
+            max_concurrent_download: 4,
+            ..ClientConfig::default()
+        };
+        let client = oci_client::Client::try_from(config).map_err(|e| OciError::Registry {
+            what: host.to_owned(),
+            reason: format!("cannot set up the registry client: {e}"),
+        })?;
+        let auth = match credential {
+            Credential::Anonymous => RegistryAuth::Anonymous,
+            Credential::Basic(u, p) => RegistryAuth::Basic(u, p),
+        };
+        Ok(Registry {
+            rt,
+            client,
+            http,
+            host: host.to_owned(),
+            repository: repository.to_owned(),
+            scheme,
+            auth,
+            headers: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &'static str {
+        self.scheme
+    }
+
+    fn reference(&self, target: &Target) -> Reference {
+        match target {
+            Target::Tag(t) => {
+                Reference::with_tag(self.host.clone(), self.repository.clone(), t.clone())
+            }
+            Target::Digest(d) => {
+                Reference::with_digest(self.host.clone(), self.repository.clone(), d.clone())
+            }
+        }
+    }
+
+    fn url(&self, tail: &str) -> String {
+        format!(
+            "{}://{}/v2/{}/{tail}",
+            self.scheme, self.host, self.repository
+        )
+    }
+
+    fn map_client_error(&self, what: &str, e: OciDistributionError) -> OciError {
+        match e {
+            OciDistributionError::AuthenticationFailure(reason) => OciError::Denied {
+                registry: self.host.clone(),
+                reason: format!("{what}: {}", short(&reason)),
+            },
+            OciDistributionError::UnauthorizedError { url } => OciError::Denied {
+                registry: self.host.clone(),
+                reason: format!("{what}: not authorized for {url}{}", self.credential_hint()),
+            },
+            OciDistributionError::ServerError {
+                code: 401 | 403,
+                url,
+                ..
+            } => OciError::Denied {
+                registry: self.host.clone(),
+                reason: format!("{what}: not authorized for {url}{}", self.credential_hint()),
+            },
+            other => OciError::Registry {
+                what: what.to_owned(),
+                reason: short(&other.to_string()),
+            },
+        }
+    }
+
+    fn credential_hint(&self) -> String {
+        match self.auth {
+            RegistryAuth::Anonymous => format!(
+                " (no credentials for {} in {}: log in with docker login or podman login)",
+                self.host,
+                auth::config_path().map_or_else(
+                    || "the Docker configuration".to_owned(),
+                    |p| p.display().to_string()
+                )
+            ),
+            _ => " (check the credentials)".to_owned(),
+        }
+    }
+
+    /// The authorization for `op`, asked of the registry once.
+    fn authorize(&self, op: RegistryOperation) -> Result<AuthHeader, OciError> {
+        if let Some(h) = self
+            .headers
+            .lock()
+            .ok()
+            .and_then(|m| m.get(op_name(op)).cloned())
+        {
+            return Ok(h);
+        }
+        let reference = self.reference(&Target::Tag("latest".into()));
+        let token = self
+            .rt
+            .block_on(self.client.auth(&reference, &self.auth, op))
+            .map_err(|e| self.map_client_error(&format!("authenticating to {}", self.host), e))?;
+        let header = match (token, &self.auth) {
+            (Some(t), _) => AuthHeader::Bearer(t),
+            (None, RegistryAuth::Basic(u, p)) => AuthHeader::Basic(u.clone(), p.clone()),
+            _ => AuthHeader::None,
+        };
+        if let Ok(mut m) = self.headers.lock() {
+            m.insert(op_name(op), header.clone());
+        }
+        Ok(header)
+    }
+
+    /// A GET of a small document, read within `cap` bytes. Returns the
+    /// status, the content type, the `Docker-Content-Digest` header and
+    /// the body (empty unless 2xx).
+    fn get_capped(
+        &self,
+        url: &str,
+        accept: &[&str],
+        cap: usize,
+        what: &str,
+    ) -> Result<Answer, OciError> {
+        let header = self.authorize(RegistryOperation::Pull)?;
+        let fail = |reason: String| OciError::Registry {
+            what: what.to_owned(),
+            reason,
+        };
+        self.rt.block_on(async {
+            let mut req = self.http.get(url).header("Accept", accept.join(", "));
+            req = match &header {
+                AuthHeader::None => req,
+                AuthHeader::Bearer(t) => req.bearer_auth(t),
+                AuthHeader::Basic(u, p) => req.basic_auth(u, Some(p)),
+            };
+            let resp = req.send().await.map_err(|e| fail(describe_reqwest(&e)))?;
+            let status = resp.status().as_u16();
+            let content_type = resp
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            let digest = resp
+                .headers()
+                .get("docker-content-digest")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            if !(200..300).contains(&status) {
+                return Ok((status, content_type, digest, Vec::new()));
+            }
+            if resp.content_length().is_some_and(|n| n > cap as u64) {
+                return Err(OciError::TooLarge {
+                    what: what.to_owned(),
+                    limit: cap as u64,
+                });
+            }
+            let mut body = Vec::new();
+            let mut stream = resp.bytes_stream();
+            while let Some(chunk) = stream.next().await {
+                let chunk = chunk.map_err(|e| {
+                    fail(format!("the transfer broke off: {}", describe_reqwest(&e)))
+                })?;
+                if body.len() + chunk.len() > cap {
+                    return Err(OciError::TooLarge {
+                        what: what.to_owned(),
+                        limit: cap as u64,
+                    });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            Ok((status, content_type, digest, body))
+        })
+    }
+
+    fn status_error(&self, status: u16, what: &str) -> OciError {
+        match status {
+            401 | 403 => OciError::Denied {
+                registry: self.host.clone(),
+                reason: format!("{what}: HTTP {status}{}", self.credential_hint()),
+            },
+            404 => OciError::NotFound {
+                what: what.to_owned(),
+            },
+            s => OciError::Registry {
+                what: what.to_owned(),
+                reason: format!("the registry answered HTTP {s}"),
+            },
+        }
+    }
+}
+
+/// Keeps an untrusted message short; callers escape it before printing.
+fn short(s: &str) -> String {
+    let mut out: String = s.chars().take(300).collect();
+    if s.chars().count() > 300 {
+        out.push('…');
+    }
+    out
+}
+
+fn describe_reqwest(e: &reqwest::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        msg.push_str(": ");
+        msg.push_str(&s.to_string());
+        source = s.source();
+    }
+    short(&msg)
+}
+
+/// HTTPS when the registry answers it, else plain HTTP when that answers.
+async fn pick_scheme(http: &reqwest::Client, host: &str) -> &'static str {
+    if http.get(format!("https://{host}/v2/")).send().await.is_ok() {
+        return "https";
+    }
+    if http.get(format!("http://{host}/v2/")).send().await.is_ok() {
+        return "http";
+    }
+    "https"
+}
+
+/// A blob stream as a reader.
+struct BlobReader {
+    handle: tokio::runtime::Handle,
+    stream: futures_util::stream::BoxStream<'static, Result<bytes::Bytes, io::Error>>,
+    buf: bytes::Bytes,
+}
+
+impl Read for BlobReader {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        while self.buf.is_empty() {
+            match self.handle.block_on(self.stream.next()) {
+                None => return Ok(0),
+                Some(Ok(b)) => self.buf = b,
+                Some(Err(e)) => {
+                    return Err(io::Error::other(OciErrorBox(format!(
+                        "the transfer broke off: {}",
+                        short(&e.to_string())
+                    ))))
+                }
+            }
+        }
+        let n = out.len().min(self.buf.len());
+        out[..n].copy_from_slice(&self.buf[..n]);
+        let _ = self.buf.split_to(n);
+        Ok(n)
+    }
+}
+
+fn to_oci_descriptor(d: &Descriptor) -> OciDescriptor {
+    OciDescriptor {
+        media_type: d.media_type.clone(),
+        digest: d.digest.clone(),
+        size: i64::try_from(d.size).unwrap_or(i64::MAX),
+        urls: None,
+        annotations: None,
+        artifact_type: None,
+    }
+}
+
+impl Store for Registry {
+    fn fetch_manifest(&self, target: &Target) -> Result<Fetched, OciError> {
+        let what = format!(
+            "{}{}/{}{target}",
+            crate::reference::REGISTRY_SCHEME,
+            self.host,
+            self.repository
+        );
+        let tail = match target {
+            Target::Tag(t) => format!("manifests/{t}"),
+            Target::Digest(d) => format!("manifests/{d}"),
+        };
+        let (status, content_type, header_digest, body) = self.get_capped(
+            &self.url(&tail),
+            &ACCEPTED_MANIFESTS,
+            MAX_MANIFEST_BYTES,
+            &what,
+        )?;
+        if !(200..300).contains(&status) {
+            return Err(self.status_error(status, &format!("manifest {what}")));
+        }
+        let expected = match target {
+            Target::Digest(d) => Some(d.as_str()),
+            Target::Tag(_) => header_digest
+                .as_deref()
+                .filter(|d| d.starts_with("sha256:")),
+        };
+        Fetched::new(body, content_type, expected, &format!("manifest {what}"))
+    }
+
+    fn open_blob(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>, OciError> {
+        self.authorize(RegistryOperation::Pull)?;
+        let reference = self.reference(&Target::Digest(desc.digest.clone()));
+        let od = to_oci_descriptor(desc);
+        let what = format!("blob {} of {}/{}", desc.digest, self.host, self.repository);
+        let stream = self
+            .rt
+            .block_on(self.client.pull_blob_stream(&reference, &od))
+            .map_err(|e| match e {
+                OciDistributionError::ServerError { code: 404, .. }
+                | OciDistributionError::RegistryError { .. } => {
+                    OciError::NotFound { what: what.clone() }
+                }
+                e => self.map_client_error(&what, e),
+            })?;
+        Ok(Box::new(BlobReader {
+            handle: self.rt.handle().clone(),
+            stream: stream.stream,
+            buf: bytes::Bytes::new(),
+        }))
+    }
+
+    fn referrers(&self, subject: &Descriptor) -> Result<Vec<Descriptor>, OciError> {
+        let what = format!(
+            "referrers of {}/{}@{}",
+            self.host, self.repository, subject.digest
+        );
+        let (status, ct, _, body) = self.get_capped(
+            &self.url(&format!("referrers/{}", subject.digest)),
+            &[oci::IMAGE_INDEX],
+            MAX_MANIFEST_BYTES,
+            &what,
+        )?;
+        let fetched = if status == 404 {
+            // No Referrers API: the referrers tag schema.
+            let tag = subject.digest.replace(':', "-");
+            match self.fetch_manifest(&Target::Tag(tag)) {
+                Ok(f) => f,
+                Err(OciError::NotFound { .. }) => return Ok(Vec::new()),
+                Err(e) => return Err(e),
+            }
+        } else if (200..300).contains(&status) {
+            Fetched::new(body, ct, None, &what)?
+        } else {
+            return Err(self.status_error(status, &what));
+        };
+        match oci::parse_manifest(&fetched, &what)? {
+            Parsed::Index(i) => Ok(i.manifests.into_iter().take(MAX_REFERRERS).collect()),
+            Parsed::Manifest(..) => Err(OciError::Malformed {
+                what,
+                reason: "not an image index".into(),
+            }),
+        }
+    }
+
+    fn push_blob(&self, bytes: &[u8], digest: &str) -> Result<(), OciError> {
+        self.authorize(RegistryOperation::Push)?;
+        let reference = self.reference(&Target::Digest(digest.to_owned()));
+        let what = format!("pushing blob {digest} to {}/{}", self.host, self.repository);
+        self.rt
+            .block_on(self.client.push_blob(&reference, bytes.to_vec(), digest))
+            .map(|_| ())
+            .map_err(|e| self.map_client_error(&what, e))
+    }
+
+    fn push_manifest(
+        &self,
+        bytes: &[u8],
+        media_type: &str,
+        target: &Target,
+    ) -> Result<(), OciError> {
+        self.authorize(RegistryOperation::Push)?;
+        let reference = self.reference(target);
+        let what = format!("pushing manifest {}/{}{target}", self.host, self.repository);
+        let ct = reqwest::header::HeaderValue::from_str(media_type)
+            .map_err(|_| OciError::Usage(format!("invalid media type {media_type:?}")))?;
+        self.rt
+            .block_on(
+                self.client
+                    .push_manifest_raw(&reference, bytes.to_vec(), ct),
+            )
+            .map(|_| ())
+            .map_err(|e| self.map_client_error(&what, e))
+    }
+
+    fn has_referrers_api(&self, subject: &Descriptor) -> Result<bool, OciError> {
+        let what = format!(
+            "referrers of {}/{}@{}",
+            self.host, self.repository, subject.digest
+        );
+        let (status, ..) = self.get_capped(
+            &self.url(&format!("referrers/{}", subject.digest)),
+            &[oci::IMAGE_INDEX],
+            MAX_MANIFEST_BYTES,
+            &what,
+        )?;
+        match status {
+            200..=299 => Ok(true),
+            404 => Ok(false),
+            s => Err(self.status_error(s, &what)),
+        }
+    }
+
+    fn name(&self) -> String {
+        format!(
+            "{}{}/{}",
+            crate::reference::REGISTRY_SCHEME,
+            self.host,
+            self.repository
+        )
+    }
+}
