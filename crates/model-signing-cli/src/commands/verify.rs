@@ -717,7 +717,10 @@ pub fn verify_with(
                 ));
                 print_report(report, printer);
                 if let Some((name, digest)) = &out.subject {
-                    let here = model_signing::manifest::model_name(&model_path(common));
+                    let here = match super::oci::parse(&common.model) {
+                        Ok(Some(r)) => r.model_name(),
+                        _ => model_signing::manifest::model_name(&model_path(common)),
+                    };
                     if *name != here {
                         printer.diag(&format!(
                             "  hint: the signature names the model `{}` (sha256:{}), and this one is `{}`: it may be the signature of another model",

@@ -16,6 +16,7 @@ mod incremental;
 mod lineage;
 mod memory_bounds;
 mod oci_layout;
+mod oci_registry;
 mod pkcs11;
 mod policy_cases;
 mod reference_flags;
