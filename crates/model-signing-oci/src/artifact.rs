@@ -597,7 +597,7 @@ fn run_work(
             under,
         } => {
             let mut r = DigestingReader::open(store, desc, what, progress)?;
-            let (found, ignored) = {
+            let unpacked = {
                 let decoded: Box<dyn Read> = match compression {
                     Compression::None => Box::new(&mut r),
                     Compression::Gzip => Box::new(flate2::read::GzDecoder::new(&mut r)),
@@ -610,8 +610,17 @@ fn run_work(
                         })?)
                     }
                 };
-                unpack(decoded, what, under.as_deref(), config, ignore)?
+                unpack(decoded, what, under.as_deref(), config, ignore)
             };
+            // A transfer that broke off is the registry's failure, whatever
+            // the decoder or the archive reader made of it.
+            if let Some(reason) = r.transfer_error.take() {
+                return Err(OciError::Registry {
+                    what: format!("{what} blob {}", desc.digest),
+                    reason,
+                });
+            }
+            let (found, ignored) = unpacked?;
             // Whatever follows the archive (padding) is read and digested too.
             io::copy(&mut r, &mut io::sink()).map_err(|e| r.error(e))?;
             r.finish()?;
@@ -765,6 +774,8 @@ pub struct DigestingReader<'a> {
     desc: &'a Descriptor,
     what: &'a str,
     progress: &'a dyn Progress,
+    /// Why the transfer broke off, if it did.
+    transfer_error: Option<String>,
 }
 
 impl<'a> DigestingReader<'a> {
@@ -782,6 +793,7 @@ impl<'a> DigestingReader<'a> {
             desc,
             what,
             progress,
+            transfer_error: None,
         })
     }
 
@@ -851,7 +863,15 @@ impl Read for DigestingReader<'_> {
             ));
         }
         let want = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
-        let n = self.inner.read(&mut buf[..want])?;
+        let n = match self.inner.read(&mut buf[..want]) {
+            Ok(n) => n,
+            Err(e) => {
+                if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<OciErrorBox>()) {
+                    self.transfer_error = Some(inner.0.clone());
+                }
+                return Err(e);
+            }
+        };
         self.read += n as u64;
         if self.read > self.desc.size {
             return Err(io::Error::new(

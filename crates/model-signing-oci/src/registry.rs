@@ -194,7 +194,11 @@ impl Registry {
         match e {
             OciDistributionError::AuthenticationFailure(reason) => OciError::Denied {
                 registry: self.host.clone(),
-                reason: format!("{what}: {}", short(&reason)),
+                reason: format!(
+                    "{what}: the token service refused: {}{}",
+                    short(&reason),
+                    self.credential_hint()
+                ),
             },
             OciDistributionError::UnauthorizedError { url } => OciError::Denied {
                 registry: self.host.clone(),

@@ -18,6 +18,7 @@ pub mod go;
 pub mod hf_support;
 pub mod matrix;
 pub mod oci;
+pub mod oci_server;
 pub mod reference;
 pub mod run;
 pub mod sha1_support;

@@ -17,6 +17,7 @@ mod lineage;
 mod memory_bounds;
 mod oci_layout;
 mod oci_registry;
+mod oci_server;
 mod pkcs11;
 mod policy_cases;
 mod reference_flags;
