@@ -1159,29 +1159,28 @@ pub struct DigestArgs {
 
 /// How OCI models are reached and read (oci://, oci-layout://).
 #[derive(Debug, Args, Clone, Default)]
-#[command(next_help_heading = "OCI models")]
 pub struct OciArgs {
     /// A PEM file of CA certificates to trust for the registry, besides the system's roots
     /// (repeatable).
-    #[arg(long = "registry-ca", value_name = "FILE")]
+    #[arg(long = "registry-ca", value_name = "FILE", help_heading = "OCI models")]
     pub registry_ca: Vec<PathBuf>,
     /// Allow plain HTTP to a registry that is not on this machine (loopback registries may
     /// use it anyway when they do not answer HTTPS). Certificates are never left unchecked.
-    #[arg(long = "insecure-registry")]
+    #[arg(long = "insecure-registry", help_heading = "OCI models")]
     pub insecure_registry: bool,
     /// For an image index: the manifest of this platform, OS/ARCH[/VARIANT] (e.g. linux/amd64).
-    #[arg(long, value_name = "OS/ARCH[/VARIANT]")]
+    #[arg(long, value_name = "OS/ARCH[/VARIANT]", help_heading = "OCI models")]
     pub platform: Option<String>,
 }
 
-/// How an OCI model's layers become the signed resources.
+/// How an OCI model's layers become the signed resources: `files` (raw layers are files,
+/// archive layers are unpacked: the manifest of the unpacked model directory) or `blobs` (each
+/// layer is one resource with its blob digest, named by its title else layer_NNN.tar.gz, and the
+/// config blob is config.json: the Go implementation's OCI signatures).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum OciLayersArg {
-    /// Raw layers are files, archive layers are unpacked: the manifest of the unpacked model directory.
     #[default]
     Files,
-    /// Each layer is one resource with its blob digest (title, else layer_NNN.tar.gz) and the config
-    /// blob is config.json: the Go implementation's OCI signatures.
     Blobs,
 }
 
@@ -1200,16 +1199,14 @@ pub struct OciSignArgs {
     pub oci_layers: OciLayersArg,
 }
 
-/// How verification reads an OCI model's layers.
+/// How verification reads an OCI model's layers: `auto` (blobs when the signature lists the
+/// config blob as config.json with its digest, as the blobs mode signs, else files), or `files`
+/// or `blobs` as `sign --oci-layers` does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Default)]
 pub enum OciVerifyLayersArg {
-    /// Blobs when the signature lists the config blob as config.json with its digest (what the
-    /// blobs mode signs), else files.
     #[default]
     Auto,
-    /// As `sign --oci-layers files`.
     Files,
-    /// As `sign --oci-layers blobs`.
     Blobs,
 }
 
@@ -1218,7 +1215,8 @@ pub enum OciVerifyLayersArg {
 pub struct OciVerifyArgs {
     #[command(flatten)]
     pub source: OciArgs,
-    /// How the signature's resources are read from an OCI model's layers.
+    /// How an OCI model's layers are read: auto (blobs when the signature lists the config blob as
+    /// config.json with its digest, else files), files or blobs (as sign --oci-layers).
     #[arg(
         long = "oci-layers",
         value_enum,
