@@ -22,6 +22,7 @@
 pub mod artifact;
 pub mod auth;
 pub mod layout;
+pub mod model;
 pub mod oci;
 pub mod reference;
 pub mod referrers;

@@ -13,9 +13,10 @@ use model_signing::verify::{
     verify_bundle, ModelCheckOptions, SignatureVerifier, Verified, VerifiedModel,
 };
 use model_signing::Manifest;
-use model_signing_oci::artifact::{self, hash_artifact, Artifact, LayerMode, CONFIG_RESOURCE};
-use model_signing_oci::referrers::{find_signatures, push_signature, MAX_REFERRERS};
-use model_signing_oci::{OciError, OciRef, RegistryOptions, Store};
+use model_signing_oci::artifact::{self, Artifact, LayerMode};
+use model_signing_oci::model::{self, CheckModelError, LayerChoice};
+use model_signing_oci::referrers::push_signature;
+use model_signing_oci::{OciRef, RegistryOptions, Store};
 
 use crate::cli::{
     HashingArgs, OciArgs, OciLayersArg, OciVerifyArgs, OciVerifyLayersArg, SignCommon,
@@ -118,12 +119,12 @@ fn hash(
         artifact.manifest_bytes
     ));
     let progress = printer.hashing_progress("hashing");
-    let hashed = hash_artifact(
+    let (manifest, hashed) = model::hash_model(
         store.as_ref(),
         &artifact,
+        reference.model_name(),
         &config,
         mode(oci.oci_layers),
-        false,
         &progress,
     )
     .with_context(|| format!("cannot hash model {reference}"))?;
@@ -134,7 +135,6 @@ fn hash(
     for p in &hashed.left_out {
         printer.verbose(&format!("left out {}", escape(p)));
     }
-    let manifest = Manifest::from_digests(reference.model_name(), &config, hashed.digests);
     Ok((manifest, artifact, store))
 }
 
@@ -224,88 +224,48 @@ impl OciCheck {
                 verified,
             ));
         }
-        let subject = &artifact.descriptor;
-        let (candidates, skipped) = find_signatures(store.as_ref(), subject)
-            .with_context(|| format!("cannot list the signatures of {}", artifact.reference))?;
-        for s in &skipped {
-            printer.warn(&format!("skipping a referrer: {}", escape(s)));
+        let found = model::find_signature(store.as_ref(), &artifact, verifier)
+            .with_context(|| format!("cannot find the signature of {}", artifact.reference))?;
+        for sk in &found.skipped {
+            printer.warn(&format!("skipping a referrer: {}", escape(sk)));
         }
-        if candidates.is_empty() {
-            return Err(OciError::NoSignature {
-                reference: artifact.reference.to_string(),
-                reason: format!(
-                    "none of its referrers is a signature (at most {MAX_REFERRERS} are looked at{}); sign it, or give the signature with --signature",
-                    if skipped.is_empty() { String::new() } else { format!(", {} could not be read", skipped.len()) }
-                ),
-            }
-            .into());
-        }
-        let mut failures: Vec<(String, Option<Bundle>, anyhow::Error)> = Vec::new();
-        let count = candidates.len();
-        for c in candidates {
-            let at = reference.with_target(model_signing_oci::Target::Digest(c.digest.clone()));
-            let bundle = match Bundle::from_json(&c.bundle) {
-                Ok(b) => b,
-                Err(e) => {
-                    failures.push((
-                        at.to_string(),
-                        None,
-                        anyhow::Error::new(model_signing::verify::VerifyError::Bundle(e))
-                            .context(format!("invalid signature {at}")),
-                    ));
-                    continue;
-                }
-            };
-            match verify_bundle(&bundle, verifier) {
-                Ok(v) => {
-                    if count > 1 {
-                        printer.info(&format!(
-                            "using signature {at}, one of {count} signatures of the model"
-                        ));
-                    }
-                    return Ok((
-                        OciCheck {
-                            store,
-                            artifact,
-                            signature: PathBuf::from(at.to_string()),
-                        },
-                        Some(bundle),
-                        Ok(v),
-                    ));
-                }
-                Err(e) => failures.push((
-                    at.to_string(),
-                    Some(bundle),
-                    anyhow::Error::new(e).context(format!("verification of {at} failed")),
-                )),
-            }
-        }
-        // None verified: report the first, naming the others.
-        let others: Vec<String> = failures
-            .iter()
-            .skip(1)
-            .map(|(at, _, e)| format!("{at}: {e:#}"))
-            .collect();
-        let (at, bundle, mut err) = failures.remove(0);
-        if !others.is_empty() {
-            for o in &others {
-                printer.warn(&format!(
-                    "another signature did not verify either: {}",
-                    escape(o)
-                ));
-            }
-            err = err.context(format!(
-                "none of the {count} signatures of the model verified"
+        let at = model::signature_reference(&artifact, &found.digest);
+        for (d, why) in &found.others_failed {
+            printer.warn(&format!(
+                "signature {} did not verify: {}",
+                escape(&model::signature_reference(&artifact, d)),
+                escape(why)
             ));
         }
+        let verified = match found.verified {
+            Ok(v) => {
+                if found.count > 1 {
+                    printer.info(&format!(
+                        "using signature {at}, one of {} signatures of the model",
+                        found.count
+                    ));
+                }
+                Ok(v)
+            }
+            Err(e) => {
+                let mut err = anyhow::Error::new(e).context(format!("verification of {at} failed"));
+                if found.count > 1 {
+                    err = err.context(format!(
+                        "none of the {} signatures of the model verified",
+                        found.count
+                    ));
+                }
+                Err(err)
+            }
+        };
         Ok((
             OciCheck {
                 store,
                 artifact,
                 signature: PathBuf::from(at),
             },
-            bundle,
-            Err(err),
+            found.bundle,
+            verified,
         ))
     }
 
@@ -317,36 +277,29 @@ impl OciCheck {
         options: &ModelCheckOptions,
         printer: &Printer,
     ) -> Result<VerifiedModel, anyhow::Error> {
-        let signed = verified.value();
-        let mode = match oci.oci_layers {
-            OciVerifyLayersArg::Files => LayerMode::Files,
-            OciVerifyLayersArg::Blobs => LayerMode::Blobs,
-            OciVerifyLayersArg::Auto => {
-                let config_hex = self.artifact.manifest.config.hex();
-                let lists_config = signed
-                    .manifest
-                    .resources
-                    .iter()
-                    .any(|r| r.name == CONFIG_RESOURCE && hex::encode(&r.digest) == config_hex);
-                if lists_config {
-                    LayerMode::Blobs
-                } else {
-                    LayerMode::Files
-                }
-            }
+        let choice = match oci.oci_layers {
+            OciVerifyLayersArg::Auto => LayerChoice::Auto,
+            OciVerifyLayersArg::Files => LayerChoice::Mode(LayerMode::Files),
+            OciVerifyLayersArg::Blobs => LayerChoice::Mode(LayerMode::Blobs),
         };
-        printer.verbose(&format!("reading the layers as {}", mode.name()));
-        let config = verified.hash_config(options)?;
+        printer.verbose(&format!(
+            "reading the layers as {}",
+            model::layer_mode(choice, verified.value(), &self.artifact).name()
+        ));
         let progress = printer.hashing_progress("verifying");
-        let hashed = hash_artifact(
+        model::check_model(
             self.store.as_ref(),
             &self.artifact,
-            &config,
-            mode,
+            verified,
+            choice,
             oci.deep,
+            options,
             &progress,
         )
-        .with_context(|| format!("cannot verify model {}", self.artifact.reference))?;
-        Ok(verified.check_resources(&hashed.digests, &hashed.left_out, options)?)
+        .map_err(|e| match e {
+            CheckModelError::Verify(v) => anyhow::Error::new(v),
+            CheckModelError::Oci(o) => anyhow::Error::new(o)
+                .context(format!("cannot verify model {}", self.artifact.reference)),
+        })
     }
 }
