@@ -1,0 +1,314 @@
+//! The library on image layouts: signing and verifying with the calls of
+//! `model`, the layer rules (archive entry names, ignore paths, shards),
+//! and refusals.
+
+use model_signing::hashing::{HashAlgorithm, HashConfig, NoProgress};
+use model_signing::keys::KeyAlgorithm;
+use model_signing::sign::KeySigner;
+use model_signing::verify::{KeyVerifier, ModelCheckOptions, VerifyError};
+use model_signing::Manifest;
+use model_signing_oci::artifact::{self, LayerMode};
+use model_signing_oci::model::{self, CheckModelError, LayerChoice};
+use model_signing_oci::referrers::push_signature;
+use model_signing_oci::{OciError, RegistryOptions};
+use testkit::oci::{self, Image, Layer, TAR, TAR_GZIP, TAR_ZSTD};
+
+fn open(
+    layout: &std::path::Path,
+    tag: &str,
+) -> (Box<dyn model_signing_oci::Store>, artifact::Artifact) {
+    let r = model_signing_oci::parse(&format!("oci-layout://{}:{tag}", layout.display()))
+        .expect("parse")
+        .expect("oci");
+    let store = model_signing_oci::open(&r, &RegistryOptions::default()).expect("open");
+    let a = artifact::resolve(store.as_ref(), &r, None).expect("resolve");
+    (store, a)
+}
+
+fn manifest_of(image: &Image, config: &HashConfig, mode: LayerMode) -> Result<Manifest, OciError> {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    oci::write_layout(tmp.path(), "t", image);
+    let (store, a) = open(tmp.path(), "t");
+    model::hash_model(store.as_ref(), &a, "m".into(), config, mode, &NoProgress).map(|(m, _)| m)
+}
+
+fn dir_manifest(files: &[(&str, &[u8])], config: &HashConfig) -> Manifest {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    testkit::write_files(tmp.path(), files);
+    Manifest::hash(tmp.path(), config, &NoProgress).expect("hash")
+}
+
+#[test]
+fn library_sign_and_verify_round_trip() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let image = Image::model(vec![
+        Layer::raw("a.bin", b"alpha"),
+        Layer::archive(TAR_ZSTD, &[("dir/b.bin", b"beta")], Some("dir")),
+    ]);
+    oci::write_layout(tmp.path(), "v1", &image);
+    let (store, a) = open(tmp.path(), "v1");
+    let key = testkit::key(KeyAlgorithm::EcdsaP256Sha256);
+    let signer = KeySigner::new(Box::new(key.clone())).expect("signer");
+    let config = HashConfig::new();
+    let (bundle, manifest) = model::sign_model(
+        store.as_ref(),
+        &a,
+        &config,
+        LayerMode::Files,
+        &signer,
+        &NoProgress,
+    )
+    .expect("sign");
+    assert_eq!(manifest.resources.len(), 2);
+    let pushed = push_signature(
+        store.as_ref(),
+        &a.descriptor,
+        bundle.to_json().as_bytes(),
+        &bundle.media_type,
+    )
+    .expect("push");
+    assert_eq!(pushed.tag, None, "a layout lists referrers itself");
+
+    let verifier = KeyVerifier::new(testkit::public(&key).clone());
+    let found = model::find_signature(store.as_ref(), &a, &verifier).expect("found");
+    assert_eq!(found.digest, pushed.digest);
+    let verified = found.verified.expect("verifies");
+    let ok = model::check_model(
+        store.as_ref(),
+        &a,
+        verified,
+        LayerChoice::Auto,
+        false,
+        &ModelCheckOptions::default(),
+        &NoProgress,
+    )
+    .expect("model matches");
+    assert_eq!(ok.resources_checked, 2);
+
+    // Another key: found, but it does not verify.
+    let other = testkit::key(KeyAlgorithm::EcdsaP256Sha256);
+    let found = model::find_signature(
+        store.as_ref(),
+        &a,
+        &KeyVerifier::new(testkit::public(&other).clone()),
+    )
+    .expect("found");
+    assert!(found.verified.is_err());
+
+    // A changed artifact under the tag: no signature among its referrers.
+    oci::write_layout(
+        tmp.path(),
+        "v1",
+        &Image::model(vec![Layer::raw("a.bin", b"ALPHA")]),
+    );
+    let (store2, a2) = open(tmp.path(), "v1");
+    assert!(matches!(
+        model::find_signature(store2.as_ref(), &a2, &verifier),
+        Err(OciError::NoSignature { .. })
+    ));
+    // The old signature against the new artifact: a mismatch.
+    let (_, a_old) = open(tmp.path(), "v1");
+    let v = model_signing::verify::verify_bundle(&bundle, &verifier).expect("signature");
+    let err = model::check_model(
+        store2.as_ref(),
+        &a_old,
+        v,
+        LayerChoice::Auto,
+        false,
+        &ModelCheckOptions::default(),
+        &NoProgress,
+    )
+    .expect_err("mismatch");
+    let CheckModelError::Verify(VerifyError::ModelMismatch(report)) = err else {
+        panic!("{err:?}")
+    };
+    assert_eq!(report.changed.len(), 1);
+    assert_eq!(report.missing, vec!["dir/b.bin".to_owned()]);
+}
+
+#[test]
+fn archive_entries_and_ignore_rules_match_the_directory() {
+    let files: [(&str, &[u8]); 5] = [
+        ("./x/y.bin", b"y"),
+        ("x/z.bin", b"zz"),
+        (".gitattributes", b"*.bin lfs"),
+        ("skip/me.txt", b"skipped"),
+        ("empty.txt", b""),
+    ];
+    let on_disk: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(p, d)| (p.trim_start_matches("./"), *d))
+        .collect();
+    let image = Image::model(vec![
+        Layer::archive(TAR, &files[..2], None),
+        Layer::raw(".gitattributes", files[2].1),
+        Layer::archive(TAR_GZIP, &[files[3], files[4]], None),
+    ]);
+    for config in [
+        HashConfig::new(),
+        HashConfig::new().ignore_paths(["skip"]).expect("ignore"),
+        HashConfig::new().algorithm(HashAlgorithm::Blake2b),
+        HashConfig::new().shards(1).expect("shards"),
+        HashConfig::new().ignore_git_paths(false),
+    ] {
+        let a = manifest_of(&image, &config, LayerMode::Files).expect("artifact");
+        let d = dir_manifest(&on_disk, &config);
+        assert_eq!(a.resources, d.resources, "{config:?}");
+        assert_eq!(a.serialization, d.serialization, "{config:?}");
+    }
+}
+
+#[test]
+fn blob_mode_needs_files_and_sha256() {
+    let image = Image::model(vec![Layer::raw("a", b"a")]);
+    let e = manifest_of(
+        &image,
+        &HashConfig::new().algorithm(HashAlgorithm::Blake3),
+        LayerMode::Blobs,
+    )
+    .expect_err("refused");
+    assert!(
+        e.to_string().contains("needs files hashing with sha256"),
+        "{e}"
+    );
+    let e = manifest_of(
+        &image,
+        &HashConfig::new().shards(10).expect("s"),
+        LayerMode::Blobs,
+    )
+    .expect_err("refused");
+    assert!(matches!(e, OciError::Usage(_)), "{e}");
+}
+
+#[test]
+fn malformed_layers_are_refused_with_their_reason() {
+    let config = HashConfig::new();
+    let cases: Vec<(Image, &str)> = vec![
+        (
+            Image::model(vec![Layer::custom("text/plain", b"x".to_vec(), &[])]),
+            "not supported",
+        ),
+        (
+            Image::model(vec![Layer::custom(TAR_ZSTD, b"not zstd".to_vec(), &[])]),
+            "layer 0",
+        ),
+        (
+            Image::model(vec![Layer::custom(TAR, vec![0xff; 512], &[])]),
+            "tar archive",
+        ),
+        (
+            Image::model(vec![Layer::custom(
+                TAR,
+                oci::tar_raw(&[("a\\..\\b", tar::EntryType::Regular, b"x", None)]),
+                &[],
+            )]),
+            "",
+        ),
+        (
+            Image::model(vec![Layer::custom(
+                TAR,
+                oci::tar_raw(&[("x", tar::EntryType::Symlink, b"", Some("../../etc"))]),
+                &[],
+            )]),
+            "symbolic link",
+        ),
+        (Image::model(vec![Layer::raw("..", b"x")]), "invalid path"),
+        (Image::model(vec![Layer::raw(".", b"x")]), "invalid path"),
+        (Image::model(vec![Layer::raw("a\0b", b"x")]), "invalid path"),
+        (
+            Image::model(vec![
+                Layer::archive(TAR, &[("a", b"1")], None),
+                Layer::raw("a", b"2"),
+            ]),
+            "two layers",
+        ),
+        (
+            Image::model(vec![Layer::archive(TAR, &[("a", b"1"), ("a", b"2")], None)]),
+            "two layers",
+        ),
+        (
+            Image::model(vec![Layer::archive(TAR, &[("m/a", b"1")], Some("../m"))]),
+            "invalid path",
+        ),
+    ];
+    for (image, why) in cases {
+        let r = manifest_of(&image, &config, LayerMode::Files);
+        if why.is_empty() {
+            // A backslash is an ordinary character in a name; the entry is a file.
+            let m = r.expect("accepted");
+            assert_eq!(m.resources[0].name, "a\\..\\b");
+            continue;
+        }
+        let e = r.expect_err(why);
+        assert!(e.to_string().contains(why), "{why}: {e}");
+    }
+}
+
+#[test]
+fn blob_sizes_and_digests_are_checked_when_streamed() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let layer = Layer::archive(TAR, &[("a", b"content")], None);
+    let image = Image::model(vec![layer.clone()]);
+    oci::write_layout(tmp.path(), "t", &image);
+    let d = oci::digest(&layer.blob);
+    // Longer than its size: refused without reading past it.
+    let mut longer = layer.blob.clone();
+    longer.extend_from_slice(&[0; 4096]);
+    oci::tamper_blob(tmp.path(), &d, &longer);
+    let (store, a) = open(tmp.path(), "t");
+    let e = model::hash_model(
+        store.as_ref(),
+        &a,
+        "m".into(),
+        &HashConfig::new(),
+        LayerMode::Files,
+        &NoProgress,
+    )
+    .expect_err("longer");
+    assert!(matches!(e, OciError::DigestMismatch { .. }), "{e}");
+    // Shorter.
+    oci::tamper_blob(tmp.path(), &d, &layer.blob[..layer.blob.len() - 512]);
+    let e = model::hash_model(
+        store.as_ref(),
+        &a,
+        "m".into(),
+        &HashConfig::new(),
+        LayerMode::Files,
+        &NoProgress,
+    )
+    .expect_err("shorter");
+    assert!(
+        matches!(
+            e,
+            OciError::DigestMismatch { .. } | OciError::Archive { .. }
+        ),
+        "{e}"
+    );
+    // Same length, other bytes (trailing padding changed).
+    let mut other = layer.blob.clone();
+    let n = other.len();
+    other[n - 1] = 1;
+    oci::tamper_blob(tmp.path(), &d, &other);
+    let e = model::hash_model(
+        store.as_ref(),
+        &a,
+        "m".into(),
+        &HashConfig::new(),
+        LayerMode::Files,
+        &NoProgress,
+    )
+    .expect_err("other bytes");
+    assert!(matches!(e, OciError::DigestMismatch { .. }), "{e}");
+    // A missing blob.
+    std::fs::remove_file(tmp.path().join("blobs/sha256").join(&d[7..])).expect("rm");
+    let e = model::hash_model(
+        store.as_ref(),
+        &a,
+        "m".into(),
+        &HashConfig::new(),
+        LayerMode::Files,
+        &NoProgress,
+    )
+    .expect_err("missing");
+    assert!(matches!(e, OciError::NotFound { .. }), "{e}");
+}
