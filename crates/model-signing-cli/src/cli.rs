@@ -265,12 +265,16 @@ pub struct CompletionsArgs {
 
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The signature file (a Sigstore bundle, usually model.sig).
+    /// The signature file (a Sigstore bundle, usually model.sig); or an OCI model (oci://,
+    /// oci-layout://), whose first signature among its referrers is shown (the others are named);
+    /// or a signature's own OCI reference (REPOSITORY@sha256:DIGEST of the signature manifest).
     #[arg(value_name = "SIGNATURE")]
     pub signature: PathBuf,
     /// Print as one JSON object (fields: https://github.com/model-signing/model-signing-rs/blob/main/docs/json.md).
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub oci: OciArgs,
 }
 
 /// `sign METHOD ...`, or `sign MODEL ...` for Sigstore, the default method

@@ -20,8 +20,8 @@ use serde_json::json;
 
 use crate::artifact::DigestingReader;
 use crate::oci::{
-    self, Descriptor, Fetched, ImageIndex, Parsed, EMPTY_JSON, EMPTY_JSON_DIGEST, IMAGE_INDEX,
-    IMAGE_MANIFEST,
+    self, Descriptor, Fetched, ImageIndex, ImageManifest, Parsed, EMPTY_JSON, EMPTY_JSON_DIGEST,
+    IMAGE_INDEX, IMAGE_MANIFEST,
 };
 use crate::{OciError, Store, Target};
 
@@ -162,6 +162,30 @@ pub fn find_signatures(
     Ok((found, skipped))
 }
 
+/// Whether `m` is a signature manifest (its artifact type, else its
+/// config's media type, is a Sigstore bundle's).
+pub fn is_signature_manifest(m: &ImageManifest) -> bool {
+    let artifact = m.artifact_type.as_deref().unwrap_or(&m.config.media_type);
+    KNOWN_MEDIA_TYPES.contains(&artifact)
+}
+
+/// The bundle a signature manifest holds (for `inspect` of a signature
+/// named by its own reference).
+pub fn read_bundle(
+    store: &dyn Store,
+    digest: &str,
+    m: &ImageManifest,
+) -> Result<Vec<u8>, OciError> {
+    let what = format!("signature manifest {digest}");
+    if !is_signature_manifest(m) {
+        return Err(OciError::Malformed {
+            what,
+            reason: "not a signature (its artifact type is not a Sigstore bundle's)".into(),
+        });
+    }
+    bundle_layer(store, &what, m)
+}
+
 fn read_candidate(
     store: &dyn Store,
     subject: &Descriptor,
@@ -172,8 +196,7 @@ fn read_candidate(
     let Parsed::Manifest(m, _) = oci::parse_manifest(&fetched, &what)? else {
         return Ok(None);
     };
-    let artifact = m.artifact_type.as_deref().unwrap_or(&m.config.media_type);
-    if !KNOWN_MEDIA_TYPES.contains(&artifact) {
+    if !is_signature_manifest(&m) {
         return Ok(None);
     }
     if m.subject.as_ref().map(|s| s.digest.as_str()) != Some(subject.digest.as_str()) {
@@ -185,11 +208,19 @@ fn read_candidate(
             ),
         });
     }
+    let bundle = bundle_layer(store, &what, &m)?;
+    Ok(Some(Candidate {
+        digest: d.digest.clone(),
+        bundle,
+    }))
+}
+
+fn bundle_layer(store: &dyn Store, what: &str, m: &ImageManifest) -> Result<Vec<u8>, OciError> {
     let layer = match m.layers.as_slice() {
         [one] if KNOWN_MEDIA_TYPES.contains(&one.media_type.as_str()) => one,
         _ => {
             return Err(OciError::Malformed {
-                what,
+                what: what.to_owned(),
                 reason: "a signature manifest has exactly one layer, the bundle".into(),
             })
         }
@@ -201,12 +232,9 @@ fn read_candidate(
         });
     }
     let progress = NoProgress;
-    let mut r = DigestingReader::open(store, layer, &what, &progress)?;
+    let mut r = DigestingReader::open(store, layer, what, &progress)?;
     let mut bundle = Vec::new();
     r.read_to_end(&mut bundle).map_err(|e| r.error(e))?;
     r.finish()?;
-    Ok(Some(Candidate {
-        digest: d.digest.clone(),
-        bundle,
-    }))
+    Ok(bundle)
 }

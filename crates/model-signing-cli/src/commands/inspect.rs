@@ -129,10 +129,13 @@ fn str_field(v: &Value, key: &str) -> Option<String> {
 
 pub fn run(args: InspectArgs, printer: &Printer) -> anyhow::Result<u8> {
     let path: PathBuf = args.signature;
-    let bundle = read_bundle(&path)?;
+    let (label, bundle) = match super::oci::parse(&path)? {
+        Some(reference) => super::oci::inspect_signature(&reference, &args.oci, printer)?,
+        None => (path.display().to_string(), read_bundle(&path)?),
+    };
     let manifest = parse_statement(&bundle.envelope.payload_type, &bundle.envelope.payload)
         .map_err(model_signing::verify::VerifyError::Payload)
-        .with_context(|| format!("invalid signature file {}", path.display()))?;
+        .with_context(|| format!("invalid signature {label}"))?;
     let (method, signer) = match &bundle.material {
         VerificationMaterial::PublicKey {
             hint,
@@ -224,7 +227,7 @@ pub fn run(args: InspectArgs, printer: &Printer) -> anyhow::Result<u8> {
     let doc = InspectJson {
         version: JSON_VERSION,
         verified: false,
-        signature: path.display().to_string(),
+        signature: label,
         media_type: bundle.media_type.clone(),
         method,
         signer,

@@ -15,7 +15,7 @@ use model_signing::verify::{
 use model_signing::Manifest;
 use model_signing_oci::artifact::{self, Artifact, LayerMode};
 use model_signing_oci::model::{self, CheckModelError, LayerChoice};
-use model_signing_oci::referrers::push_signature;
+use model_signing_oci::referrers::{self, push_signature};
 use model_signing_oci::{OciRef, RegistryOptions, Store};
 
 use crate::cli::{
@@ -302,4 +302,53 @@ impl OciCheck {
                 .context(format!("cannot verify model {}", self.artifact.reference)),
         })
     }
+}
+
+/// The signature `inspect` shows for an OCI reference: the signature
+/// manifest it names, else the model's first signature among its
+/// referrers. Returns where it is and the bundle; nothing is verified.
+pub fn inspect_signature(
+    reference: &OciRef,
+    args: &OciArgs,
+    printer: &Printer,
+) -> anyhow::Result<(String, Bundle)> {
+    let store = open(reference, args)?;
+    let artifact = resolve(store.as_ref(), reference, args)?;
+    let (digest, bytes) = if referrers::is_signature_manifest(&artifact.manifest) {
+        let d = artifact.descriptor.digest.clone();
+        let b = referrers::read_bundle(store.as_ref(), &d, &artifact.manifest)
+            .with_context(|| format!("cannot read the signature {reference}"))?;
+        (d, b)
+    } else {
+        let (candidates, skipped) =
+            referrers::find_signatures(store.as_ref(), &artifact.descriptor)
+                .with_context(|| format!("cannot list the signatures of {}", artifact.reference))?;
+        for sk in &skipped {
+            printer.warn(&format!("skipping a referrer: {}", escape(sk)));
+        }
+        let mut candidates = candidates.into_iter();
+        let Some(first) = candidates.next() else {
+            return Err(model_signing_oci::OciError::NoSignature {
+                reference: artifact.reference.to_string(),
+                reason: "none of its referrers is a signature".into(),
+            }
+            .into());
+        };
+        let others: Vec<String> = candidates
+            .map(|c| model::signature_reference(&artifact, &c.digest))
+            .collect();
+        if !others.is_empty() {
+            printer.info(&format!(
+                "{} more signatures of the model; inspect one by its reference: {}",
+                others.len(),
+                others.join(", ")
+            ));
+        }
+        (first.digest, first.bundle)
+    };
+    let at = model::signature_reference(&artifact, &digest);
+    let bundle = Bundle::from_json(&bytes)
+        .map_err(model_signing::verify::VerifyError::Bundle)
+        .with_context(|| format!("invalid signature {at}"))?;
+    Ok((at, bundle))
 }

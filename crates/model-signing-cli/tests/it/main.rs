@@ -16,6 +16,7 @@ mod incremental;
 mod lineage;
 mod memory_bounds;
 mod oci_layout;
+mod oci_methods;
 mod oci_registry;
 mod oci_server;
 mod pkcs11;

@@ -560,3 +560,35 @@ fn malformed_references_and_layouts_are_refused() {
         "{out:?}"
     );
 }
+
+#[test]
+fn inspect_shows_the_signature_of_a_model() {
+    let f = Fixture::new();
+    let r = f.reference();
+    let none = f.run(&["inspect", &r]);
+    assert_eq!(none.code, 3, "{none:?}");
+    assert!(none.stderr.contains("no signature of"), "{none:?}");
+    let signed: Value = serde_json::from_str(&f.sign(&["--json"]).ok("sign").stdout).expect("json");
+    let sig_ref = signed["signature"].as_str().expect("signature");
+    let by_model: Value =
+        serde_json::from_str(&f.run(&["inspect", &r, "--json"]).ok("inspect").stdout)
+            .expect("json");
+    assert_eq!(by_model["signature"], json!(sig_ref));
+    assert_eq!(by_model["model_name"], json!("layout"));
+    assert_eq!(by_model["resource_count"], json!(6));
+    assert_eq!(by_model["digest"], signed["digest"]);
+    let by_sig: Value = serde_json::from_str(
+        &f.run(&["inspect", sig_ref, "--json"])
+            .ok("inspect sig")
+            .stdout,
+    )
+    .expect("json");
+    assert_eq!(by_sig, by_model);
+    // A second signature is named.
+    f.sign(&["--hash", "blake3"]).ok("another signature");
+    let two = f.run(&["inspect", &r]).ok("inspect");
+    assert!(
+        two.stderr.contains("1 more signatures of the model"),
+        "{two:?}"
+    );
+}
