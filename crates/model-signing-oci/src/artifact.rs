@@ -585,9 +585,12 @@ fn run_work(
             ))
         }
         Work::Raw { path, desc, what } => {
-            let mut r = DigestingReader::open(store, desc, what, progress)?;
-            let found = hash_stream(&mut r, desc.size, path, config).map_err(|e| r.error(e))?;
-            r.finish()?;
+            let found = pipelined(store, desc, what, progress, |r| {
+                hash_stream(r, desc.size, path, config).map_err(|e| OciError::Io {
+                    what: format!("{what} blob {}", desc.digest),
+                    source: e,
+                })
+            })?;
             Ok((found, Vec::new(), desc.size))
         }
         Work::Archive {
@@ -596,36 +599,122 @@ fn run_work(
             what,
             under,
         } => {
-            let mut r = DigestingReader::open(store, desc, what, progress)?;
-            let unpacked = {
-                let decoded: Box<dyn Read> = match compression {
-                    Compression::None => Box::new(&mut r),
-                    Compression::Gzip => Box::new(flate2::read::GzDecoder::new(&mut r)),
-                    Compression::Zstd => {
-                        Box::new(zstd::stream::read::Decoder::new(&mut r).map_err(|e| {
-                            OciError::Archive {
-                                what: what.clone(),
-                                reason: format!("cannot start Zstandard decoding: {e}"),
-                            }
-                        })?)
-                    }
+            let (found, ignored) = pipelined(store, desc, what, progress, |r| {
+                let unpacked = {
+                    let decoded: Box<dyn Read> = match compression {
+                        Compression::None => Box::new(&mut *r),
+                        Compression::Gzip => Box::new(flate2::read::GzDecoder::new(&mut *r)),
+                        Compression::Zstd => {
+                            Box::new(zstd::stream::read::Decoder::new(&mut *r).map_err(|e| {
+                                OciError::Archive {
+                                    what: what.clone(),
+                                    reason: format!("cannot start Zstandard decoding: {e}"),
+                                }
+                            })?)
+                        }
+                    };
+                    unpack(decoded, what, under.as_deref(), config, ignore)?
                 };
-                unpack(decoded, what, under.as_deref(), config, ignore)
-            };
-            // A transfer that broke off is the registry's failure, whatever
-            // the decoder or the archive reader made of it.
-            if let Some(reason) = r.transfer_error.take() {
-                return Err(OciError::Registry {
+                // Whatever follows the archive (padding) is read and digested too.
+                io::copy(r, &mut io::sink()).map_err(|e| OciError::Io {
                     what: format!("{what} blob {}", desc.digest),
-                    reason,
-                });
-            }
-            let (found, ignored) = unpacked?;
-            // Whatever follows the archive (padding) is read and digested too.
-            io::copy(&mut r, &mut io::sink()).map_err(|e| r.error(e))?;
-            r.finish()?;
+                    source: e,
+                })?;
+                Ok(unpacked)
+            })?;
             Ok((found, ignored, desc.size))
         }
+    }
+}
+
+/// Size of the chunks handed from the blob reader to the hashing thread.
+const PIPE_CHUNK: usize = 1 << 20;
+/// Chunks in flight between the two.
+const PIPE_DEPTH: usize = 4;
+
+/// Runs `consume` on the bytes of a blob while another thread reads the
+/// blob and checks its size and digest ([`DigestingReader`]): the blob's
+/// SHA-256 and the work on its content (decompression, the files'
+/// digests) run in parallel. The reader's failure (a transfer that broke
+/// off, bytes that do not match the digest) is reported before the
+/// consumer's, which may only be its consequence.
+fn pipelined<T>(
+    store: &dyn Store,
+    desc: &Descriptor,
+    what: &str,
+    progress: &dyn Progress,
+    consume: impl FnOnce(&mut dyn Read) -> Result<T, OciError>,
+) -> Result<T, OciError> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPE_DEPTH);
+    std::thread::scope(|scope| {
+        let producer = scope.spawn(move || -> Result<(), OciError> {
+            let mut r = DigestingReader::open(store, desc, what, progress)?;
+            loop {
+                let mut buf = vec![0u8; PIPE_CHUNK];
+                let mut filled = 0;
+                while filled < buf.len() {
+                    match r.read(&mut buf[filled..]) {
+                        Ok(0) => break,
+                        Ok(n) => filled += n,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(r.error(e)),
+                    }
+                }
+                if filled == 0 {
+                    break;
+                }
+                buf.truncate(filled);
+                if tx.send(buf).is_err() {
+                    // The consumer stopped; its error says why.
+                    return Ok(());
+                }
+            }
+            drop(tx);
+            r.finish()
+        });
+        let mut reader = ChannelReader {
+            rx,
+            chunk: Vec::new(),
+            pos: 0,
+        };
+        let consumed = consume(&mut reader);
+        drop(reader);
+        let produced = producer.join().unwrap_or_else(|_| {
+            Err(OciError::Registry {
+                what: format!("{what} blob {}", desc.digest),
+                reason: "the reading thread panicked".into(),
+            })
+        });
+        match produced {
+            Err(e) => Err(e),
+            Ok(()) => consumed,
+        }
+    })
+}
+
+/// The consumer's end of [`pipelined`]: the chunks as one stream; the end
+/// of the stream when the reader stopped.
+struct ChannelReader {
+    rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    chunk: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for ChannelReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.chunk.len() {
+            match self.rx.recv() {
+                Ok(c) => {
+                    self.chunk = c;
+                    self.pos = 0;
+                }
+                Err(_) => return Ok(0),
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
     }
 }
 
@@ -774,8 +863,6 @@ pub struct DigestingReader<'a> {
     desc: &'a Descriptor,
     what: &'a str,
     progress: &'a dyn Progress,
-    /// Why the transfer broke off, if it did.
-    transfer_error: Option<String>,
 }
 
 impl<'a> DigestingReader<'a> {
@@ -793,7 +880,6 @@ impl<'a> DigestingReader<'a> {
             desc,
             what,
             progress,
-            transfer_error: None,
         })
     }
 
@@ -863,15 +949,7 @@ impl Read for DigestingReader<'_> {
             ));
         }
         let want = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
-        let n = match self.inner.read(&mut buf[..want]) {
-            Ok(n) => n,
-            Err(e) => {
-                if let Some(inner) = e.get_ref().and_then(|i| i.downcast_ref::<OciErrorBox>()) {
-                    self.transfer_error = Some(inner.0.clone());
-                }
-                return Err(e);
-            }
-        };
+        let n = self.inner.read(&mut buf[..want])?;
         self.read += n as u64;
         if self.read > self.desc.size {
             return Err(io::Error::new(

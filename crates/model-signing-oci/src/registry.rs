@@ -373,19 +373,29 @@ struct BlobReader {
     handle: tokio::runtime::Handle,
     stream: futures_util::stream::BoxStream<'static, Result<bytes::Bytes, io::Error>>,
     buf: bytes::Bytes,
+    /// The stream ended: it is not polled again (a finished stream may
+    /// not be).
+    done: bool,
 }
 
 impl Read for BlobReader {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
         while self.buf.is_empty() {
+            if self.done {
+                return Ok(0);
+            }
             match self.handle.block_on(self.stream.next()) {
-                None => return Ok(0),
+                None => {
+                    self.done = true;
+                    return Ok(0);
+                }
                 Some(Ok(b)) => self.buf = b,
                 Some(Err(e)) => {
+                    self.done = true;
                     return Err(io::Error::other(OciErrorBox(format!(
                         "the transfer broke off: {}",
                         short(&e.to_string())
-                    ))))
+                    ))));
                 }
             }
         }
@@ -456,6 +466,7 @@ impl Store for Registry {
             handle: self.rt.handle().clone(),
             stream: stream.stream,
             buf: bytes::Bytes::new(),
+            done: false,
         }))
     }
 
