@@ -646,11 +646,15 @@ fn pipelined<T>(
     consume: impl FnOnce(&mut dyn Read) -> Result<T, OciError>,
 ) -> Result<T, OciError> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(PIPE_DEPTH);
+    // Chunks the consumer is done with come back, so that no chunk is
+    // allocated and zeroed more than once.
+    let (back_tx, back_rx) = std::sync::mpsc::channel::<Vec<u8>>();
     std::thread::scope(|scope| {
         let producer = scope.spawn(move || -> Result<(), OciError> {
             let mut r = DigestingReader::open(store, desc, what, progress)?;
             loop {
-                let mut buf = vec![0u8; PIPE_CHUNK];
+                let mut buf = back_rx.try_recv().unwrap_or_default();
+                buf.resize(PIPE_CHUNK, 0);
                 let mut filled = 0;
                 while filled < buf.len() {
                     match r.read(&mut buf[filled..]) {
@@ -674,6 +678,7 @@ fn pipelined<T>(
         });
         let mut reader = ChannelReader {
             rx,
+            back: back_tx,
             chunk: Vec::new(),
             pos: 0,
         };
@@ -696,6 +701,7 @@ fn pipelined<T>(
 /// of the stream when the reader stopped.
 struct ChannelReader {
     rx: std::sync::mpsc::Receiver<Vec<u8>>,
+    back: std::sync::mpsc::Sender<Vec<u8>>,
     chunk: Vec<u8>,
     pos: usize,
 }
@@ -705,7 +711,11 @@ impl Read for ChannelReader {
         while self.pos == self.chunk.len() {
             match self.rx.recv() {
                 Ok(c) => {
-                    self.chunk = c;
+                    let done = std::mem::replace(&mut self.chunk, c);
+                    if done.capacity() > 0 {
+                        // The reader may have stopped: then the chunk is dropped.
+                        let _ = self.back.send(done);
+                    }
                     self.pos = 0;
                 }
                 Err(_) => return Ok(0),
