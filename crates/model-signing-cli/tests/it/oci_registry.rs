@@ -393,6 +393,46 @@ fn authenticated_registry_over_tls() {
             "{why}: {out:?}"
         );
     }
+    // A credential helper, run as Docker runs it: `docker-credential-NAME get`,
+    // the registry on stdin. credHelpers names it for this registry.
+    let bin = env.tmp.path().join("bin");
+    std::fs::create_dir_all(&bin).expect("mkdir");
+    let helper = bin.join("docker-credential-testhelper");
+    std::fs::write(
+        &helper,
+        format!(
+            "#!/bin/sh\nread host\n[ \"$1\" = get ] && [ \"$host\" = {} ] || {{ echo 'credentials not found in native keychain'; exit 1; }}\necho '{{\"ServerURL\":\"'$host'\",\"Username\":\"{}\",\"Secret\":\"{}\"}}'\n",
+            registry.host, auth.user, auth.password
+        ),
+    )
+    .expect("helper");
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    let helper_dir = env.tmp.path().join("helper-docker");
+    std::fs::create_dir_all(&helper_dir).expect("mkdir");
+    for (config, expect_ok) in [
+        (json!({"credHelpers": {registry.host.clone(): "testhelper"}, "auths": {registry.host.clone(): {"auth": "d3Jvbmc6d3Jvbmc="}}}), true),
+        (json!({"credsStore": "testhelper"}), true),
+        (json!({"credHelpers": {"other.example.com": "testhelper"}}), false),
+    ] {
+        std::fs::write(helper_dir.join("config.json"), serde_json::to_vec(&config).expect("json")).expect("config");
+        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+        let out = Run::from(
+            Command::new(env!("CARGO_BIN_EXE_model-signing"))
+                .args(["digest", &r, "--registry-ca", s(&ca)])
+                .env("DOCKER_CONFIG", &helper_dir)
+                .env("PATH", path)
+                .env_remove("REGISTRY_AUTH_FILE")
+                .output()
+                .expect("runs"),
+        );
+        if expect_ok {
+            out.ok("credentials from the helper");
+        } else {
+            assert_eq!(out.code, 3, "{config}: {out:?}");
+            assert!(out.stderr.contains("no credentials for"), "{out:?}");
+        }
+    }
+
     // REGISTRY_AUTH_FILE takes precedence over DOCKER_CONFIG.
     let out = Command::new(env!("CARGO_BIN_EXE_model-signing"))
         .args(["digest", &r, "--registry-ca", s(&ca)])
