@@ -312,3 +312,51 @@ fn blob_sizes_and_digests_are_checked_when_streamed() {
     .expect_err("missing");
     assert!(matches!(e, OciError::NotFound { .. }), "{e}");
 }
+
+/// The crates of `cargo tree -p PACKAGE -e normal`.
+fn dependencies(package: &str) -> Vec<String> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let out = std::process::Command::new(env!("CARGO"))
+        .current_dir(&root)
+        .args([
+            "tree", "--frozen", "-p", package, "-e", "normal", "--prefix", "none", "--format",
+            "{p}",
+        ])
+        .output()
+        .expect("run cargo tree");
+    assert!(
+        out.status.success(),
+        "cargo tree -p {package}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut names: Vec<String> = String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .map(str::to_owned)
+        .collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
+#[test]
+fn the_core_library_has_no_registry_client() {
+    const NETWORK: [&str; 5] = ["tokio", "reqwest", "hyper", "oci-client", "mio"];
+    for core in ["model-signing", "model-signing-hash"] {
+        let deps = dependencies(core);
+        let found: Vec<&String> = deps
+            .iter()
+            .filter(|d| NETWORK.contains(&d.as_str()))
+            .collect();
+        assert!(found.is_empty(), "{core} depends on {found:?}");
+    }
+    // The check can fail: this crate has them.
+    let oci = dependencies("model-signing-oci");
+    for needed in ["tokio", "reqwest", "oci-client"] {
+        assert!(
+            oci.iter().any(|d| d == needed),
+            "model-signing-oci lacks {needed}"
+        );
+    }
+}

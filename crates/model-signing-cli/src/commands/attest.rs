@@ -99,6 +99,7 @@ pub fn attest_with(
             common.predicate.display()
         ))
     })?;
+    super::oci::on_disk_only(&common.model, "attest")?;
     let model = hf::resolve_model(&common.model)?;
     let signed = read_statement(&common.signature)?;
     // The claim vouches for this model: it must be the one the signature names.

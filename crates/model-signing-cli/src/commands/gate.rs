@@ -114,6 +114,7 @@ fn run(
     given: &Path,
     printer: &Printer,
 ) -> anyhow::Result<Decision> {
+    super::oci::on_disk_only(given, "verify --policy")?;
     let policy = load_policy(policy_path)?;
     let model = hf::resolve_model(given)?;
     let mut options = gate_options(&args.inputs, given, &model, printer)?;

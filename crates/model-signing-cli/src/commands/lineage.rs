@@ -38,6 +38,7 @@ struct AddJson<'a> {
 }
 
 fn add(args: LineageAddArgs, printer: &Printer) -> anyhow::Result<u8> {
+    super::oci::on_disk_only(&args.model, "lineage add")?;
     let policy = load_policy(&args.policy)?;
     let path = index_path(&args.index.index)?;
     let model = hf::resolve_model(&args.model)?;

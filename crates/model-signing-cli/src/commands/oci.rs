@@ -24,6 +24,18 @@ use crate::cli::{
 use crate::exit::UsageError;
 use crate::printer::Printer;
 
+/// Refuses an OCI model for a command that takes models on disk only.
+pub fn on_disk_only(model: &Path, command: &str) -> anyhow::Result<()> {
+    if parse(model)?.is_some() {
+        return Err(UsageError(format!(
+            "{command} takes a model on disk or hf://ORG/NAME; for an OCI model ({}), verify it with a method (verify key|certificate|sigstore), or run {command} on its unpacked directory",
+            model.display()
+        ))
+        .into());
+    }
+    Ok(())
+}
+
 /// The OCI reference `model` names, if it has an OCI scheme.
 pub fn parse(model: &Path) -> anyhow::Result<Option<OciRef>> {
     let Some(s) = model.to_str() else {

@@ -592,3 +592,54 @@ fn inspect_shows_the_signature_of_a_model() {
         "{two:?}"
     );
 }
+
+#[test]
+fn commands_for_models_on_disk_refuse_oci_models() {
+    let f = Fixture::new();
+    let r = f.reference();
+    let policy = f.cwd().join("policy.yaml");
+    std::fs::write(&policy, "version: 1\nsigners: {}\n").expect("policy");
+    for args in [
+        vec!["verify", "--policy", s(&policy), &r],
+        vec![
+            "lineage",
+            "add",
+            "--policy",
+            s(&policy),
+            &r,
+            "--index",
+            "x.db",
+        ],
+    ] {
+        let out = f.run(&args);
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert!(
+            out.stderr.contains("takes a model on disk"),
+            "{args:?}: {out:?}"
+        );
+    }
+    let out = f.run(&[
+        "sign",
+        "key",
+        &r,
+        "--private-key",
+        s(&f.key),
+        "--incremental",
+    ]);
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr
+            .contains("--incremental applies to models on disk"),
+        "{out:?}"
+    );
+    let out = f.run(&[
+        "verify",
+        "key",
+        &r,
+        "--public-key",
+        s(&f.public),
+        "--files",
+        "config.json",
+    ]);
+    assert_eq!(out.code, 2, "{out:?}");
+}

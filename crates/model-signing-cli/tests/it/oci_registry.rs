@@ -406,16 +406,31 @@ fn authenticated_registry_over_tls() {
         ),
     )
     .expect("helper");
-    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755)).expect("chmod");
+    std::fs::set_permissions(&helper, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+        .expect("chmod");
     let helper_dir = env.tmp.path().join("helper-docker");
     std::fs::create_dir_all(&helper_dir).expect("mkdir");
     for (config, expect_ok) in [
-        (json!({"credHelpers": {registry.host.clone(): "testhelper"}, "auths": {registry.host.clone(): {"auth": "d3Jvbmc6d3Jvbmc="}}}), true),
+        (
+            json!({"credHelpers": {registry.host.clone(): "testhelper"}, "auths": {registry.host.clone(): {"auth": "d3Jvbmc6d3Jvbmc="}}}),
+            true,
+        ),
         (json!({"credsStore": "testhelper"}), true),
-        (json!({"credHelpers": {"other.example.com": "testhelper"}}), false),
+        (
+            json!({"credHelpers": {"other.example.com": "testhelper"}}),
+            false,
+        ),
     ] {
-        std::fs::write(helper_dir.join("config.json"), serde_json::to_vec(&config).expect("json")).expect("config");
-        let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap_or_default());
+        std::fs::write(
+            helper_dir.join("config.json"),
+            serde_json::to_vec(&config).expect("json"),
+        )
+        .expect("config");
+        let path = format!(
+            "{}:{}",
+            bin.display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
         let out = Run::from(
             Command::new(env!("CARGO_BIN_EXE_model-signing"))
                 .args(["digest", &r, "--registry-ca", s(&ca)])
