@@ -732,49 +732,43 @@ impl Read for ChannelReader {
 fn hash_stream(r: &mut dyn Read, size: u64, path: &str, config: &HashConfig) -> io::Result<Found> {
     let algorithm = config.get_algorithm();
     let mut buf = vec![0u8; 1 << 20];
-    match config.get_method().shard_size() {
-        None => {
-            let mut h = Hasher::new(algorithm);
-            let mut left = size;
-            while left > 0 {
-                let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                let n = r.read(&mut buf[..want])?;
-                if n == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "the content ended early",
-                    ));
-                }
-                h.update(&buf[..n]);
-                left -= n as u64;
-            }
-            Ok(vec![(path.to_owned(), h.finalize(), None)])
-        }
-        Some(shard) => {
-            let mut out = Vec::new();
-            let mut start = 0u64;
-            while start < size {
-                let end = start.saturating_add(shard).min(size);
-                let mut h = Hasher::new(algorithm);
-                let mut left = end - start;
-                while left > 0 {
-                    let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
-                    let n = r.read(&mut buf[..want])?;
-                    if n == 0 {
-                        return Err(io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            "the content ended early",
-                        ));
-                    }
-                    h.update(&buf[..n]);
-                    left -= n as u64;
-                }
-                out.push((path.to_owned(), h.finalize(), Some((start, end))));
-                start = end;
-            }
-            Ok(out)
-        }
+    let Some(shard) = config.get_method().shard_size() else {
+        let digest = hash_exact(r, size, algorithm, &mut buf)?;
+        return Ok(vec![(path.to_owned(), digest, None)]);
+    };
+    let mut out = Vec::new();
+    let mut start = 0u64;
+    while start < size {
+        let end = start.saturating_add(shard).min(size);
+        let digest = hash_exact(r, end - start, algorithm, &mut buf)?;
+        out.push((path.to_owned(), digest, Some((start, end))));
+        start = end;
     }
+    Ok(out)
+}
+
+/// The digest of the next `len` bytes of `r`; fails if it ends first.
+fn hash_exact(
+    r: &mut dyn Read,
+    len: u64,
+    algorithm: HashAlgorithm,
+    buf: &mut [u8],
+) -> io::Result<Vec<u8>> {
+    let mut h = Hasher::new(algorithm);
+    let mut left = len;
+    while left > 0 {
+        let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        let n = r.read(&mut buf[..want])?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the content ended early",
+            ));
+        }
+        h.update(&buf[..n]);
+        left -= n as u64;
+    }
+    Ok(h.finalize())
 }
 
 /// Reads the tar archive in `r`, hashing each regular file.

@@ -708,6 +708,26 @@ pub struct DiffReport {
 }
 
 impl DiffReport {
+    /// Records each expected resource that `actual` lacks (missing) or
+    /// gives another digest (changed).
+    fn compare(
+        &mut self,
+        expected: &BTreeMap<&ResourceKey, &[u8]>,
+        actual: &BTreeMap<&ResourceKey, &[u8]>,
+    ) {
+        for (key, want) in expected {
+            match actual.get(key) {
+                None => self.missing.push(key.to_string()),
+                Some(got) if got != want => self.changed.push(Changed {
+                    name: key.to_string(),
+                    expected: hex::encode(want),
+                    actual: hex::encode(got),
+                }),
+                Some(_) => {}
+            }
+        }
+    }
+
     /// No differences.
     pub fn is_empty(&self) -> bool {
         self.changed.is_empty() && self.missing.is_empty() && self.unexpected.is_empty()
@@ -933,17 +953,7 @@ impl Verified<SignedManifest> {
             actual_map.insert(&r.key, r.digest.as_slice());
         }
         left.sort_by(|a, b| cmp_paths(&a.path, &b.path).then(a.reason.cmp(&b.reason)));
-        for (key, want) in &expected {
-            match actual_map.get(key) {
-                None => report.missing.push(key.to_string()),
-                Some(got) if got != want => report.changed.push(Changed {
-                    name: key.to_string(),
-                    expected: hex::encode(want),
-                    actual: hex::encode(got),
-                }),
-                Some(_) => {}
-            }
-        }
+        report.compare(&expected, &actual_map);
         report.unexpected = actual_map
             .keys()
             .filter(|k| !expected.contains_key(*k))
@@ -1120,17 +1130,7 @@ impl SignedManifest {
             left_out: left_out.clone(),
             ..DiffReport::default()
         };
-        for (key, want) in &expected {
-            match actual_map.get(key) {
-                None => report.missing.push(key.to_string()),
-                Some(got) if got != want => report.changed.push(Changed {
-                    name: key.to_string(),
-                    expected: hex::encode(want),
-                    actual: hex::encode(got),
-                }),
-                Some(_) => {}
-            }
-        }
+        report.compare(&expected, &actual_map);
         // Files at signed paths whose shards differ from the signed ones,
         // and the unsigned entries by name, in signing order.
         let mut unexpected: Vec<(Option<ResourceKey>, String)> = actual_map

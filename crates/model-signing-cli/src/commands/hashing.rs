@@ -26,11 +26,25 @@ pub fn config(
     extra_ignores: Vec<RelPath>,
     printer: &Printer,
 ) -> anyhow::Result<HashConfig> {
+    let mut config = base_config(args, printer)?.allow_symlinks(args.allow_symlinks);
+    if !args.ignore_paths.is_empty() {
+        let root = paths::model_root(model)?;
+        let mut rel = Vec::new();
+        for p in &args.ignore_paths {
+            rel.push(paths::ignore_path(&root, p)?);
+        }
+        config = config.ignore_rel_paths(rel);
+    }
+    Ok(config.ignore_rel_paths(extra_ignores))
+}
+
+/// The algorithm, method, git paths and threads of the flags: what every
+/// kind of model shares (ignore paths and links depend on where it lies).
+pub fn base_config(args: &HashingArgs, printer: &Printer) -> anyhow::Result<HashConfig> {
     let algorithm = HashAlgorithm::from(args.hash);
     let mut config = HashConfig::new()
         .algorithm(algorithm)
-        .ignore_git_paths(!args.no_ignore_git_paths)
-        .allow_symlinks(args.allow_symlinks);
+        .ignore_git_paths(!args.no_ignore_git_paths);
     if let Some(size) = args.shard_size {
         if algorithm == HashAlgorithm::Blake3 {
             printer.warn(
@@ -43,13 +57,5 @@ pub fn config(
     if let Some(threads) = args.threads {
         config = config.threads(threads)?;
     }
-    if !args.ignore_paths.is_empty() {
-        let root = paths::model_root(model)?;
-        let mut rel = Vec::new();
-        for p in &args.ignore_paths {
-            rel.push(paths::ignore_path(&root, p)?);
-        }
-        config = config.ignore_rel_paths(rel);
-    }
-    Ok(config.ignore_rel_paths(extra_ignores))
+    Ok(config)
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use model_signing::bundle::Bundle;
-use model_signing::hashing::{HashAlgorithm, HashConfig, RelPath};
+use model_signing::hashing::{HashConfig, RelPath};
 use model_signing::sign::{check_writable, sign_manifest, write_atomic, BundleSigner};
 use model_signing::statement::SignedManifest;
 use model_signing::text::escape;
@@ -73,22 +73,7 @@ fn hash_config(args: &HashingArgs, printer: &Printer) -> anyhow::Result<HashConf
             "--allow-symlinks has no effect on OCI models: archive layers may not hold links",
         );
     }
-    let algorithm = HashAlgorithm::from(args.hash);
-    let mut config = HashConfig::new()
-        .algorithm(algorithm)
-        .ignore_git_paths(!args.no_ignore_git_paths);
-    if let Some(size) = args.shard_size {
-        if algorithm == HashAlgorithm::Blake3 {
-            printer.warn(
-                "BLAKE3 is hashed per file (it is parallel already, as in the reference implementation); --shard-size is ignored",
-            );
-        } else {
-            config = config.shards(size)?;
-        }
-    }
-    if let Some(threads) = args.threads {
-        config = config.threads(threads)?;
-    }
+    let config = super::hashing::base_config(args, printer)?;
     let mut rel = Vec::new();
     for p in &args.ignore_paths {
         rel.push(ignore_path(p)?);
