@@ -214,7 +214,7 @@ impl Registry {
             },
             other => OciError::Registry {
                 what: what.to_owned(),
-                reason: short(&other.to_string()),
+                reason: short(&with_causes(&other)),
             },
         }
     }
@@ -347,25 +347,37 @@ fn short(s: &str) -> String {
 }
 
 fn describe_reqwest(e: &reqwest::Error) -> String {
-    let mut msg = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        msg.push_str(": ");
-        msg.push_str(&s.to_string());
-        source = s.source();
-    }
-    short(&msg)
+    short(&with_causes(e))
 }
 
-/// HTTPS when the registry answers it, else plain HTTP when that answers.
+/// An error and its causes, `: `-joined (a transport error's own text
+/// rarely says why: the certificate, the refused connection).
+fn with_causes(e: &dyn std::error::Error) -> String {
+    let mut msg = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !msg.contains(&text) {
+            msg.push_str(": ");
+            msg.push_str(&text);
+        }
+        source = s.source();
+    }
+    msg
+}
+
+/// HTTPS when the registry answers it, else plain HTTP when a registry
+/// answers that: `/v2/` gives 200 or 401 (a TLS server that rejects plain
+/// HTTP answers 400, and then HTTPS is kept, so that its certificate
+/// error is the one reported).
 async fn pick_scheme(http: &reqwest::Client, host: &str) -> &'static str {
     if http.get(format!("https://{host}/v2/")).send().await.is_ok() {
         return "https";
     }
-    if http.get(format!("http://{host}/v2/")).send().await.is_ok() {
-        return "http";
+    match http.get(format!("http://{host}/v2/")).send().await {
+        Ok(r) if matches!(r.status().as_u16(), 200 | 401) => "http",
+        _ => "https",
     }
-    "https"
 }
 
 /// A blob stream as a reader.

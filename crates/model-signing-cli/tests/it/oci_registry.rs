@@ -353,10 +353,12 @@ fn authenticated_registry_over_tls() {
     ])
     .ok("verify");
 
-    // Without the CA: the certificate is not trusted (and plain HTTP is not tried past TLS).
+    // Without the CA: the certificate is not trusted, and that is what is
+    // reported (plain HTTP is not used for a registry that speaks TLS).
     let out = env.run(&["verify", "key", &r, "--public-key", s(&env.public)]);
     assert_eq!(out.code, 3, "{out:?}");
     assert!(out.stderr.contains(&registry.host), "{out:?}");
+    assert!(out.stderr.to_lowercase().contains("certificate"), "{out:?}");
 
     // Wrong credentials, and none at all.
     let bad_dir = env.tmp.path().join("bad-docker");
