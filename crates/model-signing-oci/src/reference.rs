@@ -449,7 +449,14 @@ mod tests {
         ] {
             assert!(is_loopback_host(h), "{h}");
         }
-        for h in ["10.0.0.1", "example.com", "localhost.example.com", "[::2]"] {
+        for h in [
+            "10.0.0.1",
+            "0.0.0.0:5000",
+            "[::]:5000",
+            "example.com",
+            "localhost.example.com",
+            "[::2]",
+        ] {
             assert!(!is_loopback_host(h), "{h}");
         }
     }

@@ -23,6 +23,21 @@ pub struct ServerOptions {
     pub referrers_api: bool,
     /// Require a bearer token from `/token`, given for these basic credentials.
     pub token_auth: Option<(String, String)>,
+    /// Listen on this address instead of 127.0.0.1 (a non-loopback one,
+    /// for the plain-HTTP rule).
+    pub bind: Option<std::net::IpAddr>,
+}
+
+/// A non-loopback IPv4 address of this machine (`hostname -I`), if any.
+pub fn non_loopback_address() -> Option<std::net::IpAddr> {
+    let out = std::process::Command::new("hostname")
+        .arg("-I")
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|a| a.parse::<std::net::IpAddr>().ok())
+        .find(|a| a.is_ipv4() && !a.is_loopback())
 }
 
 /// Bytes served, by kind.
@@ -70,7 +85,10 @@ fn lock(m: &Mutex<State>) -> std::sync::MutexGuard<'_, State> {
 impl Server {
     /// Starts a server.
     pub fn start(options: ServerOptions) -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let ip = options
+            .bind
+            .unwrap_or(std::net::IpAddr::from([127, 0, 0, 1]));
+        let listener = TcpListener::bind((ip, 0)).expect("bind");
         let host = listener.local_addr().expect("addr").to_string();
         let state = Arc::new(Mutex::new(State::default()));
         let stop = Arc::new(AtomicBool::new(false));

@@ -1,4 +1,4 @@
-//! Every signing method on a registry model: certificates, PKCS#11 tokens
+//! Every signing method on a registry model: certificates, PKCS#11 tokens (key and certificate)
 //! (SoftHSM2) and Sigstore (the loopback stand-in), each signature pushed
 //! to `docker-registry` as a referrer and verified from there; each also
 //! verifies the unpacked directory, and `inspect` reads it back.
@@ -191,8 +191,34 @@ fn pkcs11_method() {
     )
     .ok("sign pkcs11-key");
     t.verify_both(&["key", "--public-key", s(&public)], "key", &env);
-}
 
+    // The token's key with a certificate a test CA issued for it.
+    let ca_key = testkit::key(KeyAlgorithm::EcdsaP256Sha256);
+    let ca_spec = testkit::certs::Spec::ca("OCI Token CA");
+    let ca = ca_spec.self_signed(&ca_key);
+    let leaf = testkit::certs::Spec::leaf("OCI Token Signer").issue(key, &ca_spec.cn, &ca_key);
+    let (ca_path, leaf_path) = (t.tmp.path().join("ca.pem"), t.tmp.path().join("leaf.pem"));
+    std::fs::write(&ca_path, ca.to_pem()).expect("ca");
+    std::fs::write(&leaf_path, leaf.to_pem()).expect("leaf");
+    t.run(
+        &[
+            "sign",
+            "pkcs11-certificate",
+            &t.reference,
+            "--pkcs11-uri",
+            &uri,
+            "--signing-certificate",
+            s(&leaf_path),
+        ],
+        &env,
+    )
+    .ok("sign pkcs11-certificate");
+    t.verify_both(
+        &["certificate", "--certificate-chain", s(&ca_path)],
+        "certificate",
+        &env,
+    );
+}
 #[test]
 fn sigstore_method() {
     let Some(t) = setup("oci_methods::sigstore_method") else {

@@ -90,6 +90,7 @@ fn referrers_api_and_token_service() {
     let server = Server::start(ServerOptions {
         referrers_api: true,
         token_auth: Some(("bob".into(), "hunter2".into())),
+        bind: None,
     });
     let manifest = server.put_image("team/model", "v1", &raw_image(1000));
     let env = Env::new(&server.host, Some(("bob", "hunter2")));
@@ -124,6 +125,7 @@ fn signing_raw_layers_reads_one_manifest_and_no_blob() {
     let server = Server::start(ServerOptions {
         referrers_api: true,
         token_auth: None,
+        bind: None,
     });
     let image = raw_image(1 << 20);
     let manifest_len = image.manifest().len() as u64;
@@ -199,6 +201,7 @@ fn oversized_manifests_and_many_referrers_are_bounded() {
     let server = Server::start(ServerOptions {
         referrers_api: true,
         token_auth: None,
+        bind: None,
     });
     server.oversize_manifest("m:big", (4 << 20) + 10);
     let env = Env::new(&server.host, None);
@@ -240,4 +243,34 @@ fn oversized_manifests_and_many_referrers_are_bounded() {
     );
     let served = server.served();
     assert!(served.manifest_gets <= 1 + 64, "{served:?}");
+}
+
+#[test]
+fn plain_http_only_for_loopback_or_when_allowed() {
+    // A host that is not loopback by its name: this machine's own address
+    // where it has one, else 0.0.0.0, which Linux connects to locally.
+    let bind = testkit::oci_server::non_loopback_address();
+    let server = Server::start(ServerOptions {
+        bind,
+        ..ServerOptions::default()
+    });
+    let host = match bind {
+        Some(_) => server.host.clone(),
+        None => format!("0.0.0.0:{}", server.host.rsplit(':').next().expect("port")),
+    };
+    server.put_image("m", "v1", &raw_image(10));
+    let env = Env::new(&host, None);
+    let r = format!("oci://{host}/m:v1");
+    // Not loopback: HTTPS only, which this server does not speak.
+    let out = env.run(&["digest", &r]);
+    assert_eq!(out.code, 3, "{out:?}");
+    assert!(out.stderr.contains(&format!("https://{host}")), "{out:?}");
+    assert_eq!(
+        server.served().manifest_gets,
+        0,
+        "nothing was fetched over plain HTTP"
+    );
+    env.run(&["digest", &r, "--insecure-registry"])
+        .ok("allowed with --insecure-registry");
+    assert_eq!(server.served().manifest_gets, 1);
 }
