@@ -32,6 +32,22 @@ fn manifest_of(image: &Image, config: &HashConfig, mode: LayerMode) -> Result<Ma
     model::hash_model(store.as_ref(), &a, "m".into(), config, mode, &NoProgress).map(|(m, _)| m)
 }
 
+/// The artifact hashed in files mode with the default configuration.
+fn hash_files(
+    store: &dyn model_signing_oci::Store,
+    a: &artifact::Artifact,
+) -> Result<Manifest, OciError> {
+    model::hash_model(
+        store,
+        a,
+        "m".into(),
+        &HashConfig::new(),
+        LayerMode::Files,
+        &NoProgress,
+    )
+    .map(|(m, _)| m)
+}
+
 fn dir_manifest(files: &[(&str, &[u8])], config: &HashConfig) -> Manifest {
     let tmp = tempfile::tempdir().expect("tempdir");
     testkit::write_files(tmp.path(), files);
@@ -256,27 +272,11 @@ fn blob_sizes_and_digests_are_checked_when_streamed() {
     longer.extend_from_slice(&[0; 4096]);
     oci::tamper_blob(tmp.path(), &d, &longer);
     let (store, a) = open(tmp.path(), "t");
-    let e = model::hash_model(
-        store.as_ref(),
-        &a,
-        "m".into(),
-        &HashConfig::new(),
-        LayerMode::Files,
-        &NoProgress,
-    )
-    .expect_err("longer");
+    let e = hash_files(store.as_ref(), &a).expect_err("longer");
     assert!(matches!(e, OciError::DigestMismatch { .. }), "{e}");
     // Shorter.
     oci::tamper_blob(tmp.path(), &d, &layer.blob[..layer.blob.len() - 512]);
-    let e = model::hash_model(
-        store.as_ref(),
-        &a,
-        "m".into(),
-        &HashConfig::new(),
-        LayerMode::Files,
-        &NoProgress,
-    )
-    .expect_err("shorter");
+    let e = hash_files(store.as_ref(), &a).expect_err("shorter");
     assert!(
         matches!(
             e,
@@ -289,27 +289,11 @@ fn blob_sizes_and_digests_are_checked_when_streamed() {
     let n = other.len();
     other[n - 1] = 1;
     oci::tamper_blob(tmp.path(), &d, &other);
-    let e = model::hash_model(
-        store.as_ref(),
-        &a,
-        "m".into(),
-        &HashConfig::new(),
-        LayerMode::Files,
-        &NoProgress,
-    )
-    .expect_err("other bytes");
+    let e = hash_files(store.as_ref(), &a).expect_err("other bytes");
     assert!(matches!(e, OciError::DigestMismatch { .. }), "{e}");
     // A missing blob.
     std::fs::remove_file(tmp.path().join("blobs/sha256").join(&d[7..])).expect("rm");
-    let e = model::hash_model(
-        store.as_ref(),
-        &a,
-        "m".into(),
-        &HashConfig::new(),
-        LayerMode::Files,
-        &NoProgress,
-    )
-    .expect_err("missing");
+    let e = hash_files(store.as_ref(), &a).expect_err("missing");
     assert!(matches!(e, OciError::NotFound { .. }), "{e}");
 }
 

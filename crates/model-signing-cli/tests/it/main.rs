@@ -31,3 +31,17 @@ mod snapshots;
 mod timestamps;
 mod verify_matrix;
 mod verify_partial;
+
+/// The CLI, run in `cwd` with credentials from `docker_config` alone (no
+/// `REGISTRY_AUTH_FILE`, no stdin): the start of every OCI test command.
+fn cli_with_docker_config(
+    cwd: &std::path::Path,
+    docker_config: &std::path::Path,
+) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_model-signing"));
+    cmd.current_dir(cwd)
+        .env("DOCKER_CONFIG", docker_config)
+        .env_remove("REGISTRY_AUTH_FILE")
+        .stdin(std::process::Stdio::null());
+    cmd
+}

@@ -4,7 +4,6 @@
 //! implementation's blob mode, and the refusals of hostile artifacts.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use model_signing::keys::KeyAlgorithm;
 use serde_json::{json, Value};
@@ -12,12 +11,8 @@ use testkit::oci::{self, Image, Layer, RAW, TAR, TAR_GZIP, TAR_ZSTD};
 use testkit::{public, Run};
 
 fn run(cwd: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_model-signing"))
+    let out = crate::cli_with_docker_config(cwd, &cwd.join("no-docker-config"))
         .args(args)
-        .current_dir(cwd)
-        .env("DOCKER_CONFIG", cwd.join("no-docker-config"))
-        .env_remove("REGISTRY_AUTH_FILE")
-        .stdin(Stdio::null())
         .output()
         .expect("model-signing runs");
     Run::from(out)

@@ -4,7 +4,7 @@
 //! verifies the unpacked directory, and `inspect` reads it back.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use model_signing::keys::KeyAlgorithm;
 use serde_json::{json, Value};
@@ -60,13 +60,9 @@ fn setup(test: &str) -> Option<Setup> {
 
 impl Setup {
     fn run(&self, args: &[&str], env: &[(&str, &Path)]) -> Run {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_model-signing"));
-        cmd.args(args)
-            .current_dir(self.tmp.path())
-            .env("DOCKER_CONFIG", self.tmp.path().join("no-docker"))
-            .env_remove("REGISTRY_AUTH_FILE")
-            .env_remove("MODEL_SIGNING_PKCS11_PIN")
-            .stdin(Stdio::null());
+        let mut cmd =
+            crate::cli_with_docker_config(self.tmp.path(), &self.tmp.path().join("no-docker"));
+        cmd.args(args).env_remove("MODEL_SIGNING_PKCS11_PIN");
         for (k, v) in env {
             cmd.env(k, v);
         }

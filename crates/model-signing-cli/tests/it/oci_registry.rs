@@ -7,7 +7,7 @@
 //! in `oci_server.rs`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use model_signing::keys::KeyAlgorithm;
 use serde_json::{json, Value};
@@ -81,12 +81,8 @@ impl Env {
     }
 
     fn run(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_model-signing"))
+        let out = crate::cli_with_docker_config(self.tmp.path(), &self.docker_config)
             .args(args)
-            .current_dir(self.tmp.path())
-            .env("DOCKER_CONFIG", &self.docker_config)
-            .env_remove("REGISTRY_AUTH_FILE")
-            .stdin(Stdio::null())
             .output()
             .expect("model-signing runs");
         Run::from(out)

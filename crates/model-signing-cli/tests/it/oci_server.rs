@@ -5,7 +5,6 @@
 //! manifest past the size cap, and the bound on referrers read.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 use model_signing::keys::KeyAlgorithm;
 use serde_json::json;
@@ -51,12 +50,8 @@ impl Env {
     }
 
     fn run(&self, args: &[&str]) -> Run {
-        let out = Command::new(env!("CARGO_BIN_EXE_model-signing"))
+        let out = crate::cli_with_docker_config(self.tmp.path(), &self.docker_config)
             .args(args)
-            .current_dir(self.tmp.path())
-            .env("DOCKER_CONFIG", &self.docker_config)
-            .env_remove("REGISTRY_AUTH_FILE")
-            .stdin(Stdio::null())
             .output()
             .expect("model-signing runs");
         Run::from(out)
