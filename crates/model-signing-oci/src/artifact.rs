@@ -259,7 +259,17 @@ fn bad_path(what: &str, path: &str, reason: &str) -> OciError {
 }
 
 /// Checks a layer or archive entry path like a resource name.
+/// The longest path a layer or archive entry may give (Linux's `PATH_MAX`).
+const MAX_PATH_LEN: usize = 4096;
+
 fn checked_path(what: &str, path: &str) -> Result<String, OciError> {
+    if path.len() > MAX_PATH_LEN {
+        return Err(bad_path(
+            what,
+            &format!("{}...", path.chars().take(64).collect::<String>()),
+            &format!("longer than {MAX_PATH_LEN} bytes"),
+        ));
+    }
     check_path(path).map_err(|e| bad_path(what, path, e.reason()))?;
     if path.ends_with('/') {
         return Err(bad_path(what, path, "ends with /"));
@@ -451,6 +461,7 @@ pub fn hash_artifact(
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .clamp(1, 64)
         .min(work.len().max(1));
+    let max_resources = config.get_max_resources();
     let failed = || first_error.lock().map(|e| e.is_some()).unwrap_or(true);
     std::thread::scope(|s| {
         for _ in 0..threads {
@@ -469,8 +480,26 @@ pub fn hash_artifact(
                             blobs_read.fetch_add(1, Ordering::Relaxed);
                             bytes_read.fetch_add(read, Ordering::Relaxed);
                         }
-                        if let Ok(mut r) = results.lock() {
-                            r.extend(found);
+                        // The limit on resources holds as the layers are
+                        // read, not only at the end.
+                        let too_many = match results.lock() {
+                            Ok(mut r) => {
+                                r.extend(found);
+                                r.len() > max_resources
+                            }
+                            Err(_) => false,
+                        };
+                        if too_many {
+                            if let Ok(mut slot) = first_error.lock() {
+                                slot.get_or_insert(OciError::Hash {
+                                    what: artifact.reference.to_string(),
+                                    source: model_signing::hashing::HashError::TooMany {
+                                        what: "resources",
+                                        limit: max_resources,
+                                    },
+                                });
+                            }
+                            return;
                         }
                         if let Ok(mut g) = ignored_found.lock() {
                             g.extend(ignored);
@@ -543,6 +572,10 @@ pub fn hash_artifact(
     }
     let mut digests = Vec::with_capacity(found.len());
     for (path, digest, range) in found {
+        if range == Some((0, 0)) {
+            // An empty file hashed by shards: no resource.
+            continue;
+        }
         let key = ResourceKey::from_path(&path, range)
             .map_err(|e| bad_path(&artifact.reference.to_string(), &path, e.reason()))?;
         digests.push(ResourceDigest { key, digest });
@@ -603,7 +636,9 @@ fn run_work(
                 let unpacked = {
                     let decoded: Box<dyn Read> = match compression {
                         Compression::None => Box::new(&mut *r),
-                        Compression::Gzip => Box::new(flate2::read::GzDecoder::new(&mut *r)),
+                        // Every member: a second member is more of the same archive, as
+                        // Go's reader, `tar xz` and Python read it.
+                        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(&mut *r)),
                         Compression::Zstd => {
                             Box::new(zstd::stream::read::Decoder::new(&mut *r).map_err(|e| {
                                 OciError::Archive {
@@ -736,6 +771,11 @@ fn hash_stream(r: &mut dyn Read, size: u64, path: &str, config: &HashConfig) -> 
         let digest = hash_exact(r, size, algorithm, &mut buf)?;
         return Ok(vec![(path.to_owned(), digest, None)]);
     };
+    if size == 0 {
+        // No shard, but the file is there: its path takes part in the
+        // checks for duplicates (a marker, left out of the manifest).
+        return Ok(vec![(path.to_owned(), Vec::new(), Some((0, 0)))]);
+    }
     let mut out = Vec::new();
     let mut start = 0u64;
     while start < size {
@@ -854,6 +894,29 @@ fn unpack(
         let mut got = hash_stream(&mut entry, size, &path, config)
             .map_err(|e| archive_err(format!("{path}: {e}")))?;
         found.append(&mut got);
+        if found.len() > config.get_max_resources() {
+            return Err(archive_err(format!(
+                "more than {} resources",
+                config.get_max_resources()
+            )));
+        }
+    }
+    // The end of the archive is zero blocks; anything else after it (more
+    // entries another reader would unpack, other data) is refused.
+    let mut rest = archive.into_inner();
+    let mut buf = vec![0u8; 64 << 10];
+    loop {
+        let n = match rest.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(archive_err(format!("not a readable tar archive: {e}"))),
+        };
+        if buf[..n].iter().any(|&b| b != 0) {
+            return Err(archive_err(
+                "data after the end of the tar archive (only zero blocks may follow it)".into(),
+            ));
+        }
     }
     Ok((found, ignored))
 }

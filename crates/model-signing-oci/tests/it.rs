@@ -247,6 +247,77 @@ fn malformed_layers_are_refused_with_their_reason() {
             "invalid path",
         ),
     ];
+    // A tar archive with its end-of-archive blocks cut off, to be followed
+    // by more.
+    let open_tar = |files: &[(&str, &[u8])]| {
+        let t = oci::tar_of(files);
+        t[..t.len() - 1024].to_vec()
+    };
+    let gzip_members =
+        |members: &[Vec<u8>]| -> Vec<u8> { members.iter().flat_map(|m| oci::gzip(m)).collect() };
+    let mut cases = cases;
+    cases.extend([
+        // Another gzip member holding a file of the same name: another reader
+        // would unpack the second over the first.
+        (
+            Image::model(vec![Layer::custom(
+                TAR_GZIP,
+                gzip_members(&[open_tar(&[("a", b"1")]), oci::tar_of(&[("a", b"2")])]),
+                &[],
+            )]),
+            "two layers",
+        ),
+        // A whole archive, then more entries after its end.
+        (
+            Image::model(vec![Layer::custom(
+                TAR,
+                [oci::tar_of(&[("a", b"1")]), oci::tar_of(&[("b", b"2")])].concat(),
+                &[],
+            )]),
+            "data after the end of the tar archive",
+        ),
+        (
+            Image::model(vec![Layer::custom(
+                TAR_GZIP,
+                gzip_members(&[oci::tar_of(&[("a", b"1")]), oci::tar_of(&[("b", b"2")])]),
+                &[],
+            )]),
+            "data after the end of the tar archive",
+        ),
+        (
+            Image::model(vec![Layer::custom(
+                TAR,
+                [oci::tar_of(&[("a", b"1")]), b"trailing".to_vec()].concat(),
+                &[],
+            )]),
+            "data after the end of the tar archive",
+        ),
+        // Bytes after the last gzip member that are not another member.
+        (
+            Image::model(vec![Layer::custom(
+                TAR_GZIP,
+                [oci::gzip(&oci::tar_of(&[("a", b"1")])), b"junk".to_vec()].concat(),
+                &[],
+            )]),
+            "layer 0",
+        ),
+        (
+            Image::model(vec![Layer::custom(
+                TAR_ZSTD,
+                [
+                    zstd::encode_all(&oci::tar_of(&[("a", b"1")])[..], 1).expect("zstd"),
+                    b"junk".to_vec(),
+                ]
+                .concat(),
+                &[],
+            )]),
+            "layer 0",
+        ),
+        (
+            Image::model(vec![Layer::raw(&format!("{}x", "d/".repeat(2100)), b"x")]),
+            "longer than 4096 bytes",
+        ),
+    ]);
     for (image, why) in cases {
         let r = manifest_of(&image, &config, LayerMode::Files);
         if why.is_empty() {
@@ -258,6 +329,101 @@ fn malformed_layers_are_refused_with_their_reason() {
         let e = r.expect_err(why);
         assert!(e.to_string().contains(why), "{why}: {e}");
     }
+}
+
+#[test]
+fn archives_read_as_other_readers_read_them() {
+    // Every gzip member and zstd frame is read: files in the second are
+    // files of the model.
+    let open_tar = |files: &[(&str, &[u8])]| {
+        let t = oci::tar_of(files);
+        t[..t.len() - 1024].to_vec()
+    };
+    let both: [(&str, &[u8]); 2] = [("a", b"1"), ("b", b"2")];
+    let gz = [
+        oci::gzip(&open_tar(&both[..1])),
+        oci::gzip(&oci::tar_of(&both[1..])),
+    ]
+    .concat();
+    let zst = [
+        zstd::encode_all(&open_tar(&both[..1])[..], 1).expect("zstd"),
+        zstd::encode_all(&oci::tar_of(&both[1..])[..], 1).expect("zstd"),
+    ]
+    .concat();
+    // Zero blocks after the end of the archive (record padding) are fine.
+    let padded = [oci::tar_of(&both), vec![0; 10240]].concat();
+    let config = HashConfig::new();
+    for (media_type, blob) in [(TAR_GZIP, gz), (TAR_ZSTD, zst), (TAR, padded)] {
+        let image = Image::model(vec![Layer::custom(media_type, blob, &[])]);
+        let m = manifest_of(&image, &config, LayerMode::Files).expect(media_type);
+        assert_eq!(
+            m.resources,
+            dir_manifest(&both, &config).resources,
+            "{media_type}"
+        );
+    }
+}
+
+#[test]
+fn an_empty_duplicate_is_refused_with_shards_too() {
+    // With shards an empty file has no resource; its path still counts, so
+    // a second, empty entry cannot stand in for a signed file unseen.
+    let shards = HashConfig::new().shards(4).expect("shards");
+    let cases = [
+        Image::model(vec![Layer::archive(
+            TAR,
+            &[("a", b"12345"), ("a", b"")],
+            None,
+        )]),
+        Image::model(vec![Layer::raw("a", b"12345"), Layer::raw("a", b"")]),
+        Image::model(vec![
+            Layer::archive(TAR, &[("a", b"")], None),
+            Layer::raw("a", b"12345"),
+        ]),
+        Image::model(vec![
+            Layer::raw("a", b""),
+            Layer::archive(TAR, &[("a/b", b"1")], None),
+        ]),
+    ];
+    for (i, image) in cases.iter().enumerate() {
+        let e = manifest_of(image, &shards, LayerMode::Files).expect_err("duplicate");
+        assert!(
+            e.to_string().contains("two layers") || e.to_string().contains("both a file"),
+            "case {i}: {e}"
+        );
+    }
+    // An empty file alone: no resource, as on disk.
+    let files: [(&str, &[u8]); 2] = [("a", b""), ("b", b"123456")];
+    let image = Image::model(vec![
+        Layer::archive(TAR, &files, None),
+        Layer::raw("c", b""),
+    ]);
+    let m = manifest_of(&image, &shards, LayerMode::Files).expect("hash");
+    let dir = dir_manifest(&[files[0], files[1], ("c", b"")], &shards);
+    assert_eq!(m.resources, dir.resources);
+    assert!(
+        m.resources.iter().all(|r| r.name.starts_with("b:")),
+        "{:?}",
+        m.resources
+    );
+}
+
+#[test]
+fn the_resource_limit_holds_across_layers() {
+    let config = HashConfig::new().max_resources(3);
+    let image = Image::model(vec![
+        Layer::archive(TAR, &[("a", b"1"), ("b", b"2")], None),
+        Layer::archive(TAR, &[("c", b"3"), ("d", b"4")], None),
+    ]);
+    let e = manifest_of(&image, &config, LayerMode::Files).expect_err("over the limit");
+    assert!(e.to_string().contains('3'), "{e}");
+    let one = Image::model(vec![Layer::archive(
+        TAR,
+        &[("a", b"1"), ("b", b"2"), ("c", b"3"), ("d", b"4")],
+        None,
+    )]);
+    let e = manifest_of(&one, &config, LayerMode::Files).expect_err("over the limit");
+    assert!(e.to_string().contains("more than 3 resources"), "{e}");
 }
 
 #[test]
