@@ -823,7 +823,7 @@ fn unpack(
         what: what.to_owned(),
         reason,
     };
-    let mut archive = tar::Archive::new(r);
+    let mut archive = tar::Archive::new(TarGuard::new(r));
     let mut found = Vec::new();
     let mut ignored = Vec::new();
     let entries = archive
@@ -919,6 +919,141 @@ fn unpack(
         }
     }
     Ok((found, ignored))
+}
+
+/// The largest tar extension header (GNU long name or link, PAX) taken:
+/// the tar reader holds each one in memory.
+const MAX_TAR_EXTENSION: u64 = 1 << 20;
+
+/// Follows the framing of the tar stream it hands on, as the `tar` crate
+/// reads it, and fails the read that brings an extension header over
+/// [`MAX_TAR_EXTENSION`] bytes (the tar reader would buffer all of it: a
+/// small compressed blob could ask for gigabytes) or a GNU sparse entry
+/// (refused anyway; its chain of extension blocks is unbounded). After the
+/// first zero block it only passes bytes on.
+struct TarGuard<R> {
+    inner: R,
+    header: [u8; 512],
+    filled: usize,
+    /// Bytes of entry data and padding still to pass.
+    skip: u64,
+    /// Bytes of a PAX header's body still to keep in `pax`.
+    keep: u64,
+    pax: Vec<u8>,
+    /// The size a PAX header gives the next entry.
+    pax_size: Option<u64>,
+    ended: bool,
+}
+
+impl<R: Read> TarGuard<R> {
+    fn new(inner: R) -> Self {
+        TarGuard {
+            inner,
+            header: [0; 512],
+            filled: 0,
+            skip: 0,
+            keep: 0,
+            pax: Vec::new(),
+            pax_size: None,
+            ended: false,
+        }
+    }
+
+    fn follow(&mut self, mut bytes: &[u8]) -> io::Result<()> {
+        let refuse = |why: String| io::Error::new(io::ErrorKind::InvalidData, why);
+        while !bytes.is_empty() && !self.ended {
+            if self.skip > 0 {
+                let k = bytes
+                    .len()
+                    .min(usize::try_from(self.skip).unwrap_or(usize::MAX));
+                if self.keep > 0 {
+                    let kept = k.min(usize::try_from(self.keep).unwrap_or(usize::MAX));
+                    self.pax.extend_from_slice(&bytes[..kept]);
+                    self.keep -= kept as u64;
+                    if self.keep == 0 {
+                        self.pax_size = pax_size(&self.pax);
+                    }
+                }
+                self.skip -= k as u64;
+                bytes = &bytes[k..];
+                continue;
+            }
+            let k = bytes.len().min(512 - self.filled);
+            self.header[self.filled..self.filled + k].copy_from_slice(&bytes[..k]);
+            self.filled += k;
+            bytes = &bytes[k..];
+            if self.filled < 512 {
+                continue;
+            }
+            self.filled = 0;
+            if self.header.iter().all(|&b| b == 0) {
+                self.ended = true;
+                break;
+            }
+            let header = tar::Header::from_byte_slice(&self.header);
+            let kind = header.entry_type();
+            let Ok(mut size) = header.entry_size() else {
+                // The tar reader reports the malformed header.
+                self.ended = true;
+                break;
+            };
+            let extension = matches!(
+                kind,
+                tar::EntryType::GNULongName
+                    | tar::EntryType::GNULongLink
+                    | tar::EntryType::XHeader
+                    | tar::EntryType::XGlobalHeader
+            );
+            if extension {
+                if size > MAX_TAR_EXTENSION {
+                    return Err(refuse(format!(
+                        "a tar extension header of {size} bytes (at most {MAX_TAR_EXTENSION})"
+                    )));
+                }
+                if kind == tar::EntryType::XHeader {
+                    self.pax.clear();
+                    self.keep = size;
+                    if size == 0 {
+                        self.pax_size = None;
+                    }
+                }
+            } else {
+                if kind == tar::EntryType::GNUSparse {
+                    return Err(refuse(
+                        "a GNU sparse entry; archive layers may hold only regular files and \
+                         directories"
+                            .into(),
+                    ));
+                }
+                if let Some(s) = self.pax_size.take() {
+                    size = s;
+                }
+            }
+            self.skip = size
+                .checked_next_multiple_of(512)
+                .ok_or_else(|| refuse("an entry size out of range".into()))?;
+        }
+        Ok(())
+    }
+}
+
+/// The `size` record of a PAX header, as the `tar` crate reads it.
+fn pax_size(body: &[u8]) -> Option<u64> {
+    for ext in tar::PaxExtensions::new(body) {
+        let ext = ext.ok()?;
+        if ext.key() == Ok("size") {
+            return ext.value().ok()?.parse().ok();
+        }
+    }
+    None
+}
+
+impl<R: Read> Read for TarGuard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.follow(&buf[..n])?;
+        Ok(n)
+    }
 }
 
 /// A blob's bytes, digested as they are read: [`finish`](Self::finish)

@@ -364,6 +364,103 @@ fn archives_read_as_other_readers_read_them() {
     }
 }
 
+/// A tar stream of (header, data) pairs, each padded to 512 bytes, and
+/// the end-of-archive blocks.
+fn tar_blocks(entries: &[(tar::Header, Vec<u8>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for (h, data) in entries {
+        out.extend_from_slice(h.as_bytes());
+        out.extend_from_slice(data);
+        out.resize(out.len().div_ceil(512) * 512, 0);
+    }
+    out.resize(out.len() + 1024, 0);
+    out
+}
+
+fn header(kind: tar::EntryType, path: &str, size: u64) -> tar::Header {
+    let mut h = tar::Header::new_ustar();
+    h.set_entry_type(kind);
+    h.set_path(path).expect("path");
+    h.set_size(size);
+    h.set_mode(0o644);
+    h.set_cksum();
+    h
+}
+
+#[test]
+fn tar_extension_headers_are_bounded_and_followed() {
+    let config = HashConfig::new();
+    // A PAX header gives the size of the next entry (its own field says 0):
+    // the guard that bounds extension headers follows the same framing.
+    let record = b"9 size=5\n".to_vec();
+    let pax = tar_blocks(&[
+        (
+            header(tar::EntryType::XHeader, "PaxHeaders/a", record.len() as u64),
+            record,
+        ),
+        (header(tar::EntryType::Regular, "a", 0), b"12345".to_vec()),
+        (header(tar::EntryType::Regular, "b", 2), b"67".to_vec()),
+    ]);
+    // A name over 100 bytes: the builder writes a GNU long-name header.
+    let long = format!("{}/w.bin", "d".repeat(150));
+    let named = oci::tar_of(&[(long.as_str(), b"w")]);
+    for (blob, files) in [
+        (pax, vec![("a", &b"12345"[..]), ("b", b"67")]),
+        (named, vec![(long.as_str(), &b"w"[..])]),
+    ] {
+        for media_type in [TAR, TAR_GZIP] {
+            let blob = if media_type == TAR {
+                blob.clone()
+            } else {
+                oci::gzip(&blob)
+            };
+            let image = Image::model(vec![Layer::custom(media_type, blob, &[])]);
+            let m = manifest_of(&image, &config, LayerMode::Files).expect("accepted");
+            assert_eq!(m.resources, dir_manifest(&files, &config).resources);
+        }
+    }
+    // Extension headers over 1 MiB are refused before the tar reader holds
+    // them; a few kilobytes of gzip could otherwise ask for gigabytes.
+    let big = 2u64 << 20;
+    for kind in [
+        tar::EntryType::GNULongName,
+        tar::EntryType::GNULongLink,
+        tar::EntryType::XHeader,
+        tar::EntryType::XGlobalHeader,
+    ] {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(kind);
+        h.set_path("././@LongLink").expect("path");
+        h.set_size(big);
+        h.set_cksum();
+        let blob = oci::gzip(&tar_blocks(&[
+            (h, vec![b'a'; big as usize]),
+            (header(tar::EntryType::Regular, "a", 1), b"1".to_vec()),
+        ]));
+        assert!(blob.len() < 64 << 10, "{}", blob.len());
+        let image = Image::model(vec![Layer::custom(TAR_GZIP, blob, &[])]);
+        let e = manifest_of(&image, &config, LayerMode::Files).expect_err("too big");
+        assert!(
+            e.to_string()
+                .contains("a tar extension header of 2097152 bytes"),
+            "{kind:?}: {e}"
+        );
+    }
+    // GNU sparse entries: refused at their header.
+    let mut h = tar::Header::new_gnu();
+    h.set_entry_type(tar::EntryType::GNUSparse);
+    h.set_path("s").expect("path");
+    h.set_size(0);
+    h.set_cksum();
+    let image = Image::model(vec![Layer::custom(
+        TAR,
+        tar_blocks(&[(h, Vec::new())]),
+        &[],
+    )]);
+    let e = manifest_of(&image, &config, LayerMode::Files).expect_err("sparse");
+    assert!(e.to_string().contains("GNU sparse"), "{e}");
+}
+
 #[test]
 fn an_empty_duplicate_is_refused_with_shards_too() {
     // With shards an empty file has no resource; its path still counts, so
