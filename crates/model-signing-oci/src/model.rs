@@ -19,6 +19,7 @@ use model_signing::verify::{
 use model_signing::Manifest;
 
 use crate::artifact::{hash_artifact, Artifact, LayerMode, OciManifestHash, CONFIG_RESOURCE};
+use crate::oci::{ANNOTATION_FILEPATH, ANNOTATION_TITLE};
 use crate::referrers::{find_signatures, MAX_REFERRERS};
 use crate::{OciError, Store, Target};
 
@@ -165,8 +166,11 @@ pub fn signature_reference(artifact: &Artifact, digest: &str) -> String {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LayerChoice {
     /// [`LayerMode::Blobs`] when the signature lists the config blob as
-    /// `config.json` with its digest (only that mode signs the config),
-    /// else [`LayerMode::Files`].
+    /// `config.json` with its digest (only that mode signs the config) and
+    /// no layer names itself two ways (a title and another
+    /// `org.cncf.model.filepath`: blobs mode would take the title, a files
+    /// reader the path, so the artifact could pick the reading), else
+    /// [`LayerMode::Files`].
     #[default]
     Auto,
     /// This mode.
@@ -184,7 +188,13 @@ pub fn layer_mode(choice: LayerChoice, signed: &SignedManifest, artifact: &Artif
                 .resources
                 .iter()
                 .any(|r| r.name == CONFIG_RESOURCE && hex::encode(&r.digest) == config_hex);
-            if lists_config {
+            let named_two_ways = artifact.manifest.layers.iter().any(|l| {
+                matches!(
+                    (l.annotations.get(ANNOTATION_TITLE), l.annotations.get(ANNOTATION_FILEPATH)),
+                    (Some(t), Some(p)) if t != p
+                )
+            });
+            if lists_config && !named_two_ways {
                 LayerMode::Blobs
             } else {
                 LayerMode::Files

@@ -143,6 +143,63 @@ fn library_sign_and_verify_round_trip() {
 }
 
 #[test]
+fn an_artifact_cannot_choose_the_blob_reading() {
+    // A files signature of a model with a root config.json.
+    let files: [(&str, &[u8]); 3] = [
+        ("config.json", b"{}"),
+        ("model.safetensors", b"weights"),
+        ("tokenizer.json", b"tokens"),
+    ];
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let image = Image::model(files.iter().map(|(p, d)| Layer::raw(p, d)).collect());
+    oci::write_layout(tmp.path(), "v1", &image);
+    let (store, a) = open(tmp.path(), "v1");
+    let key = testkit::key(KeyAlgorithm::EcdsaP256Sha256);
+    let signer = KeySigner::new(Box::new(key.clone())).expect("signer");
+    let (bundle, _) = model::sign_model(
+        store.as_ref(),
+        &a,
+        &HashConfig::new(),
+        LayerMode::Files,
+        &signer,
+        &NoProgress,
+    )
+    .expect("sign");
+    let verifier = KeyVerifier::new(testkit::public(&key).clone());
+    // Another artifact: config.json's bytes as the config blob, the other
+    // two files titled as signed but placed (filepath) the other way round.
+    let swapped = |title: &str, path: &str, data: &[u8]| {
+        Layer::custom(
+            oci::RAW,
+            data.to_vec(),
+            &[(oci::TITLE, title), (oci::FILEPATH, path)],
+        )
+    };
+    let mut evil = Image::model(vec![
+        swapped("model.safetensors", "tokenizer.json", files[1].1),
+        swapped("tokenizer.json", "model.safetensors", files[2].1),
+    ]);
+    evil.config = files[0].1.to_vec();
+    oci::write_layout(tmp.path(), "evil", &evil);
+    let (store, a) = open(tmp.path(), "evil");
+    let check = |choice| {
+        model::check_model(
+            store.as_ref(),
+            &a,
+            model_signing::verify::verify_bundle(&bundle, &verifier).expect("signature"),
+            choice,
+            false,
+            &ModelCheckOptions::default(),
+            &NoProgress,
+        )
+    };
+    // Read by title (the blob reading) it would match; auto reads it as a
+    // files reader places it, and it does not.
+    assert!(check(LayerChoice::Mode(LayerMode::Blobs)).is_ok());
+    assert!(check(LayerChoice::Auto).is_err());
+}
+
+#[test]
 fn archive_entries_and_ignore_rules_match_the_directory() {
     let files: [(&str, &[u8]); 5] = [
         ("./x/y.bin", b"y"),
