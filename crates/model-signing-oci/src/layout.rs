@@ -27,19 +27,13 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> OciError {
 }
 
 /// Reads at most `limit` bytes of `path`, refusing a longer file.
+/// The most manifests of `index.json` looked at for referrers.
+const MAX_LAYOUT_SCAN: usize = 4096;
+/// The largest manifest read as a possible referrer.
+const MAX_REFERRER_MANIFEST: u64 = 64 << 10;
+
 fn read_capped(path: &Path, limit: usize, what: &str) -> Result<Vec<u8>, OciError> {
-    let f = fs::File::open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            OciError::NotFound {
-                what: what.to_owned(),
-            }
-        } else {
-            OciError::Io {
-                what: what.to_owned(),
-                source: e,
-            }
-        }
-    })?;
+    let f = open_file(path, what)?;
     let mut out = Vec::new();
     f.take(limit as u64 + 1)
         .read_to_end(&mut out)
@@ -51,6 +45,41 @@ fn read_capped(path: &Path, limit: usize, what: &str) -> Result<Vec<u8>, OciErro
         });
     }
     Ok(out)
+}
+
+/// Opens a regular file of the layout; anything else (a FIFO, which would
+/// block the open, a device, a directory) is refused.
+fn open_file(path: &Path, what: &str) -> Result<fs::File, OciError> {
+    let meta = fs::metadata(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            OciError::NotFound {
+                what: what.to_owned(),
+            }
+        } else {
+            OciError::Io {
+                what: what.to_owned(),
+                source: e,
+            }
+        }
+    })?;
+    if !meta.is_file() {
+        return Err(OciError::Malformed {
+            what: what.to_owned(),
+            reason: "not a regular file".into(),
+        });
+    }
+    fs::File::open(path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::NotFound {
+            OciError::NotFound {
+                what: what.to_owned(),
+            }
+        } else {
+            OciError::Io {
+                what: what.to_owned(),
+                source: e,
+            }
+        }
+    })
 }
 
 impl Layout {
@@ -203,31 +232,35 @@ impl Store for Layout {
     fn open_blob(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>, OciError> {
         let path = self.blob_path(&desc.digest)?;
         let what = format!("blob {} in {}", desc.digest, self.dir.display());
-        let f = fs::File::open(&path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                OciError::NotFound { what: what.clone() }
-            } else {
-                OciError::Io {
-                    what: what.clone(),
-                    source: e,
-                }
-            }
-        })?;
+        let f = open_file(&path, &what)?;
         Ok(Box::new(f))
     }
 
     fn referrers(&self, subject: &Descriptor) -> Result<Vec<Descriptor>, OciError> {
+        // index.json read once; the manifests it lists read directly, the
+        // small ones only (a signature manifest is under a kilobyte), and
+        // at most MAX_LAYOUT_SCAN of them.
         let index = self.index()?;
         let mut out = Vec::new();
         for m in index
             .manifests
             .iter()
-            .filter(|m| m.media_type == oci::IMAGE_MANIFEST)
+            .filter(|m| m.media_type == oci::IMAGE_MANIFEST && m.size <= MAX_REFERRER_MANIFEST)
+            .take(MAX_LAYOUT_SCAN)
         {
             if out.len() >= MAX_REFERRERS {
                 break;
             }
-            let Ok(fetched) = self.fetch_manifest(&Target::Digest(m.digest.clone())) else {
+            let what = format!("manifest {} in {}", m.digest, self.dir.display());
+            let Ok(path) = self.blob_path(&m.digest) else {
+                continue;
+            };
+            let Ok(bytes) = read_capped(&path, MAX_REFERRER_MANIFEST as usize, &what) else {
+                continue;
+            };
+            let Ok(fetched) =
+                Fetched::new(bytes, Some(m.media_type.clone()), Some(&m.digest), &what)
+            else {
                 continue;
             };
             if let Ok(Parsed::Manifest(man, _)) = oci::parse_manifest(&fetched, "referrer") {

@@ -7,8 +7,9 @@
 //! without, the referrers tag schema is kept: an image index under the tag
 //! `sha256-<hex of the model manifest digest>` listing the referrers.
 //!
-//! Reading is bounded: at most [`MAX_REFERRERS`] referrers are looked at,
-//! each manifest within [`crate::oci::MAX_MANIFEST_BYTES`] and each bundle
+//! Reading is bounded: of the referrers that may be signatures (image
+//! manifests whose artifact type is a Sigstore bundle's, or not given; the
+//! others are passed over), at most [`MAX_REFERRERS`] are read, each manifest within [`crate::oci::MAX_MANIFEST_BYTES`] and each bundle
 //! within [`MAX_SIGNATURE_BYTES`].
 
 use std::collections::BTreeMap;
@@ -25,7 +26,8 @@ use crate::oci::{
 };
 use crate::{OciError, Store, Target};
 
-/// Most referrers looked at when searching for signatures.
+/// Most referrers read when searching for signatures (after the ones of
+/// other artifact types are passed over).
 pub const MAX_REFERRERS: usize = 64;
 /// Largest signature read from a registry: the limit on bundle files.
 pub const MAX_SIGNATURE_BYTES: u64 = model_signing::limits::MAX_BUNDLE_BYTES as u64;
@@ -144,15 +146,15 @@ pub fn find_signatures(
     let listed = store.referrers(subject)?;
     let mut found = Vec::new();
     let mut skipped = Vec::new();
-    for d in listed.iter().take(MAX_REFERRERS) {
-        if d.media_type != IMAGE_MANIFEST {
-            continue;
-        }
-        if let Some(t) = &d.artifact_type {
-            if !KNOWN_MEDIA_TYPES.contains(&t.as_str()) {
-                continue;
-            }
-        }
+    // Other referrers (SBOMs, attestations of other kinds) are passed over
+    // first, so that they cannot push the signatures out of the number read.
+    let signatures = listed.iter().filter(|d| {
+        d.media_type == IMAGE_MANIFEST
+            && d.artifact_type
+                .as_ref()
+                .is_none_or(|t| KNOWN_MEDIA_TYPES.contains(&t.as_str()))
+    });
+    for d in signatures.take(MAX_REFERRERS) {
         match read_candidate(store, subject, d) {
             Ok(Some(c)) => found.push(c),
             Ok(None) => {}

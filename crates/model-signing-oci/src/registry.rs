@@ -28,7 +28,6 @@ use crate::artifact::OciErrorBox;
 use crate::auth::{self, Credential};
 use crate::oci::{self, Descriptor, Fetched, Parsed, ACCEPTED_MANIFESTS, MAX_MANIFEST_BYTES};
 use crate::reference::is_loopback_host;
-use crate::referrers::MAX_REFERRERS;
 use crate::{OciError, Store, Target};
 
 /// How to reach registries.
@@ -507,7 +506,9 @@ impl Store for Registry {
             return Err(self.status_error(status, &what));
         };
         match oci::parse_manifest(&fetched, &what)? {
-            Parsed::Index(i) => Ok(i.manifests.into_iter().take(MAX_REFERRERS).collect()),
+            // All of them (the index is within 4 MiB): the signatures are
+            // picked out before the number read is capped.
+            Parsed::Index(i) => Ok(i.manifests),
             Parsed::Manifest(..) => Err(OciError::Malformed {
                 what,
                 reason: "not an image index".into(),

@@ -664,3 +664,41 @@ fn the_core_library_has_no_registry_client() {
         );
     }
 }
+
+#[test]
+fn layout_files_that_are_not_regular_files_are_refused() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let layer = Layer::archive(TAR, &[("a", b"content")], None);
+    oci::write_layout(tmp.path(), "t", &Image::model(vec![layer.clone()]));
+    // A FIFO would block the open forever; a directory is no blob either.
+    let blob = tmp
+        .path()
+        .join("blobs/sha256")
+        .join(&oci::digest(&layer.blob)[7..]);
+    std::fs::remove_file(&blob).expect("rm");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&blob)
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success());
+    let (store, a) = open(tmp.path(), "t");
+    let e = hash_files(store.as_ref(), &a).expect_err("a FIFO");
+    assert!(e.to_string().contains("not a regular file"), "{e}");
+    std::fs::remove_file(&blob).expect("rm");
+    std::fs::create_dir(&blob).expect("mkdir");
+    let e = hash_files(store.as_ref(), &a).expect_err("a directory");
+    assert!(e.to_string().contains("not a regular file"), "{e}");
+    let index = tmp.path().join("index.json");
+    std::fs::remove_file(&index).expect("rm");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&index)
+        .status()
+        .expect("mkfifo runs")
+        .success());
+    let r = model_signing_oci::parse(&format!("oci-layout://{}:t", tmp.path().display()))
+        .expect("parse")
+        .expect("oci");
+    let store = model_signing_oci::open(&r, &RegistryOptions::default()).expect("open");
+    let e = artifact::resolve(store.as_ref(), &r, None).expect_err("index.json a FIFO");
+    assert!(e.to_string().contains("not a regular file"), "{e}");
+}

@@ -58,6 +58,8 @@ struct State {
     blobs: HashMap<String, Vec<u8>>,
     /// digest -> (media type, body)
     manifests: HashMap<String, (String, Vec<u8>)>,
+    /// The order the manifests came in: referrers are listed oldest first.
+    arrival: Vec<String>,
     /// "repo:tag" -> digest
     tags: HashMap<String, String>,
     uploads: HashMap<String, Vec<u8>>,
@@ -127,6 +129,7 @@ impl Server {
         }
         let m = image.manifest();
         let d = digest(&m);
+        st.arrival.push(d.clone());
         st.manifests.insert(
             d.clone(),
             ("application/vnd.oci.image.manifest.v1+json".into(), m),
@@ -139,6 +142,7 @@ impl Server {
     pub fn put_manifest(&self, repo: &str, tag: &str, media_type: &str, body: Vec<u8>) -> String {
         let mut st = lock(&self.state);
         let d = digest(&body);
+        st.arrival.push(d.clone());
         st.manifests
             .insert(d.clone(), (media_type.to_owned(), body));
         st.tags.insert(format!("{repo}:{tag}"), d.clone());
@@ -184,7 +188,11 @@ impl Drop for Server {
 
 fn referrers(st: &State, subject: &str) -> Vec<Value> {
     let mut out = Vec::new();
-    for (d, (mt, body)) in &st.manifests {
+    let mut seen = std::collections::HashSet::new();
+    for d in st.arrival.iter().filter(|d| seen.insert(d.as_str())) {
+        let Some((mt, body)) = st.manifests.get(d) else {
+            continue;
+        };
         let Ok(v) = serde_json::from_slice::<Value>(body) else {
             continue;
         };
@@ -335,6 +343,7 @@ fn handle(
         if req.method == "PUT" {
             let d = digest(&req.body);
             let mt = req.headers.get("content-type").cloned().unwrap_or_default();
+            st.arrival.push(d.clone());
             st.manifests.insert(d.clone(), (mt, req.body.clone()));
             if !reference.starts_with("sha256:") {
                 st.tags.insert(format!("{repo}:{reference}"), d.clone());

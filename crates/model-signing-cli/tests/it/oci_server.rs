@@ -269,3 +269,46 @@ fn plain_http_only_for_loopback_or_when_allowed() {
         .ok("allowed with --insecure-registry");
     assert_eq!(server.served().manifest_gets, 1);
 }
+
+#[test]
+fn other_referrers_do_not_hide_the_signature() {
+    let server = Server::start(ServerOptions {
+        referrers_api: true,
+        ..ServerOptions::default()
+    });
+    let image = raw_image(10);
+    let manifest = server.put_image("m", "v1", &image);
+    let subject = json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest, "size": image.manifest().len()});
+    // 100 SBOMs attached first (listed first), then the signature.
+    for i in 0..100 {
+        let sbom = format!("{{\"sbom\": {i}}}").into_bytes();
+        let m = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "artifactType": "application/spdx+json",
+            "config": {"mediaType": "application/vnd.oci.empty.v1+json", "digest": oci::digest(b"{}"), "size": 2},
+            "layers": [{"mediaType": "application/spdx+json", "digest": oci::digest(&sbom), "size": sbom.len()}],
+            "subject": subject,
+        });
+        server.put_manifest(
+            "m",
+            &format!("sbom{i}"),
+            "application/vnd.oci.image.manifest.v1+json",
+            serde_json::to_vec(&m).expect("json"),
+        );
+    }
+    let env = Env::new(&server.host, None);
+    let r = server.reference("m:v1");
+    env.sign(&r).ok("sign");
+    let listed = server.referrers_of(&manifest);
+    assert_eq!(listed.len(), 101);
+    assert_eq!(
+        listed[100]["artifactType"],
+        json!("application/vnd.dev.sigstore.bundle.v0.3+json")
+    );
+    server.reset_served();
+    env.verify(&r, &[])
+        .ok("the signature is found past 100 other referrers");
+    // Only the signature's manifest was read among the referrers.
+    assert!(server.served().manifest_gets <= 2, "{:?}", server.served());
+}
