@@ -20,7 +20,6 @@ use std::time::Duration;
 use futures_util::StreamExt;
 use oci_client::client::{Certificate, CertificateEncoding, ClientConfig, ClientProtocol};
 use oci_client::errors::OciDistributionError;
-use oci_client::manifest::OciDescriptor;
 use oci_client::secrets::RegistryAuth;
 use oci_client::{Reference, RegistryOperation};
 
@@ -417,17 +416,6 @@ impl Read for BlobReader {
     }
 }
 
-fn to_oci_descriptor(d: &Descriptor) -> OciDescriptor {
-    OciDescriptor {
-        media_type: d.media_type.clone(),
-        digest: d.digest.clone(),
-        size: i64::try_from(d.size).unwrap_or(i64::MAX),
-        urls: None,
-        annotations: None,
-        artifact_type: None,
-    }
-}
-
 impl Store for Registry {
     fn fetch_manifest(&self, target: &Target) -> Result<Fetched, OciError> {
         let what = format!(
@@ -459,23 +447,34 @@ impl Store for Registry {
     }
 
     fn open_blob(&self, desc: &Descriptor) -> Result<Box<dyn Read + Send + '_>, OciError> {
-        self.authorize(RegistryOperation::Pull)?;
-        let reference = self.reference(&Target::Digest(desc.digest.clone()));
-        let od = to_oci_descriptor(desc);
+        // Our own GET (not the client's, which reads a failure's whole body
+        // into memory): a failure's body is never read, the content is
+        // streamed.
+        let header = self.authorize(RegistryOperation::Pull)?;
         let what = format!("blob {} of {}/{}", desc.digest, self.host, self.repository);
-        let stream = self
-            .rt
-            .block_on(self.client.pull_blob_stream(&reference, &od))
-            .map_err(|e| match e {
-                OciDistributionError::ServerError { code: 404, .. }
-                | OciDistributionError::RegistryError { .. } => {
-                    OciError::NotFound { what: what.clone() }
-                }
-                e => self.map_client_error(&what, e),
-            })?;
+        let url = self.url(&format!("blobs/{}", desc.digest));
+        let resp = self.rt.block_on(async {
+            let req = match &header {
+                AuthHeader::None => self.http.get(&url),
+                AuthHeader::Bearer(t) => self.http.get(&url).bearer_auth(t),
+                AuthHeader::Basic(u, p) => self.http.get(&url).basic_auth(u, Some(p)),
+            };
+            req.send().await.map_err(|e| OciError::Registry {
+                what: what.clone(),
+                reason: describe_reqwest(&e),
+            })
+        })?;
+        let status = resp.status().as_u16();
+        if !(200..300).contains(&status) {
+            return Err(self.status_error(status, &what));
+        }
+        let stream = resp
+            .bytes_stream()
+            .map(|r| r.map_err(|e| io::Error::other(describe_reqwest(&e))))
+            .boxed();
         Ok(Box::new(BlobReader {
             handle: self.rt.handle().clone(),
-            stream: stream.stream,
+            stream,
             buf: bytes::Bytes::new(),
             done: false,
         }))
