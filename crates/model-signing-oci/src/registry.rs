@@ -1,12 +1,14 @@
-//! A repository in an OCI distribution registry, through `oci-client`.
+//! A repository in an OCI distribution registry: reads by capped and
+//! streamed GETs of our own, pushes through `oci-client`.
 //!
 //! Transport: HTTPS with the system's roots plus any `--registry-ca`
 //! certificates; certificate checks are never turned off. Plain HTTP is
 //! used only for a loopback registry (`localhost`, `127.0.0.0/8`, `[::1]`)
 //! or one named with `insecure`, and then only when it does not answer
 //! HTTPS. Credentials come from the Docker configuration ([`crate::auth`]);
-//! `oci-client` answers the registry's challenge (HTTP basic, or a bearer
-//! token from its token service).
+//! reads answer the registry's challenge here (HTTP basic, or a bearer
+//! token from its token service, read within a cap); pushes go through
+//! `oci-client`, which keeps its own tokens.
 //!
 //! Manifests and referrer lists are read within [`MAX_MANIFEST_BYTES`]
 //! (the body is not buffered past the cap); blobs are streamed.
@@ -241,20 +243,122 @@ impl Registry {
         {
             return Ok(h);
         }
-        let reference = self.reference(&Target::Tag("latest".into()));
-        let token = self
-            .rt
-            .block_on(self.client.auth(&reference, &self.auth, op))
-            .map_err(|e| self.map_client_error(&format!("authenticating to {}", self.host), e))?;
-        let header = match (token, &self.auth) {
-            (Some(t), _) => AuthHeader::Bearer(t),
-            (None, RegistryAuth::Basic(u, p)) => AuthHeader::Basic(u.clone(), p.clone()),
-            _ => AuthHeader::None,
+        let header = match op {
+            // Reads (all a verifier does) answer the challenge here, every
+            // body read within a cap.
+            RegistryOperation::Pull => self.rt.block_on(self.pull_authorization())?,
+            // Pushes go through the client, which keeps its own tokens.
+            RegistryOperation::Push => {
+                let reference = self.reference(&Target::Tag("latest".into()));
+                let token = self
+                    .rt
+                    .block_on(self.client.auth(&reference, &self.auth, op))
+                    .map_err(|e| {
+                        self.map_client_error(&format!("authenticating to {}", self.host), e)
+                    })?;
+                match (token, &self.auth) {
+                    (Some(t), _) => AuthHeader::Bearer(t),
+                    (None, RegistryAuth::Basic(u, p)) => AuthHeader::Basic(u.clone(), p.clone()),
+                    _ => AuthHeader::None,
+                }
+            }
         };
         if let Ok(mut m) = self.headers.lock() {
             m.insert(op_name(op), header.clone());
         }
         Ok(header)
+    }
+
+    /// The authorization for reading: the registry's challenge at `/v2/`
+    /// answered with HTTP basic credentials, or with a bearer token from
+    /// its token service (HTTPS, or plain HTTP only where the registry
+    /// itself may be reached so), the token's answer read within 1 MiB.
+    async fn pull_authorization(&self) -> Result<AuthHeader, OciError> {
+        let what = format!("authenticating to {}", self.host);
+        let fail = |reason: String| OciError::Registry {
+            what: what.clone(),
+            reason,
+        };
+        let basic = match &self.auth {
+            RegistryAuth::Basic(u, p) => Some((u.clone(), p.clone())),
+            _ => None,
+        };
+        let without_token = match &basic {
+            Some((u, p)) => AuthHeader::Basic(u.clone(), p.clone()),
+            None => AuthHeader::None,
+        };
+        let resp = self
+            .http
+            .get(format!("{}://{}/v2/", self.scheme, self.host))
+            .send()
+            .await
+            .map_err(|e| fail(describe_reqwest(&e)))?;
+        if resp.status().as_u16() != 401 {
+            return Ok(without_token);
+        }
+        let challenge = resp
+            .headers()
+            .get_all("www-authenticate")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(bearer_challenge);
+        drop(resp);
+        let Some(params) = challenge else {
+            // A basic challenge: the credentials go with each request.
+            return Ok(without_token);
+        };
+        let realm = params
+            .get("realm")
+            .ok_or_else(|| fail("a bearer challenge without a realm".into()))?;
+        let mut url = reqwest::Url::parse(realm).map_err(|_| {
+            fail(format!(
+                "a token realm that is not a URL: {:?}",
+                short(realm)
+            ))
+        })?;
+        match url.scheme() {
+            "https" => {}
+            "http" if self.scheme == "http" => {}
+            _ => {
+                return Err(fail(format!(
+                    "the token service {:?} is not HTTPS; credentials are not sent to it",
+                    short(realm)
+                )))
+            }
+        }
+        {
+            let mut q = url.query_pairs_mut();
+            if let Some(service) = params.get("service") {
+                q.append_pair("service", service);
+            }
+            q.append_pair("scope", &format!("repository:{}:pull", self.repository));
+        }
+        let mut req = self.http.get(url);
+        if let Some((u, p)) = &basic {
+            req = req.basic_auth(u, Some(p));
+        }
+        let resp = req.send().await.map_err(|e| fail(describe_reqwest(&e)))?;
+        let status = resp.status().as_u16();
+        if status == 401 || status == 403 {
+            return Err(OciError::Denied {
+                registry: self.host.clone(),
+                reason: format!(
+                    "{what}: the token service refused: HTTP {status}{}",
+                    self.credential_hint()
+                ),
+            });
+        }
+        if !(200..300).contains(&status) {
+            return Err(fail(format!("the token service answered HTTP {status}")));
+        }
+        let body = read_body_capped(resp, MAX_TOKEN_ANSWER, &what).await?;
+        let v: serde_json::Value = serde_json::from_slice(&body)
+            .map_err(|e| fail(format!("the token service's answer is not JSON: {e}")))?;
+        let token = ["token", "access_token"]
+            .iter()
+            .find_map(|k| v.get(*k).and_then(|t| t.as_str()).filter(|t| !t.is_empty()))
+            .ok_or_else(|| fail("the token service's answer holds no token".into()))?;
+        Ok(AuthHeader::Bearer(token.to_owned()))
     }
 
     /// A GET of a small document, read within `cap` bytes. Returns the
@@ -294,26 +398,7 @@ impl Registry {
             if !(200..300).contains(&status) {
                 return Ok((status, content_type, digest, Vec::new()));
             }
-            if resp.content_length().is_some_and(|n| n > cap as u64) {
-                return Err(OciError::TooLarge {
-                    what: what.to_owned(),
-                    limit: cap as u64,
-                });
-            }
-            let mut body = Vec::new();
-            let mut stream = resp.bytes_stream();
-            while let Some(chunk) = stream.next().await {
-                let chunk = chunk.map_err(|e| {
-                    fail(format!("the transfer broke off: {}", describe_reqwest(&e)))
-                })?;
-                if body.len() + chunk.len() > cap {
-                    return Err(OciError::TooLarge {
-                        what: what.to_owned(),
-                        limit: cap as u64,
-                    });
-                }
-                body.extend_from_slice(&chunk);
-            }
+            let body = read_body_capped(resp, cap, what).await?;
             Ok((status, content_type, digest, body))
         })
     }
@@ -333,6 +418,75 @@ impl Registry {
             },
         }
     }
+}
+
+/// The largest answer read from a token service.
+const MAX_TOKEN_ANSWER: usize = 1 << 20;
+
+/// A response's body, refused past `cap` bytes (by its length, else as it
+/// arrives).
+async fn read_body_capped(
+    resp: reqwest::Response,
+    cap: usize,
+    what: &str,
+) -> Result<Vec<u8>, OciError> {
+    let too_large = || OciError::TooLarge {
+        what: what.to_owned(),
+        limit: cap as u64,
+    };
+    if resp.content_length().is_some_and(|n| n > cap as u64) {
+        return Err(too_large());
+    }
+    let mut body = Vec::new();
+    let mut stream = resp.bytes_stream();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| OciError::Registry {
+            what: what.to_owned(),
+            reason: format!("the transfer broke off: {}", describe_reqwest(&e)),
+        })?;
+        if body.len() + chunk.len() > cap {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
+}
+
+/// The parameters of a `Bearer` challenge (`WWW-Authenticate: Bearer
+/// realm="...",service="...",scope="..."`); `None` for another scheme.
+fn bearer_challenge(header: &str) -> Option<HashMap<String, String>> {
+    let (scheme, rest) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return None;
+    }
+    let mut params = HashMap::new();
+    let mut chars = rest.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ',' || c.is_whitespace()) {
+            chars.next();
+        }
+        let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
+        if key.is_empty() {
+            break;
+        }
+        let mut value = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => value.extend(chars.next()),
+                    '"' => break,
+                    c => value.push(c),
+                }
+            }
+        } else {
+            while let Some(c) = chars.next_if(|c| *c != ',') {
+                value.push(c);
+            }
+        }
+        params.insert(key.trim().to_ascii_lowercase(), value);
+    }
+    Some(params)
 }
 
 /// Keeps an untrusted message short; callers escape it before printing.
@@ -570,5 +724,41 @@ impl Store for Registry {
             self.host,
             self.repository
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bearer_challenge;
+
+    #[test]
+    fn bearer_challenges() {
+        let p = bearer_challenge(
+            r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#,
+        )
+        .expect("bearer");
+        assert_eq!(p["realm"], "https://auth.example/token");
+        assert_eq!(p["service"], "registry.example");
+        assert_eq!(p["scope"], "repository:a/b:pull,push");
+        let p = bearer_challenge(r#"bearer Realm="https://x/t", service=unquoted , x="a\"b""#)
+            .expect("bearer");
+        assert_eq!(p["realm"], "https://x/t");
+        assert_eq!(p["service"], "unquoted ");
+        assert_eq!(p["x"], "a\"b");
+        // Not bearer, or nothing after the scheme.
+        for h in [r#"Basic realm="registry""#, "Bearer", "", "Negotiate abc"] {
+            assert!(bearer_challenge(h).is_none(), "{h}");
+        }
+        // No realm, an unterminated quote, junk: parsed without a realm.
+        for h in [
+            r#"Bearer service="s""#,
+            r#"Bearer realm="https://x"#,
+            "Bearer ,,,=,,",
+        ] {
+            let p = bearer_challenge(h).expect("bearer");
+            if let Some(r) = p.get("realm") {
+                assert_eq!(r, "https://x", "{h}");
+            }
+        }
     }
 }
