@@ -560,16 +560,6 @@ pub fn hash_artifact(
             });
         }
     }
-    let max = config.get_max_resources();
-    if found.len() > max {
-        return Err(OciError::Hash {
-            what: artifact.reference.to_string(),
-            source: model_signing::hashing::HashError::TooMany {
-                what: "resources",
-                limit: max,
-            },
-        });
-    }
     let mut digests = Vec::with_capacity(found.len());
     for (path, digest, range) in found {
         if range == Some((0, 0)) {

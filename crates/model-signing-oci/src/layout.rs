@@ -50,7 +50,7 @@ fn read_capped(path: &Path, limit: usize, what: &str) -> Result<Vec<u8>, OciErro
 /// Opens a regular file of the layout; anything else (a FIFO, which would
 /// block the open, a device, a directory) is refused.
 fn open_file(path: &Path, what: &str) -> Result<fs::File, OciError> {
-    let meta = fs::metadata(path).map_err(|e| {
+    let fail = |e: std::io::Error| {
         if e.kind() == std::io::ErrorKind::NotFound {
             OciError::NotFound {
                 what: what.to_owned(),
@@ -61,25 +61,14 @@ fn open_file(path: &Path, what: &str) -> Result<fs::File, OciError> {
                 source: e,
             }
         }
-    })?;
-    if !meta.is_file() {
+    };
+    if !fs::metadata(path).map_err(fail)?.is_file() {
         return Err(OciError::Malformed {
             what: what.to_owned(),
             reason: "not a regular file".into(),
         });
     }
-    fs::File::open(path).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::NotFound {
-            OciError::NotFound {
-                what: what.to_owned(),
-            }
-        } else {
-            OciError::Io {
-                what: what.to_owned(),
-                source: e,
-            }
-        }
-    })
+    fs::File::open(path).map_err(fail)
 }
 
 impl Layout {
